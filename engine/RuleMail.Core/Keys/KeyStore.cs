@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using Org.BouncyCastle.Bcpg.OpenPgp;
+
+namespace RuleMail.Keys;
+
+/// <summary>
+/// The key store: S/MIME certificates and private keys, OpenPGP keys and CRLs, kept as plain files in a
+/// folder (<see cref="KeyStoreFolder"/> describes the layout) with private material encrypted under the
+/// store passphrase. Answers "which certificate or key serves this address, for signing or encryption,
+/// now?" and hands private keys to the crypto layers.
+/// </summary>
+/// <remarks>
+/// Thread-safe: lookups read an immutable snapshot; <see cref="Import"/> and <see cref="Remove"/> take a
+/// lock file (so several processes may share the folder) and swap in a new snapshot.
+/// </remarks>
+public sealed class KeyStore
+{
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly KeyStoreFolder _folder;
+    private readonly KeyStoreOptions _options;
+    private readonly ConcurrentDictionary<string, Lazy<X509Certificate2>> _smimeKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string, long), Lazy<PgpPrivateKey>> _pgpKeys = new();
+    private volatile KeyStoreSnapshot _snapshot;
+
+    private KeyStore(KeyStoreFolder folder, KeyStoreOptions options, KeyStoreSnapshot snapshot)
+    {
+        _folder = folder;
+        _options = options;
+        _snapshot = snapshot;
+    }
+
+    /// <summary>Opens an existing key store folder.</summary>
+    /// <exception cref="KeyStoreException">The folder does not exist or holds a damaged file.</exception>
+    public static KeyStore Open(string directory, KeyStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new KeyStoreException($"{directory}: no such key store folder");
+        }
+
+        var folder = new KeyStoreFolder(directory);
+        return new KeyStore(folder, options ?? new KeyStoreOptions(), KeyStoreSnapshot.Load(folder));
+    }
+
+    /// <summary>Opens a key store folder, or an empty store that <see cref="Import"/> will create.</summary>
+    public static KeyStore OpenOrCreate(string directory, KeyStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var folder = new KeyStoreFolder(directory);
+        var snapshot = System.IO.Directory.Exists(directory) ? KeyStoreSnapshot.Load(folder) : KeyStoreSnapshot.Empty;
+        return new KeyStore(folder, options ?? new KeyStoreOptions(), snapshot);
+    }
+
+    public string Directory => _folder.Root;
+
+    public TimeProvider Time => _options.Time;
+
+    /// <summary>Every entry, ordered by address.</summary>
+    public IReadOnlyList<KeyEntry> Entries => _snapshot.Entries;
+
+    public IReadOnlyList<SmimeCertificateEntry> Certificates => _snapshot.Certificates;
+
+    public IReadOnlyList<PgpKeyEntry> PgpKeys => _snapshot.PgpKeys;
+
+    /// <summary>CA certificates the admin imported: a signer's chain must reach one of them.</summary>
+    public IReadOnlyList<SmimeCertificateEntry> TrustAnchors => [.. _snapshot.Certificates.Where(c => c.IsTrustAnchor)];
+
+    /// <summary>Re-reads the folder, picking up changes made by other processes.</summary>
+    public void Reload() => _snapshot = KeyStoreSnapshot.Load(_folder);
+
+    /// <summary>
+    /// Imports every file or nothing. Private keys are re-encrypted under the store passphrase; importing
+    /// what is already there changes nothing.
+    /// </summary>
+    /// <param name="filePassphrase">Opens encrypted inputs (PKCS#12, encrypted PKCS#8, OpenPGP secret keys).</param>
+    /// <param name="domainAlias">Lets the OpenPGP keys being imported serve every address of this domain.</param>
+    /// <exception cref="KeyStoreException">A file cannot be read or accepted; the store is unchanged.</exception>
+    public IReadOnlyList<ImportedEntry> Import(IReadOnlyList<ImportFile> files, string? filePassphrase = null, string? domainAlias = null)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var alias = domainAlias is null ? null : NormalizeDomain(domainAlias);
+        var material = new KeyMaterial();
+        foreach (var file in files)
+        {
+            KeyFileReader.Read(file.Name, file.Content, filePassphrase, material);
+        }
+
+        IReadOnlyCollection<KeyImport.Outcome> outcomes;
+        using (_folder.Lock(LockTimeout))
+        {
+            var current = System.IO.Directory.Exists(_folder.Root) ? KeyStoreSnapshot.Load(_folder) : KeyStoreSnapshot.Empty;
+            var import = new KeyImport(current, _folder, _options, filePassphrase, alias);
+            import.Plan(material);
+            import.Commit();
+            outcomes = import.Outcomes;
+            _snapshot = KeyStoreSnapshot.Load(_folder);
+        }
+
+        var entries = _snapshot.Entries.ToDictionary(e => e.Fingerprint, StringComparer.Ordinal);
+        return [.. outcomes.Select(o => new ImportedEntry(entries[o.Fingerprint], o.Change, o.Source, o.Note))];
+    }
+
+    /// <summary>Removes one entry (and its private key) by fingerprint or a unique fingerprint prefix of 16+ hex digits.</summary>
+    /// <exception cref="KeyStoreException">No entry or several entries match.</exception>
+    public KeyEntry Remove(string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var wanted = fingerprint.Replace(":", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
+        using (_folder.Lock(LockTimeout))
+        {
+            var current = KeyStoreSnapshot.Load(_folder);
+            var matches = current.Entries.Where(e => e.Fingerprint == wanted).ToList();
+            if (matches.Count == 0 && wanted.Length >= 16)
+            {
+                matches = [.. current.Entries.Where(e => e.Fingerprint.StartsWith(wanted, StringComparison.Ordinal))];
+            }
+
+            var entry = matches.Count switch
+            {
+                0 => throw new KeyStoreException($"no key store entry has the fingerprint {fingerprint}"),
+                1 => matches[0],
+                _ => throw new KeyStoreException($"{fingerprint} matches {matches.Count} entries; give the whole fingerprint"),
+            };
+
+            // Private material goes first: a crash in between leaves a public entry, never a lost one.
+            foreach (var path in FilesOf(entry))
+            {
+                KeyStoreFolder.Delete(path);
+            }
+
+            _snapshot = KeyStoreSnapshot.Load(_folder);
+            _smimeKeys.TryRemove(entry.Fingerprint, out _);
+            foreach (var key in _pgpKeys.Keys.Where(k => k.Item1 == entry.Fingerprint))
+            {
+                _pgpKeys.TryRemove(key, out _);
+            }
+
+            return entry;
+        }
+    }
+
+    /// <summary>S/MIME certificates for <paramref name="address"/>, the best first: valid before invalid, then newest.</summary>
+    public IReadOnlyList<SmimeCertificateEntry> FindSmime(string address)
+    {
+        var normalized = MailAddresses.Normalize(address);
+        return normalized is null ? [] : BestFirst(_snapshot.SmimeFor(normalized));
+    }
+
+    /// <summary>The newest certificate valid now for <paramref name="usage"/> (with its private key when asked).</summary>
+    public SmimeCertificateEntry? FindSmime(string address, KeyUsages usage, bool needPrivateKey = false)
+    {
+        var now = _options.Time.GetUtcNow();
+        return FindSmime(address).FirstOrDefault(c => c.UsagesAt(now).HasFlag(usage) && (!needPrivateKey || c.HasPrivateKey));
+    }
+
+    /// <summary>
+    /// OpenPGP keys for <paramref name="address"/>, the best first: keys naming the address, then keys whose
+    /// domain alias covers it.
+    /// </summary>
+    public IReadOnlyList<PgpKeyEntry> FindPgp(string address)
+    {
+        var normalized = MailAddresses.Normalize(address);
+        if (normalized is null)
+        {
+            return [];
+        }
+
+        var byAlias = _snapshot.PgpForDomain(MailAddresses.Domain(normalized));
+        return [.. BestFirst(_snapshot.PgpFor(normalized)), .. BestFirst(byAlias).Where(k => !k.Addresses.Contains(normalized))];
+    }
+
+    /// <summary>The best OpenPGP key valid now for <paramref name="usage"/> (with its secret key when asked).</summary>
+    public PgpKeyEntry? FindPgp(string address, KeyUsages usage, bool needPrivateKey = false)
+    {
+        var now = _options.Time.GetUtcNow();
+        return FindPgp(address).FirstOrDefault(k => k.KeyFor(usage, now, needPrivateKey) is not null);
+    }
+
+    /// <summary>The certificate with its private key, opened once and cached.</summary>
+    /// <exception cref="KeyStoreException">No passphrase, a wrong one, or no private key.</exception>
+    public X509Certificate2 OpenPrivateKey(SmimeCertificateEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (!entry.HasPrivateKey)
+        {
+            throw new KeyStoreException($"the key store holds no private key for {entry.Subject}");
+        }
+
+        var passphrase = RequirePassphrase();
+        return _smimeKeys.GetOrAdd(entry.Fingerprint, _ => new Lazy<X509Certificate2>(() => PrivateKeyOpener.OpenSmime(_folder, entry, passphrase))).Value;
+    }
+
+    /// <summary>The private part of one key (primary or subkey) of an OpenPGP entry, opened once and cached.</summary>
+    public PgpPrivateKey OpenPrivateKey(PgpKeyEntry entry, long keyId)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var passphrase = RequirePassphrase();
+        return _pgpKeys.GetOrAdd((entry.Fingerprint, keyId), _ => new Lazy<PgpPrivateKey>(() => PrivateKeyOpener.OpenPgp(entry, keyId, passphrase))).Value;
+    }
+
+    private KeyStorePassphrase RequirePassphrase() =>
+        _options.Passphrase ?? throw new KeyStoreException(
+            $"private keys are locked: set {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file in the config)");
+
+    private IEnumerable<string> FilesOf(KeyEntry entry) => entry switch
+    {
+        SmimeCertificateEntry => [_folder.SmimeKey(entry.Fingerprint), _folder.SmimeCertificate(entry.Fingerprint)],
+        PgpKeyEntry => [_folder.PgpSecret(entry.Fingerprint), _folder.PgpPublic(entry.Fingerprint), _folder.PgpSettings(entry.Fingerprint)],
+        CrlEntry => [_folder.Crl(entry.Fingerprint)],
+        _ => throw new InvalidOperationException($"unknown entry kind {entry.Kind}"),
+    };
+
+    private List<T> BestFirst<T>(IEnumerable<T> entries)
+        where T : KeyEntry
+    {
+        var now = _options.Time.GetUtcNow();
+        return [.. entries
+            .OrderBy(e => e.StatusAt(now) == KeyStatus.Valid ? 0 : 1)
+            .ThenByDescending(e => e.NotBefore)
+            .ThenBy(e => e.Fingerprint, StringComparer.Ordinal)];
+    }
+
+    private static string NormalizeDomain(string domain)
+    {
+        var trimmed = domain.Trim().TrimStart('@').ToLowerInvariant();
+        if (trimmed.Length == 0 || trimmed.Contains('@', StringComparison.Ordinal) || !trimmed.Contains('.', StringComparison.Ordinal) || trimmed.Any(char.IsWhiteSpace))
+        {
+            throw new KeyStoreException($"\"{domain}\" is not a domain name (expected something like example.org)");
+        }
+
+        return trimmed;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text.Json;
+
+namespace RuleMail.Keys;
+
+/// <summary>
+/// The on-disk layout of a key store: a folder of plain files an admin can back up and version.
+/// <code>
+/// rulemail-keystore.json     format marker
+/// smime/FPR.crt              certificate (PEM)
+/// smime/FPR.key              its private key, encrypted PKCS#8 (PEM) under the store passphrase
+/// crl/FPR.crl                certificate revocation list (PEM)
+/// pgp/FPR.pub.asc            OpenPGP public key ring (armored)
+/// pgp/FPR.sec.asc            OpenPGP secret key ring, protected by the store passphrase (armored)
+/// pgp/FPR.json               settings of the key (domain alias)
+/// </code>
+/// Every write goes to a temporary file that is then renamed over the target, so a crash never leaves a
+/// half-written file and readers never see one. Writers take an exclusive lock file.
+/// </summary>
+internal sealed class KeyStoreFolder(string root)
+{
+    public const string MarkerFile = "rulemail-keystore.json";
+    private const string LockFile = ".rulemail-keystore.lock";
+    private const int Format = 1;
+
+    public string Root { get; } = root;
+
+    public string SmimeCertificate(string fingerprint) => Path.Combine(Root, "smime", fingerprint + ".crt");
+
+    public string SmimeKey(string fingerprint) => Path.Combine(Root, "smime", fingerprint + ".key");
+
+    public string Crl(string fingerprint) => Path.Combine(Root, "crl", fingerprint + ".crl");
+
+    public string PgpPublic(string fingerprint) => Path.Combine(Root, "pgp", fingerprint + ".pub.asc");
+
+    public string PgpSecret(string fingerprint) => Path.Combine(Root, "pgp", fingerprint + ".sec.asc");
+
+    public string PgpSettings(string fingerprint) => Path.Combine(Root, "pgp", fingerprint + ".json");
+
+    public IEnumerable<string> Files(string folder, string suffix)
+    {
+        var path = Path.Combine(Root, folder);
+        return Directory.Exists(path)
+            ? Directory.EnumerateFiles(path, "*" + suffix).Order(StringComparer.Ordinal)
+            : [];
+    }
+
+    public static string FingerprintOf(string file, string suffix) =>
+        Path.GetFileName(file)[..^suffix.Length];
+
+    public void CheckFormat()
+    {
+        var marker = Path.Combine(Root, MarkerFile);
+        if (!File.Exists(marker))
+        {
+            return;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(marker));
+            if (!document.RootElement.TryGetProperty("format", out var format) || format.GetInt32() != Format)
+            {
+                throw new KeyStoreException($"{marker}: unknown key store format (this RuleMail reads format {Format})");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new KeyStoreException($"{marker}: damaged key store marker: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Takes the writers' lock, waiting up to <paramref name="timeout"/> for another writer.</summary>
+    public IDisposable Lock(TimeSpan timeout)
+    {
+        Directory.CreateDirectory(Root);
+        var path = Path.Combine(Root, LockFile);
+        var waited = TimeSpan.Zero;
+        var step = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (waited < timeout)
+            {
+                Thread.Sleep(step);
+                waited += step;
+            }
+            catch (IOException e)
+            {
+                throw new KeyStoreException($"{Root}: another process is changing the key store; try again", e);
+            }
+        }
+    }
+
+    public void EnsureMarker()
+    {
+        var marker = Path.Combine(Root, MarkerFile);
+        if (!File.Exists(marker))
+        {
+            WriteAtomically(marker, System.Text.Encoding.UTF8.GetBytes($"{{\"format\": {Format}}}\n"), secret: false);
+        }
+    }
+
+    /// <summary>Writes <paramref name="content"/> to a temporary file, flushes it to disk and renames it over <paramref name="path"/>.</summary>
+    public static void WriteAtomically(string path, byte[] content, bool secret)
+    {
+        var directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = secret
+                ? UnixFileMode.UserRead | UnixFileMode.UserWrite
+                : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        }
+
+        try
+        {
+            using (var stream = new FileStream(temporary, options))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    public static void Delete(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Reads a file another process may have just removed; null when it is gone.</summary>
+    public static byte[]? ReadIfPresent(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,279 @@
+using Org.BouncyCastle.Bcpg;
+using Org.BouncyCastle.Bcpg.OpenPgp;
+
+namespace RuleMail.Keys;
+
+/// <summary>
+/// An OpenPGP key in the store. Only user IDs and subkeys bound by a valid self-signature count;
+/// a user ID revoked by its owner no longer yields an address.
+/// </summary>
+public sealed class PgpKeyEntry : KeyEntry
+{
+    private PgpKeyEntry(
+        PgpPublicKeyRing publicRing,
+        PgpSecretKeyRing? secretRing,
+        string? domainAlias,
+        IReadOnlyList<string> userIds,
+        IReadOnlyList<string> addresses,
+        IReadOnlyList<PgpSubkey> keys)
+        : base(
+            Convert.ToHexString(publicRing.GetPublicKey().GetFingerprint()),
+            addresses,
+            keys[0].Created,
+            keys[0].Expires)
+    {
+        PublicRing = publicRing;
+        SecretRing = secretRing;
+        DomainAlias = domainAlias;
+        UserIds = userIds;
+        Keys = keys;
+    }
+
+    public override KeyKind Kind => KeyKind.Pgp;
+
+    /// <summary>The public key ring as stored.</summary>
+    public PgpPublicKeyRing PublicRing { get; }
+
+    /// <summary>The secret keys, still protected by the store passphrase; null when none are held.</summary>
+    internal PgpSecretKeyRing? SecretRing { get; }
+
+    /// <summary>A domain whose every address this key serves when no key names the address itself.</summary>
+    public string? DomainAlias { get; }
+
+    /// <summary>Verified, unrevoked user IDs.</summary>
+    public IReadOnlyList<string> UserIds { get; }
+
+    /// <summary>The primary key first, then the bound subkeys.</summary>
+    public IReadOnlyList<PgpSubkey> Keys { get; }
+
+    public string KeyId => Keys[0].KeyId;
+
+    public override bool HasPrivateKey => Keys.Any(k => k.HasSecretKey);
+
+    public override KeyUsages Usages => Keys.Where(k => k.RevokedAt is null).Aggregate(KeyUsages.None, (all, k) => all | k.Usages);
+
+    public override DateTimeOffset? RevokedAt => Keys[0].RevokedAt;
+
+    public override string DisplayName => UserIds.Count > 0 ? UserIds[0] : KeyId;
+
+    /// <summary>Usable keys at <paramref name="now"/>: the entry must be valid, and so must the key that does the work.</summary>
+    public override KeyUsages UsagesAt(DateTimeOffset now) =>
+        StatusAt(now) != KeyStatus.Valid
+            ? KeyUsages.None
+            : Keys.Where(k => k.IsValidAt(now)).Aggregate(KeyUsages.None, (all, k) => all | k.Usages);
+
+    /// <summary>The newest valid key for <paramref name="usage"/> at <paramref name="now"/>, if any.</summary>
+    public PgpSubkey? KeyFor(KeyUsages usage, DateTimeOffset now, bool needSecret = false) =>
+        StatusAt(now) != KeyStatus.Valid
+            ? null
+            : Keys.Where(k => k.IsValidAt(now) && k.Usages.HasFlag(usage) && (!needSecret || k.HasSecretKey))
+                  .OrderByDescending(k => k.Created)
+                  .FirstOrDefault();
+
+    internal static PgpKeyEntry Create(PgpPublicKeyRing publicRing, PgpSecretKeyRing? secretRing, string? domainAlias)
+    {
+        var primary = publicRing.GetPublicKey();
+        var userIds = new List<string>();
+        var addresses = new List<string>();
+        PgpSignature? newestSelfSignature = null;
+
+        foreach (var userId in primary.GetUserIds())
+        {
+            var certification = NewestValid(
+                primary.GetSignaturesForId(userId).Where(s => IsUserIdCertification(s.SignatureType) && s.KeyId == primary.KeyId),
+                s => s.VerifyCertification(userId, primary),
+                primary);
+            if (certification is null)
+            {
+                continue;
+            }
+
+            var revocation = NewestValid(
+                primary.GetSignaturesForId(userId).Where(s => s.SignatureType == PgpSignature.CertificationRevocation && s.KeyId == primary.KeyId),
+                s => s.VerifyCertification(userId, primary),
+                primary);
+            if (revocation is not null && revocation.CreationTime >= certification.CreationTime)
+            {
+                continue;
+            }
+
+            if (newestSelfSignature is null || IsBetterSelfSignature(certification, newestSelfSignature))
+            {
+                newestSelfSignature = certification;
+            }
+
+            userIds.Add(userId);
+            var address = MailAddresses.Normalize(userId);
+            if (address is not null && !addresses.Contains(address))
+            {
+                addresses.Add(address);
+            }
+        }
+
+        var directKey = NewestValid(
+            primary.GetSignaturesOfType(PgpSignature.DirectKey).Where(s => s.KeyId == primary.KeyId),
+            s => s.VerifyCertification(primary),
+            primary);
+        var primaryRevocation = NewestValid(
+            primary.GetSignaturesOfType(PgpSignature.KeyRevocation).Where(s => s.KeyId == primary.KeyId),
+            s => s.VerifyCertification(primary),
+            primary);
+
+        var keys = new List<PgpSubkey>
+        {
+            Describe(primary, secretRing, newestSelfSignature ?? directKey, primaryRevocation, isPrimary: true),
+        };
+
+        foreach (var subkey in publicRing.GetPublicKeys().Where(k => !k.IsMasterKey))
+        {
+            var binding = NewestValid(
+                subkey.GetSignaturesOfType(PgpSignature.SubkeyBinding).Where(s => s.KeyId == primary.KeyId),
+                s => s.VerifyCertification(primary, subkey) && HasValidBackSignature(s, primary, subkey),
+                primary);
+            if (binding is null)
+            {
+                continue;
+            }
+
+            var revocation = NewestValid(
+                subkey.GetSignaturesOfType(PgpSignature.SubkeyRevocation).Where(s => s.KeyId == primary.KeyId),
+                s => s.VerifyCertification(primary, subkey),
+                primary);
+            keys.Add(Describe(subkey, secretRing, binding, revocation, isPrimary: false));
+        }
+
+        return new PgpKeyEntry(publicRing, secretRing, domainAlias, userIds, addresses, keys);
+    }
+
+    internal PgpKeyEntry WithDomainAlias(string? domainAlias) => Create(PublicRing, SecretRing, domainAlias);
+
+    private static bool IsUserIdCertification(int type) =>
+        type is PgpSignature.DefaultCertification or PgpSignature.NoCertification
+            or PgpSignature.CasualCertification or PgpSignature.PositiveCertification;
+
+    /// <summary>The primary user ID's self-signature wins; otherwise the newest.</summary>
+    private static bool IsBetterSelfSignature(PgpSignature candidate, PgpSignature current)
+    {
+        var candidatePrimary = candidate.GetHashedSubPackets()?.IsPrimaryUserId() == true;
+        var currentPrimary = current.GetHashedSubPackets()?.IsPrimaryUserId() == true;
+        if (candidatePrimary != currentPrimary)
+        {
+            return candidatePrimary;
+        }
+
+        return candidate.CreationTime > current.CreationTime;
+    }
+
+    /// <summary>A signing subkey must carry the subkey's own signature over the binding, or anyone could claim it.</summary>
+    private static bool HasValidBackSignature(PgpSignature binding, PgpPublicKey primary, PgpPublicKey subkey)
+    {
+        var flags = binding.GetHashedSubPackets()?.GetKeyFlags() ?? 0;
+        if ((flags & PgpKeyFlags.CanSign) == 0)
+        {
+            return true;
+        }
+
+        var embedded = binding.GetHashedSubPackets()?.GetEmbeddedSignatures();
+        if (embedded is null)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < embedded.Count; i++)
+        {
+            var back = embedded[i];
+            if (back.SignatureType == PgpSignature.PrimaryKeyBinding && TryVerify(back, subkey, s => s.VerifyCertification(primary, subkey)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static PgpSignature? NewestValid(IEnumerable<PgpSignature> signatures, Func<PgpSignature, bool> verify, PgpPublicKey signer) =>
+        signatures.Where(s => TryVerify(s, signer, verify)).OrderByDescending(s => s.CreationTime).FirstOrDefault();
+
+    private static bool TryVerify(PgpSignature signature, PgpPublicKey signer, Func<PgpSignature, bool> verify)
+    {
+        try
+        {
+            signature.InitVerify(signer);
+            return verify(signature);
+        }
+        catch (PgpException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static PgpSubkey Describe(PgpPublicKey key, PgpSecretKeyRing? secretRing, PgpSignature? selfSignature, PgpSignature? revocation, bool isPrimary)
+    {
+        var created = new DateTimeOffset(DateTime.SpecifyKind(key.CreationTime, DateTimeKind.Utc));
+        var hashed = selfSignature?.GetHashedSubPackets();
+        var validSeconds = hashed?.GetKeyExpirationTime() ?? 0;
+        DateTimeOffset? expires = validSeconds > 0 ? created.AddSeconds(validSeconds) : null;
+
+        var flags = hashed?.GetKeyFlags() ?? 0;
+        var usages = flags != 0 ? FromFlags(flags) : FromAlgorithm(key.Algorithm, isPrimary);
+        var secret = secretRing?.GetSecretKey(key.KeyId);
+        return new PgpSubkey(
+            Convert.ToHexString(key.GetFingerprint()),
+            key.KeyId.ToString("X16", System.Globalization.CultureInfo.InvariantCulture),
+            AlgorithmName(key),
+            created,
+            expires,
+            usages,
+            revocation is null ? null : new DateTimeOffset(DateTime.SpecifyKind(revocation.CreationTime, DateTimeKind.Utc)),
+            secret is not null && !secret.IsPrivateKeyEmpty,
+            isPrimary);
+    }
+
+    private static KeyUsages FromFlags(int flags)
+    {
+        var usages = KeyUsages.None;
+        if ((flags & PgpKeyFlags.CanSign) != 0)
+        {
+            usages |= KeyUsages.Sign;
+        }
+
+        if ((flags & (PgpKeyFlags.CanEncryptCommunications | PgpKeyFlags.CanEncryptStorage)) != 0)
+        {
+            usages |= KeyUsages.Encrypt;
+        }
+
+        return usages;
+    }
+
+    private static KeyUsages FromAlgorithm(PublicKeyAlgorithmTag algorithm, bool isPrimary) => algorithm switch
+    {
+        PublicKeyAlgorithmTag.RsaGeneral => KeyUsages.Sign | KeyUsages.Encrypt,
+        PublicKeyAlgorithmTag.RsaSign or PublicKeyAlgorithmTag.Dsa or PublicKeyAlgorithmTag.ECDsa
+            or PublicKeyAlgorithmTag.EdDsa_Legacy or PublicKeyAlgorithmTag.Ed25519 or PublicKeyAlgorithmTag.Ed448 => KeyUsages.Sign,
+        PublicKeyAlgorithmTag.RsaEncrypt or PublicKeyAlgorithmTag.ElGamalEncrypt or PublicKeyAlgorithmTag.ECDH
+            or PublicKeyAlgorithmTag.X25519 or PublicKeyAlgorithmTag.X448 => isPrimary ? KeyUsages.None : KeyUsages.Encrypt,
+        _ => KeyUsages.None,
+    };
+
+    private static string AlgorithmName(PgpPublicKey key) => key.Algorithm switch
+    {
+        PublicKeyAlgorithmTag.RsaGeneral or PublicKeyAlgorithmTag.RsaSign or PublicKeyAlgorithmTag.RsaEncrypt => $"RSA-{key.BitStrength}",
+        PublicKeyAlgorithmTag.EdDsa_Legacy or PublicKeyAlgorithmTag.Ed25519 => "Ed25519",
+        PublicKeyAlgorithmTag.Ed448 => "Ed448",
+        PublicKeyAlgorithmTag.ECDH when key.BitStrength == 256 && IsCurve25519(key) => "Cv25519",
+        PublicKeyAlgorithmTag.X25519 => "X25519",
+        PublicKeyAlgorithmTag.X448 => "X448",
+        _ => $"{key.Algorithm}-{key.BitStrength}",
+    };
+
+    private static bool IsCurve25519(PgpPublicKey key) =>
+        key.PublicKeyPacket.Key is ECPublicBcpgKey ec && ec.CurveOid.Id == "1.3.6.1.4.1.3029.1.5.1";
+}

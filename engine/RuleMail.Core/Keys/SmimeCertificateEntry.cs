@@ -1,0 +1,140 @@
+using System.Security.Cryptography.X509Certificates;
+using Org.BouncyCastle.Asn1.X509;
+using BcCertificate = Org.BouncyCastle.X509.X509Certificate;
+
+namespace RuleMail.Keys;
+
+/// <summary>
+/// An X.509 certificate in the store. A CA certificate the admin imported is a trust anchor.
+/// The private key, when held, stays encrypted on disk; <see cref="KeyStore"/> opens it on demand.
+/// </summary>
+public sealed class SmimeCertificateEntry : KeyEntry
+{
+    private const string EmailProtectionOid = "1.3.6.1.5.5.7.3.4";
+    private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
+
+    private SmimeCertificateEntry(
+        X509Certificate2 certificate,
+        BcCertificate parsed,
+        IReadOnlyList<string> addresses,
+        KeyUsages usages,
+        bool hasPrivateKey,
+        DateTimeOffset? revokedAt)
+        : base(
+            Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256)),
+            addresses,
+            new DateTimeOffset(parsed.NotBefore, TimeSpan.Zero),
+            new DateTimeOffset(parsed.NotAfter, TimeSpan.Zero))
+    {
+        Certificate = certificate;
+        Parsed = parsed;
+        Usages = usages;
+        HasPrivateKey = hasPrivateKey;
+        RevokedAt = revokedAt;
+        IsCertificateAuthority = parsed.GetBasicConstraints() >= 0;
+    }
+
+    public override KeyKind Kind => KeyKind.Smime;
+
+    /// <summary>The certificate, for System.Security.Cryptography (never carries the private key).</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The same certificate parsed by BouncyCastle.</summary>
+    internal BcCertificate Parsed { get; }
+
+    public override KeyUsages Usages { get; }
+
+    public override bool HasPrivateKey { get; }
+
+    public override DateTimeOffset? RevokedAt { get; }
+
+    public bool IsCertificateAuthority { get; }
+
+    /// <summary>A CA certificate the admin imported: chains that reach it are trusted.</summary>
+    public bool IsTrustAnchor => IsCertificateAuthority;
+
+    public string Subject => Certificate.Subject;
+
+    public string Issuer => Certificate.Issuer;
+
+    public string SerialNumber => Certificate.SerialNumber;
+
+    public override string DisplayName => Subject;
+
+    internal static SmimeCertificateEntry Create(X509Certificate2 certificate, bool hasPrivateKey, DateTimeOffset? revokedAt)
+    {
+        var parsed = new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(certificate.RawData);
+        return new SmimeCertificateEntry(certificate, parsed, ReadAddresses(parsed), ReadUsages(parsed), hasPrivateKey, revokedAt);
+    }
+
+    /// <summary>The same entry with another private-key or revocation state.</summary>
+    internal SmimeCertificateEntry With(bool hasPrivateKey, DateTimeOffset? revokedAt) =>
+        new(Certificate, Parsed, Addresses, Usages, hasPrivateKey, revokedAt);
+
+    /// <summary>subjectAltName rfc822Name entries; the subject's emailAddress only when there are none.</summary>
+    private static List<string> ReadAddresses(BcCertificate certificate)
+    {
+        var addresses = new List<string>();
+        var altNames = certificate.GetSubjectAlternativeNames();
+        if (altNames is not null)
+        {
+            foreach (var altName in altNames)
+            {
+                if (altName.Count == 2 && altName[0] is int tag && tag == GeneralName.Rfc822Name && altName[1] is string address)
+                {
+                    AddAddress(addresses, address);
+                }
+            }
+        }
+
+        if (addresses.Count == 0)
+        {
+            foreach (var address in certificate.SubjectDN.GetValueList(X509Name.EmailAddress))
+            {
+                AddAddress(addresses, address);
+            }
+        }
+
+        return addresses;
+    }
+
+    private static void AddAddress(List<string> addresses, string address)
+    {
+        var normalized = MailAddresses.Normalize(address);
+        if (normalized is not null && !addresses.Contains(normalized))
+        {
+            addresses.Add(normalized);
+        }
+    }
+
+    private static KeyUsages ReadUsages(BcCertificate certificate)
+    {
+        var extendedUsages = certificate.GetExtendedKeyUsage();
+        if (extendedUsages is not null && extendedUsages.Count > 0 &&
+            !extendedUsages.Any(oid => oid.Id is EmailProtectionOid or AnyExtendedKeyUsageOid))
+        {
+            return KeyUsages.None;
+        }
+
+        var isRsa = certificate.GetPublicKey() is Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters;
+        var keyUsage = certificate.GetKeyUsage();
+        if (keyUsage is null)
+        {
+            return KeyUsages.Sign | KeyUsages.Encrypt;
+        }
+
+        var usages = KeyUsages.None;
+        if (keyUsage[0] || keyUsage[1])
+        {
+            usages |= KeyUsages.Sign;
+        }
+
+        // RSA key transport needs keyEncipherment; EC recipients use key agreement.
+        if (isRsa ? keyUsage[2] : keyUsage[4])
+        {
+            usages |= KeyUsages.Encrypt;
+        }
+
+        return usages;
+    }
+}
