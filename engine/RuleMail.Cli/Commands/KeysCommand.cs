@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using RuleMail.Cli.Output;
+using RuleMail.Keys;
+
+namespace RuleMail.Cli.Commands;
+
+/// <summary><c>rulemail keys import | list | remove</c>.</summary>
+internal static class KeysCommand
+{
+    /// <summary>The seed's warning, printed after every import.</summary>
+    public const string VerifyWarning = "🕵️ ALWAYS verify certificates in-person or over the phone! Compare each fingerprint above with its owner before you rely on it.";
+
+    public static Command Create(CommonOptions common, CliConsole console)
+    {
+        var keys = new Command("keys", "Manage the key store: S/MIME certificates and keys, OpenPGP keys, CRLs");
+        keys.Subcommands.Add(Import(common, console));
+        keys.Subcommands.Add(List(common, console));
+        keys.Subcommands.Add(Remove(common, console));
+        return keys;
+    }
+
+    private static Command Import(CommonOptions common, CliConsole console)
+    {
+        var files = new Argument<string[]>("FILE")
+        {
+            Arity = ArgumentArity.OneOrMore,
+            Description = "PEM/DER certificates, PEM private keys, PKCS#12, CRLs, armored or binary OpenPGP keys",
+        };
+        var passphraseEnv = new Option<string?>("--passphrase-env")
+        {
+            Description = "Name of the environment variable holding the passphrase of encrypted input files",
+        };
+        var domainAlias = new Option<string?>("--domain-alias")
+        {
+            Description = "Let the OpenPGP keys imported serve every address of this domain",
+        };
+        var command = new Command("import", "Import certificates, private keys, PKCS#12, CRLs and OpenPGP keys (all or nothing)")
+        {
+            files, passphraseEnv, domainAlias,
+        };
+        command.SetAction(parse =>
+        {
+            string? passphrase = null;
+            if (parse.GetValue(passphraseEnv) is { } variable)
+            {
+                passphrase = console.GetEnvironmentVariable(variable);
+                if (string.IsNullOrEmpty(passphrase))
+                {
+                    throw new UsageException($"--passphrase-env {variable}: the environment variable {variable} is not set");
+                }
+            }
+
+            var config = common.Resolve(parse, console);
+            var store = KeyStore.OpenOrCreate(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
+            var inputs = parse.GetValue(files)!.Select(f => ImportFile.Read(Path.GetFullPath(f, console.WorkingDirectory))).ToList();
+            var imported = store.Import(inputs, passphrase, parse.GetValue(domainAlias));
+
+            var now = console.Time.GetUtcNow();
+            foreach (var item in imported)
+            {
+                var entry = item.Entry;
+                var addresses = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
+                console.Output.WriteLine($"{Change(item.Change),-9} {KeyJson.Kind(entry.Kind),-5} {addresses}");
+                var fingerprintKind = entry.Kind == KeyKind.Pgp ? "OpenPGP fingerprint" : "SHA-256 fingerprint";
+                var until = entry.NotAfter is { } end ? end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "no expiry";
+                console.Output.WriteLine($"          {fingerprintKind}: {Grouped(entry.Fingerprint)}");
+                console.Output.WriteLine($"          {KeyJson.Status(entry.StatusAt(now)).Replace('_', ' ')} ({entry.NotBefore.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {until})" +
+                                         (item.Note is null ? string.Empty : $"; {item.Note}"));
+            }
+
+            console.Output.WriteLine();
+            console.Output.WriteLine(VerifyWarning);
+            return ExitCodes.Done;
+        });
+        return command;
+    }
+
+    private static Command List(CommonOptions common, CliConsole console)
+    {
+        var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
+        var command = new Command("list", "List every entry: kind, addresses, fingerprint, validity, usages, status, private key") { json };
+        command.SetAction(parse =>
+        {
+            var config = common.Resolve(parse, console);
+            var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
+            var now = console.Time.GetUtcNow();
+            if (parse.GetValue(json))
+            {
+                var document = new Dictionary<string, object>
+                {
+                    ["keystore"] = store.Directory,
+                    ["keys"] = store.Entries.Select(e => KeyJson.Describe(e, now)).ToList(),
+                };
+                console.Output.WriteLine(JsonSerializer.Serialize(document, KeyJson.Options));
+                return ExitCodes.Done;
+            }
+
+            if (store.Entries.Count == 0)
+            {
+                console.Output.WriteLine($"The key store {store.Directory} is empty. Add keys with: rulemail keys import FILE...");
+                return ExitCodes.Done;
+            }
+
+            var table = Tables.Create("KIND", "ADDRESSES / NAME", "STATUS", "USAGES", "PRIVATE KEY", "VALID FROM", "VALID UNTIL", "FINGERPRINT");
+            foreach (var entry in store.Entries)
+            {
+                var kind = entry is SmimeCertificateEntry { IsTrustAnchor: true } ? "smime CA" : KeyJson.Kind(entry.Kind);
+                var who = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
+                if (entry is PgpKeyEntry { DomainAlias: { } alias })
+                {
+                    who += $" (+ *@{alias})";
+                }
+
+                Tables.AddRow(
+                    table,
+                    kind,
+                    who,
+                    KeyJson.Status(entry.StatusAt(now)).Replace('_', ' '),
+                    string.Join(", ", KeyJson.Usages(entry.Usages)),
+                    entry.HasPrivateKey ? "yes" : "no",
+                    entry.NotBefore.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    entry.NotAfter?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "never",
+                    entry.Fingerprint);
+            }
+
+            Tables.ConsoleFor(console.Output).Write(table);
+            return ExitCodes.Done;
+        });
+        return command;
+    }
+
+    private static Command Remove(CommonOptions common, CliConsole console)
+    {
+        var fingerprint = new Argument<string>("FINGERPRINT") { Description = "Fingerprint as keys list shows it (or a unique prefix of 16+ digits)" };
+        var command = new Command("remove", "Remove one entry and its private key") { fingerprint };
+        command.SetAction(parse =>
+        {
+            var config = common.Resolve(parse, console);
+            var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
+            var removed = store.Remove(parse.GetValue(fingerprint)!);
+            var who = removed.Addresses.Count > 0 ? string.Join(", ", removed.Addresses) : removed.DisplayName;
+            console.Output.WriteLine($"removed   {KeyJson.Kind(removed.Kind),-5} {who}  {removed.Fingerprint}" +
+                                     (removed.HasPrivateKey ? " (and its private key)" : string.Empty));
+            return ExitCodes.Done;
+        });
+        return command;
+    }
+
+    private static string Change(ImportChange change) => change switch
+    {
+        ImportChange.Added => "added",
+        ImportChange.Updated => "updated",
+        _ => "unchanged",
+    };
+
+    /// <summary>Groups of four digits, as people read fingerprints aloud over the phone.</summary>
+    private static string Grouped(string fingerprint) =>
+        string.Join(' ', Enumerable.Range(0, (fingerprint.Length + 3) / 4).Select(i => fingerprint.Substring(i * 4, Math.Min(4, fingerprint.Length - (i * 4)))));
+}

@@ -1,0 +1,88 @@
+using RuleMail.Keys;
+using RuleMail.Yaml;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace RuleMail.Host.Configuration;
+
+/// <summary>Reads <c>rulemail.yaml</c> strictly: unknown keys, wrong types and duplicate keys are errors with file:line:col.</summary>
+public static class ConfigLoader
+{
+    /// <summary>The name looked for in the working directory when no <c>--config</c> is given.</summary>
+    public const string DefaultFileName = "rulemail.yaml";
+
+    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithDuplicateKeyChecking()
+        .Build();
+
+    /// <summary>
+    /// Loads <paramref name="path"/>; with no path, <c>rulemail.yaml</c> in <paramref name="workingDirectory"/>
+    /// when present, else the defaults.
+    /// </summary>
+    /// <exception cref="RuleMailException">The file is missing (when named) or invalid.</exception>
+    public static RuleMailConfig Load(string? path, string workingDirectory)
+    {
+        if (path is null)
+        {
+            var candidate = System.IO.Path.Combine(workingDirectory, DefaultFileName);
+            if (!File.Exists(candidate))
+            {
+                return Resolve(new RuleMailConfig(), workingDirectory);
+            }
+
+            path = candidate;
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuleMailException($"{path}: cannot read the configuration: {e.Message}", e);
+        }
+
+        RuleMailConfig config;
+        try
+        {
+            config = Deserializer.Deserialize<RuleMailConfig?>(text) ?? new RuleMailConfig();
+        }
+        catch (YamlException e)
+        {
+            throw YamlFileException.From(path, e);
+        }
+
+        config.Path = System.IO.Path.GetFullPath(path);
+        return Resolve(config, System.IO.Path.GetDirectoryName(config.Path)!);
+    }
+
+    /// <summary>The store passphrase: the environment variable first, then the config's passphrase file; null when neither is set.</summary>
+    public static KeyStorePassphrase? KeystorePassphrase(RuleMailConfig config, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(environment);
+        var fromEnvironment = environment(KeyStorePassphrase.EnvironmentVariable);
+        if (!string.IsNullOrEmpty(fromEnvironment))
+        {
+            return new KeyStorePassphrase(fromEnvironment);
+        }
+
+        return config.KeystorePassphraseFile is { } file ? KeyStorePassphrase.FromFile(file) : null;
+    }
+
+    private static RuleMailConfig Resolve(RuleMailConfig config, string baseDirectory)
+    {
+        config.Keystore = System.IO.Path.GetFullPath(config.Keystore, baseDirectory);
+        config.Rules = System.IO.Path.GetFullPath(config.Rules, baseDirectory);
+        config.State = System.IO.Path.GetFullPath(config.State, baseDirectory);
+        if (config.KeystorePassphraseFile is not null)
+        {
+            config.KeystorePassphraseFile = System.IO.Path.GetFullPath(config.KeystorePassphraseFile, baseDirectory);
+        }
+
+        return config;
+    }
+}
