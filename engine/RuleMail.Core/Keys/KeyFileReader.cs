@@ -80,7 +80,8 @@ internal static class KeyFileReader
 
     private static void ReadPem(string source, string text, string? passphrase, KeyMaterial into)
     {
-        if (text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+        var legacyEncrypted = text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
+        if (legacyEncrypted)
         {
             ReadLegacyEncryptedPem(source, text, passphrase, into);
             text = RemoveLegacyEncryptedBlocks(text);
@@ -97,7 +98,7 @@ internal static class KeyFileReader
             rest = rest[fields.Location.End..];
         }
 
-        if (found == 0 && !text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+        if (found == 0 && !legacyEncrypted)
         {
             throw Bad(source, "no complete PEM block (truncated or damaged file?)");
         }
@@ -119,6 +120,9 @@ internal static class KeyFileReader
             case "TRUSTED CERTIFICATE":
                 // OpenSSL's trusted form is the certificate followed by its trust settings; the certificate is the first element.
                 into.Certificates.Add(new(source, X509CertificateLoader.LoadCertificate(FirstAsn1Element(der))));
+                break;
+            case "EC PARAMETERS":
+                // openssl ecparam -genkey writes the curve before the key; the key names its curve itself.
                 break;
             case "X509 CRL":
                 into.Crls.Add(new(source, der));
@@ -190,25 +194,32 @@ internal static class KeyFileReader
 
         using var reader = new StringReader(text);
         var pem = new PemReader(reader, new FixedPassword(passphrase));
-        object? item;
+        var keys = new List<Org.BouncyCastle.Crypto.AsymmetricCipherKeyPair>();
         try
         {
-            item = pem.ReadObject();
+            // The encrypted key may follow a certificate: every object is read under this catch.
+            for (var item = pem.ReadObject(); item is not null; item = pem.ReadObject())
+            {
+                if (item is Org.BouncyCastle.Crypto.AsymmetricCipherKeyPair pair)
+                {
+                    keys.Add(pair);
+                }
+            }
         }
         catch (Exception e) when (e is PemException or Org.BouncyCastle.Crypto.InvalidCipherTextException or IOException)
         {
             throw Bad(source, "wrong passphrase for the encrypted private key", e);
         }
 
-        while (item is not null)
+        if (keys.Count == 0)
         {
-            if (item is Org.BouncyCastle.Crypto.AsymmetricCipherKeyPair pair)
-            {
-                var pkcs8 = PrivateKeyInfoFactory.CreatePrivateKeyInfo(pair.Private).GetDerEncoded();
-                into.PrivateKeys.Add(new(source, ImportPkcs8(source, pkcs8)));
-            }
+            throw Bad(source, "the encrypted private key cannot be read (truncated or damaged file?)");
+        }
 
-            item = pem.ReadObject();
+        foreach (var pair in keys)
+        {
+            var pkcs8 = PrivateKeyInfoFactory.CreatePrivateKeyInfo(pair.Private).GetDerEncoded();
+            into.PrivateKeys.Add(new(source, ImportPkcs8(source, pkcs8)));
         }
     }
 
