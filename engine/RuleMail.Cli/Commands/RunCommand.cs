@@ -16,13 +16,14 @@ internal static class RunCommand
         command.SetAction(parse =>
         {
             var config = common.Resolve(parse, console);
-            var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
+            var options = CommonOptions.KeyStoreOptions(config, console);
+            var store = KeyStore.Open(config.Keystore, options);
             var now = console.Time.GetUtcNow();
             var valid = store.Entries.Count(e => e.StatusAt(now) == KeyStatus.Valid);
-            var withKeys = store.Entries.Count(e => e.HasPrivateKey);
 
             console.Output.WriteLine($"Configuration: {config.Path ?? "(built-in defaults)"}");
-            console.Output.WriteLine($"Key store:     {store.Directory} ({store.Entries.Count} entries, {valid} valid, {withKeys} with private keys)");
+            console.Output.WriteLine($"Key store:     {store.Directory} ({store.Entries.Count} entries, {valid} valid)");
+            console.Output.WriteLine($"Private keys:  {PrivateKeys(store, options)}");
             console.Output.WriteLine($"Accounts:      {config.Accounts.Count}");
             console.Output.WriteLine();
             console.Output.WriteLine("Nothing to do yet: fetching, rules and sending arrive with the scheduled host.");
@@ -30,5 +31,37 @@ internal static class RunCommand
             return ExitCodes.Done;
         });
         return command;
+    }
+
+    /// <summary>Opens every private key once, so a wrong passphrase shows at start, not on the first message.</summary>
+    private static string PrivateKeys(KeyStore store, KeyStoreOptions options)
+    {
+        var certificates = store.Certificates.Where(c => c.HasPrivateKey).ToList();
+        var pgpKeys = store.PgpKeys.Where(k => k.HasPrivateKey).ToList();
+        var count = certificates.Count + pgpKeys.Count;
+        if (count == 0)
+        {
+            return "none";
+        }
+
+        if (options.Passphrase is null)
+        {
+            return $"{count} held, locked (set {KeyStorePassphrase.EnvironmentVariable} to use them)";
+        }
+
+        foreach (var certificate in certificates)
+        {
+            _ = store.OpenPrivateKey(certificate);
+        }
+
+        foreach (var key in pgpKeys)
+        {
+            foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
+            {
+                _ = store.OpenPrivateKey(key, long.Parse(subkey.KeyId, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return $"{count} held, all unlocked";
     }
 }

@@ -14,12 +14,11 @@ namespace RuleMail.Keys;
 /// pgp/FPR.json               settings of the key (domain alias)
 /// </code>
 /// Every write goes to a temporary file that is then renamed over the target, so a crash never leaves a
-/// half-written file and readers never see one. Writers take an exclusive lock file.
+/// half-written file and readers never see one. Writers take an exclusive lock (see <see cref="Lock"/>).
 /// </summary>
 internal sealed class KeyStoreFolder(string root)
 {
     public const string MarkerFile = "rulemail-keystore.json";
-    private const string LockFile = ".rulemail-keystore.lock";
     private const int Format = 1;
 
     public string Root { get; } = root;
@@ -69,11 +68,15 @@ internal sealed class KeyStoreFolder(string root)
         }
     }
 
-    /// <summary>Takes the writers' lock, waiting up to <paramref name="timeout"/> for another writer.</summary>
+    /// <summary>
+    /// Takes the writers' lock, waiting up to <paramref name="timeout"/> for another writer. The lock file
+    /// lives in the system's temporary folder, named after the store's full path, so the store folder holds
+    /// only its content and a refused import leaves it exactly as it was.
+    /// </summary>
     public IDisposable Lock(TimeSpan timeout)
     {
-        Directory.CreateDirectory(Root);
-        var path = Path.Combine(Root, LockFile);
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(System.IO.Path.GetFullPath(Root))))[..24];
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rulemail-keystore-{key}.lock");
         var waited = TimeSpan.Zero;
         var step = TimeSpan.FromMilliseconds(50);
         while (true)

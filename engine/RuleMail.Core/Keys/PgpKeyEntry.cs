@@ -268,7 +268,7 @@ public sealed class PgpKeyEntry : KeyEntry
         PublicKeyAlgorithmTag.RsaGeneral or PublicKeyAlgorithmTag.RsaSign or PublicKeyAlgorithmTag.RsaEncrypt => $"RSA-{key.BitStrength}",
         PublicKeyAlgorithmTag.EdDsa_Legacy or PublicKeyAlgorithmTag.Ed25519 => "Ed25519",
         PublicKeyAlgorithmTag.Ed448 => "Ed448",
-        PublicKeyAlgorithmTag.ECDH when key.BitStrength == 256 && IsCurve25519(key) => "Cv25519",
+        PublicKeyAlgorithmTag.ECDH when IsCurve25519(key) => "Cv25519",
         PublicKeyAlgorithmTag.X25519 => "X25519",
         PublicKeyAlgorithmTag.X448 => "X448",
         _ => $"{key.Algorithm}-{key.BitStrength}",
