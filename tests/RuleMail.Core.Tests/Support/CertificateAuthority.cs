@@ -15,13 +15,14 @@ public sealed class CertificateAuthority : IDisposable
     public const string EmailProtection = "1.3.6.1.5.5.7.3.4";
     public const string ServerAuth = "1.3.6.1.5.5.7.3.1";
 
+    private readonly ECDsa _key;
     private long _serial = 0x5000;
 
     public CertificateAuthority()
     {
         var now = TimeProvider.System.GetUtcNow();
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=In-Process Test CA, O=RuleMail Tests", key, HashAlgorithmName.SHA256);
+        _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=In-Process Test CA, O=RuleMail Tests", _key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
@@ -86,7 +87,8 @@ public sealed class CertificateAuthority : IDisposable
 
         var serial = BitConverter.GetBytes(Interlocked.Increment(ref _serial));
         Array.Reverse(serial);
-        return request.Create(Certificate, notBefore, notAfter, serial);
+        // The generator overload: the CA (EC) and the leaf (RSA or EC) may differ in algorithm.
+        return request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, serial);
     }
 
     /// <summary>A CRL of this CA listing <paramref name="revoked"/> with their revocation times.</summary>
@@ -108,5 +110,6 @@ public sealed class CertificateAuthority : IDisposable
     {
         Certificate.Dispose();
         LeafKey.Dispose();
+        _key.Dispose();
     }
 }
