@@ -13,8 +13,9 @@ internal sealed class GnuPG : IDisposable
     public GnuPG()
     {
         // The agent's default S2K calibration costs seconds per protected key on slow machines; the
-        // protection strength of throw-away test keys does not matter.
-        File.WriteAllText(Path.Combine(_home.Path, "gpg-agent.conf"), "s2k-count 65536\n");
+        // protection strength of throw-away test keys does not matter. No passphrase caching: a test
+        // that gives a wrong passphrase must not be rescued by an earlier right one.
+        File.WriteAllText(Path.Combine(_home.Path, "gpg-agent.conf"), "s2k-count 65536\ndefault-cache-ttl 0\nmax-cache-ttl 0\n");
     }
 
     public string Home => _home.Path;
