@@ -179,6 +179,20 @@ public sealed class KeyStore
         return FindPgp(address).FirstOrDefault(k => k.KeyFor(usage, now, needPrivateKey) is not null);
     }
 
+    /// <summary>When an imported CRL says <paramref name="certificate"/> (from the store or from a message) was revoked, or null.</summary>
+    public DateTimeOffset? RevocationOf(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var crls = _snapshot.Crls;
+        if (crls.Count == 0)
+        {
+            return null;
+        }
+
+        var entry = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null);
+        return crls.Select(c => c.RevocationOf(entry)).Where(d => d is not null).Min();
+    }
+
     /// <summary>The certificate with its private key, opened once and cached.</summary>
     /// <exception cref="KeyStoreException">No passphrase, a wrong one, or no private key.</exception>
     public X509Certificate2 OpenPrivateKey(SmimeCertificateEntry entry)

@@ -1,0 +1,209 @@
+using System.Formats.Asn1;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace RuleMail.Crypto;
+
+/// <summary>
+/// CMS AuthEnvelopedData with AES-GCM (RFC 5083/5084), as OpenSSL 3 writes for <c>-aes-256-gcm</c>.
+/// Neither System.Security.Cryptography.Pkcs nor BouncyCastle's C# CMS reads it, so the structure is read
+/// here with System.Formats.Asn1; the cryptography is .NET's RSA and AesGcm. Only RSA key transport
+/// recipients are supported (PKCS#1 v1.5 and OAEP).
+/// </summary>
+internal sealed class AuthEnvelopedData
+{
+    public const string ContentTypeOid = "1.2.840.113549.1.9.16.1.23";
+    private const string RsaOid = "1.2.840.113549.1.1.1";
+    private const string RsaOaepOid = "1.2.840.113549.1.1.7";
+
+    private static readonly Dictionary<string, int> GcmKeySizes = new(StringComparer.Ordinal)
+    {
+        ["2.16.840.1.101.3.4.1.6"] = 16,
+        ["2.16.840.1.101.3.4.1.26"] = 24,
+        ["2.16.840.1.101.3.4.1.46"] = 32,
+    };
+
+    private AuthEnvelopedData(List<Recipient> recipients, string algorithm, byte[] nonce, int tagLength, byte[] ciphertext, byte[]? additionalData, byte[] tag)
+    {
+        Recipients = recipients;
+        Algorithm = algorithm;
+        Nonce = nonce;
+        TagLength = tagLength;
+        Ciphertext = ciphertext;
+        AdditionalData = additionalData;
+        Tag = tag;
+    }
+
+    public IReadOnlyList<Recipient> Recipients { get; }
+
+    private string Algorithm { get; }
+
+    private byte[] Nonce { get; }
+
+    private int TagLength { get; }
+
+    private byte[] Ciphertext { get; }
+
+    private byte[]? AdditionalData { get; }
+
+    private byte[] Tag { get; }
+
+    /// <summary>Reads the ContentInfo. Throws <see cref="AsnContentException"/> or <see cref="CryptographicException"/> on damage.</summary>
+    public static AuthEnvelopedData Decode(byte[] contentInfo)
+    {
+        var outer = new AsnReader(contentInfo, AsnEncodingRules.BER).ReadSequence();
+        if (outer.ReadObjectIdentifier() != ContentTypeOid)
+        {
+            throw new CryptographicException("not AuthEnvelopedData");
+        }
+
+        var data = outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)).ReadSequence();
+        data.ReadInteger();
+        if (data.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
+        {
+            data.ReadEncodedValue();
+        }
+
+        var recipients = new List<Recipient>();
+        var recipientSet = data.ReadSetOf(skipSortOrderValidation: true);
+        while (recipientSet.HasData)
+        {
+            if (!recipientSet.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
+            {
+                recipientSet.ReadEncodedValue();
+                continue;
+            }
+
+            recipients.Add(Recipient.Read(recipientSet.ReadSequence()));
+        }
+
+        var encryptedContentInfo = data.ReadSequence();
+        encryptedContentInfo.ReadObjectIdentifier();
+        var algorithm = encryptedContentInfo.ReadSequence();
+        var algorithmOid = algorithm.ReadObjectIdentifier();
+        if (!GcmKeySizes.ContainsKey(algorithmOid))
+        {
+            throw new CryptographicException($"unsupported content encryption {algorithmOid} (AES-GCM expected)");
+        }
+
+        var gcm = algorithm.ReadSequence();
+        var nonce = gcm.ReadOctetString();
+        var tagLength = gcm.HasData ? (int)gcm.ReadInteger() : 12;
+        var ciphertext = encryptedContentInfo.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
+
+        byte[]? additionalData = null;
+        var authAttributesTag = new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true);
+        if (data.PeekTag().HasSameClassAndValue(authAttributesTag))
+        {
+            // The MAC covers the attributes DER-encoded as a SET OF (RFC 5083 section 2.2).
+            var encoded = data.ReadEncodedValue().ToArray();
+            var attributes = new AsnReader(encoded, AsnEncodingRules.BER).ReadSetOf(skipSortOrderValidation: true, expectedTag: authAttributesTag);
+            var writer = new AsnWriter(AsnEncodingRules.DER);
+            using (writer.PushSetOf())
+            {
+                while (attributes.HasData)
+                {
+                    writer.WriteEncodedValue(attributes.ReadEncodedValue().Span);
+                }
+            }
+
+            additionalData = writer.Encode();
+        }
+
+        var tag = data.ReadOctetString();
+        return new AuthEnvelopedData(recipients, algorithmOid, nonce, tagLength, ciphertext, additionalData, tag);
+    }
+
+    /// <summary>Opens the content with <paramref name="key"/>; throws <see cref="CryptographicException"/> when the key or the tag does not fit.</summary>
+    public byte[] Decrypt(Recipient recipient, RSA key)
+    {
+        var contentKey = key.Decrypt(recipient.EncryptedKey, recipient.Padding);
+        if (contentKey.Length != GcmKeySizes[Algorithm] || Tag.Length != TagLength)
+        {
+            throw new CryptographicException("the content key or tag has the wrong size");
+        }
+
+        var plaintext = new byte[Ciphertext.Length];
+        using var aes = new AesGcm(contentKey, TagLength);
+        aes.Decrypt(Nonce, Ciphertext, Tag, plaintext, AdditionalData);
+        CryptographicOperations.ZeroMemory(contentKey);
+        return plaintext;
+    }
+
+    /// <summary>A key transport recipient.</summary>
+    internal sealed class Recipient
+    {
+        private byte[]? _issuer;
+        private BigInteger _serial;
+        private byte[]? _subjectKeyIdentifier;
+
+        public byte[] EncryptedKey { get; private set; } = [];
+
+        public RSAEncryptionPadding Padding { get; private set; } = RSAEncryptionPadding.Pkcs1;
+
+        public bool Matches(X509Certificate2 certificate)
+        {
+            if (_issuer is not null)
+            {
+                return certificate.IssuerName.RawData.AsSpan().SequenceEqual(_issuer) &&
+                       new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true) == _serial;
+            }
+
+            return _subjectKeyIdentifier is not null && certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>()
+                .Any(e => e.SubjectKeyIdentifierBytes.Span.SequenceEqual(_subjectKeyIdentifier));
+        }
+
+        public static Recipient Read(AsnReader keyTransport)
+        {
+            var recipient = new Recipient();
+            keyTransport.ReadInteger();
+            if (keyTransport.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
+            {
+                var issuerAndSerial = keyTransport.ReadSequence();
+                recipient._issuer = issuerAndSerial.ReadEncodedValue().ToArray();
+                recipient._serial = issuerAndSerial.ReadInteger();
+            }
+            else
+            {
+                recipient._subjectKeyIdentifier = keyTransport.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
+            }
+
+            var algorithm = keyTransport.ReadSequence();
+            var oid = algorithm.ReadObjectIdentifier();
+            recipient.Padding = oid switch
+            {
+                RsaOid => RSAEncryptionPadding.Pkcs1,
+                RsaOaepOid => OaepPadding(algorithm),
+                _ => throw new CryptographicException($"unsupported key transport {oid}"),
+            };
+            recipient.EncryptedKey = keyTransport.ReadOctetString();
+            return recipient;
+        }
+
+        private static RSAEncryptionPadding OaepPadding(AsnReader algorithm)
+        {
+            if (!algorithm.HasData || algorithm.PeekTag().HasSameClassAndValue(Asn1Tag.Null))
+            {
+                return RSAEncryptionPadding.OaepSHA1;
+            }
+
+            var parameters = algorithm.ReadSequence();
+            var hashTag = new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true);
+            if (!parameters.HasData || !parameters.PeekTag().HasSameClassAndValue(hashTag))
+            {
+                return RSAEncryptionPadding.OaepSHA1;
+            }
+
+            var hash = parameters.ReadSequence(hashTag).ReadSequence().ReadObjectIdentifier();
+            return hash switch
+            {
+                "1.3.14.3.2.26" => RSAEncryptionPadding.OaepSHA1,
+                "2.16.840.1.101.3.4.2.1" => RSAEncryptionPadding.OaepSHA256,
+                "2.16.840.1.101.3.4.2.2" => RSAEncryptionPadding.OaepSHA384,
+                "2.16.840.1.101.3.4.2.3" => RSAEncryptionPadding.OaepSHA512,
+                _ => throw new CryptographicException($"unsupported OAEP hash {hash}"),
+            };
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text;
+using MimeKit;
+using RuleMail.Keys;
+
+namespace RuleMail.Crypto;
+
+/// <summary>
+/// Decrypts and verifies incoming mail (S/MIME and OpenPGP) against the key store, and judges the result
+/// the way the seed shows it. Only the root of the message counts: an encrypted or signed part nested
+/// among plaintext parts (EFAIL and signature wrapping) neither decrypts nor makes the message signed.
+/// Nothing throws past a message: every problem becomes a result with a reason.
+/// </summary>
+/// <remarks>Thread-safe: one instance serves every worker.</remarks>
+public sealed class IncomingSecurity
+{
+    /// <summary>Headers RuleMail sets itself; copies arriving from outside are removed before anything reads them.</summary>
+    public const string OwnHeaderPrefix = "X-RuleMail-";
+
+    private readonly SmimeSignatureCheck _smimeSignatures;
+    private readonly SmimeDecryption _smimeDecryption;
+    private readonly PgpIncoming _pgp;
+
+    public IncomingSecurity(KeyStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _smimeSignatures = new SmimeSignatureCheck(store);
+        _smimeDecryption = new SmimeDecryption(store);
+        _pgp = new PgpIncoming(store);
+    }
+
+    /// <summary>
+    /// Decrypts and verifies <paramref name="message"/>. Removes <c>X-RuleMail-*</c> headers from it first:
+    /// they are never trusted from outside.
+    /// </summary>
+    /// <param name="accountAddress">The address of the account that received it: its private keys are tried first.</param>
+    public IncomingReport Inspect(MimeMessage message, string? accountAddress = null)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        RemoveOwnHeaders(message.Headers);
+        if (message.Body is not null)
+        {
+            RemoveOwnHeaders(message.Body.Headers);
+        }
+
+        try
+        {
+            return InspectRoot(message, accountAddress);
+        }
+#pragma warning disable CA1031 // One bad message must never stop the others: any surprise becomes a result.
+        catch (Exception e) when (e is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            var failure = SecurityOutcome.Failed(SecurityComments.Malformed(e.Message.Split('\n')[0].TrimEnd('.')));
+            return new IncomingReport(new SecurityResult(null, failure, null), message);
+        }
+    }
+
+    private IncomingReport InspectRoot(MimeMessage message, string? accountAddress)
+    {
+        var senders = RecipientOrder.Senders(message);
+        var view = message;
+        string? type = null;
+        SecurityOutcome? encryption = null;
+        SecurityOutcome? sign = null;
+
+        // 1. Encryption, at the root only.
+        if (message.Body is MimePart pkcs7 && IsPkcs7Mime(pkcs7) && SmimeDecryption.ContentType(SignedContent.Decoded(pkcs7)) is { } cmsType
+            && cmsType != SmimeDecryption.SignedDataOid)
+        {
+            type = SecurityResult.SmimeType;
+            if (cmsType is not SmimeDecryption.EnvelopedDataOid and not AuthEnvelopedData.ContentTypeOid)
+            {
+                return Report(type, null, SecurityOutcome.Failed(SecurityComments.Unsupported($"S/MIME content of type {cmsType}")), view);
+            }
+
+            var (outcome, plaintext) = _smimeDecryption.Decrypt(SignedContent.Decoded(pkcs7), RecipientOrder.Preferred(message, accountAddress));
+            encryption = outcome;
+            if (plaintext is null)
+            {
+                return Report(type, null, encryption, view);
+            }
+
+            view = SignedContent.WithBody(message, Clean(SignedContent.Parse(plaintext)));
+        }
+        else if (message.Body is Multipart { ContentType.MimeType: var encryptedType } pgpMime
+                 && encryptedType.Equals("multipart/encrypted", StringComparison.OrdinalIgnoreCase))
+        {
+            type = SecurityResult.PgpType;
+            if (!IsProtocol(pgpMime, "application/pgp-encrypted") || pgpMime.Count < 2 || pgpMime[1] is not MimePart payload)
+            {
+                return Report(type, null, SecurityOutcome.Failed(SecurityComments.Malformed("a multipart/encrypted that is not PGP/MIME (RFC 3156)")), view);
+            }
+
+            var opened = _pgp.Decrypt(SignedContent.Decoded(payload), RecipientOrder.Preferred(message, accountAddress), senders);
+            encryption = opened.Encryption;
+            if (opened.Plaintext is null)
+            {
+                return Report(type, null, encryption, view);
+            }
+
+            sign = opened.Signature;
+            view = SignedContent.WithBody(message, Clean(SignedContent.Parse(opened.Plaintext)));
+        }
+        else if (message.Body is TextPart inline && inline.IsPlain && IsWholeArmor(inline.Text, "MESSAGE"))
+        {
+            type = SecurityResult.PgpType;
+            var opened = _pgp.Decrypt(Encoding.UTF8.GetBytes(inline.Text), RecipientOrder.Preferred(message, accountAddress), senders);
+            encryption = opened.Encryption;
+            if (opened.Plaintext is null)
+            {
+                return Report(type, null, encryption, view);
+            }
+
+            sign = opened.Signature;
+            view = SignedContent.WithBody(message, new TextPart("plain") { Text = Encoding.UTF8.GetString(opened.Plaintext) });
+        }
+
+        // 2. A signature over the whole (decrypted) content.
+        if (sign is null)
+        {
+            (sign, view, var signType) = VerifyRoot(view, senders);
+            type ??= signType;
+        }
+
+        return Report(type, sign, encryption, view);
+    }
+
+    private (SecurityOutcome? Sign, MimeMessage View, string? Type) VerifyRoot(MimeMessage view, IReadOnlyList<string> senders)
+    {
+        switch (view.Body)
+        {
+            case Multipart { ContentType.MimeType: var signedType } signed when signedType.Equals("multipart/signed", StringComparison.OrdinalIgnoreCase):
+            {
+                var isPgp = IsProtocol(signed, "application/pgp-signature");
+                var isSmime = IsProtocol(signed, "application/pkcs7-signature") || IsProtocol(signed, "application/x-pkcs7-signature");
+                var type = isPgp ? SecurityResult.PgpType : isSmime ? SecurityResult.SmimeType : null;
+                if (type is null)
+                {
+                    return (SecurityOutcome.Failed(SecurityComments.Unsupported($"multipart/signed with protocol {signed.ContentType.Parameters["protocol"] ?? "(none)"}")), view, null);
+                }
+
+                if (signed.Count != 2 || signed[1] is not MimePart signaturePart)
+                {
+                    return (SecurityOutcome.Failed(SecurityComments.Malformed("a multipart/signed needs exactly the content and the signature")), view, type);
+                }
+
+                var content = SignedContent.Canonical(signed[0]);
+                var signature = SignedContent.Decoded(signaturePart);
+                var outcome = isPgp
+                    ? _pgp.VerifyDetached(content, signature, senders)
+                    : _smimeSignatures.VerifyDetached(content, signature, senders);
+                return (outcome, view, type);
+            }
+
+            case MimePart pkcs7 when IsPkcs7Mime(pkcs7) && SmimeDecryption.ContentType(SignedContent.Decoded(pkcs7)) == SmimeDecryption.SignedDataOid:
+            {
+                var outcome = _smimeSignatures.VerifyOpaque(SignedContent.Decoded(pkcs7), senders, out var content);
+                var unwrapped = content is null ? view : SignedContent.WithBody(view, Clean(SignedContent.Parse(content)));
+                return (outcome, unwrapped, SecurityResult.SmimeType);
+            }
+
+            case TextPart text when text.IsPlain && IsWholeArmor(text.Text, "SIGNED MESSAGE"):
+            {
+                var block = ClearSignedText.TryParse(text.Text);
+                if (block is null)
+                {
+                    return (SecurityOutcome.Failed(SecurityComments.Malformed("the cleartext-signed OpenPGP block is incomplete")), view, SecurityResult.PgpType);
+                }
+
+                var outcome = _pgp.VerifyClearSigned(block, senders);
+                var shown = outcome.Success ? SignedContent.WithBody(view, new TextPart("plain") { Text = block.Text }) : view;
+                return (outcome, shown, SecurityResult.PgpType);
+            }
+
+            default:
+                return (null, view, null);
+        }
+    }
+
+    private static IncomingReport Report(string? type, SecurityOutcome? sign, SecurityOutcome? encryption, MimeMessage view) =>
+        new(new SecurityResult(type, sign, encryption), view);
+
+    private static bool IsPkcs7Mime(MimePart part) =>
+        part.ContentType.MimeType.Equals("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) ||
+        part.ContentType.MimeType.Equals("application/x-pkcs7-mime", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsProtocol(Multipart multipart, string protocol) =>
+        string.Equals(multipart.ContentType.Parameters["protocol"]?.Trim(), protocol, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether <paramref name="text"/> is one armored block of the kind and nothing else but whitespace.</summary>
+    private static bool IsWholeArmor(string? text, string kind)
+    {
+        if (text is null)
+        {
+            return false;
+        }
+
+        var trimmed = text.AsSpan().Trim();
+        var end = kind == "SIGNED MESSAGE" ? "-----END PGP SIGNATURE-----" : $"-----END PGP {kind}-----";
+        return trimmed.StartsWith($"-----BEGIN PGP {kind}-----", StringComparison.Ordinal) && trimmed.EndsWith(end, StringComparison.Ordinal);
+    }
+
+    private static MimeEntity Clean(MimeEntity entity)
+    {
+        RemoveOwnHeaders(entity.Headers);
+        return entity;
+    }
+
+    private static void RemoveOwnHeaders(HeaderList headers)
+    {
+        for (var i = headers.Count - 1; i >= 0; i--)
+        {
+            if (headers[i].Field.StartsWith(OwnHeaderPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                headers.RemoveAt(i);
+            }
+        }
+    }
+}

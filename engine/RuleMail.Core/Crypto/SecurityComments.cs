@@ -1,0 +1,61 @@
+using System.Globalization;
+
+namespace RuleMail.Crypto;
+
+/// <summary>
+/// Every comment a security result can carry. Two are fixed by the seed and must never change:
+/// <see cref="CertificateNotFound"/> and <see cref="PrivateKeyNotFound"/>. Each other failure has its own sentence.
+/// </summary>
+public static class SecurityComments
+{
+    /// <summary>Seed text: signed, but the signer's certificate (or PGP public key) is not in the store, or no chain reaches a trust anchor.</summary>
+    public const string CertificateNotFound = "Unable to find certificate for validation";
+
+    /// <summary>Seed text: encrypted, but no private key in the store opens it.</summary>
+    public const string PrivateKeyNotFound = "Unable to find private key to decrypt";
+
+    public const string Tampered = "The signature does not match the content: the message was changed after it was signed";
+
+    public const string NoIntegrityProtection =
+        "The message is encrypted without integrity protection (no MDC or AEAD), so it could have been altered on its way; it was not decrypted";
+
+    public const string IntegrityCheckFailed =
+        "The encrypted message failed its integrity check: it was altered on its way; its content was discarded";
+
+    public const string NoSigner = "The signature names no signer";
+
+    public static string SignedBy(string signer, string detail) => $"Signed by {signer} ({detail})";
+
+    public static string DecryptedFor(string recipient, string detail) => $"Decrypted with the private key of {recipient} ({detail})";
+
+    public static string NotSignedBySender(string signer, string? sender) =>
+        sender is null
+            ? $"The message is not signed by its sender: it has no From address, and the signature is by {signer}"
+            : $"The message is not signed by its sender: signed by {signer}, sent from {sender}";
+
+    public static string CertificateExpired(DateTimeOffset when) => $"The signer's certificate expired on {Date(when)}";
+
+    public static string CertificateNotYetValid(DateTimeOffset when) => $"The signer's certificate is not valid before {Date(when)}";
+
+    public static string CertificateRevoked(DateTimeOffset when) => $"The signer's certificate was revoked on {Date(when)}";
+
+    public static string ChainInvalid(string reason) => $"The signer's certificate chain is not valid: {reason}";
+
+    public static string CertificateNotForSigning(string subject) => $"The signer's certificate ({subject}) is not allowed for e-mail signatures";
+
+    public static string KeyExpired(DateTimeOffset when) => $"The signer's PGP key expired on {Date(when)}";
+
+    public static string KeyNotYetValid(DateTimeOffset when) => $"The signer's PGP key is not valid before {Date(when)}";
+
+    public static string KeyRevoked(DateTimeOffset when) => $"The signer's PGP key was revoked on {Date(when)}";
+
+    public static string KeyNotForSigning(string fingerprint) => $"The signer's PGP key {fingerprint} is not allowed to sign";
+
+    public static string PrivateKeyUnavailable(string detail) => $"The private key to decrypt could not be opened: {detail}";
+
+    public static string Malformed(string detail) => $"The message's security structure is damaged: {detail}";
+
+    public static string Unsupported(string detail) => $"The message uses something RuleMail cannot check: {detail}";
+
+    private static string Date(DateTimeOffset when) => when.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
+using System.Security.Cryptography.X509Certificates;
+using RuleMail.Keys;
+
+namespace RuleMail.Crypto;
+
+/// <summary>
+/// Verifies CMS signed-data on System.Security.Cryptography (OpenSSL) and judges the signer: the
+/// signature must match, the signer's chain must reach a trust anchor of the store (intermediates from
+/// the message or the store), the certificate must be valid now, unrevoked, allowed for signing, and
+/// name the sender.
+/// </summary>
+internal sealed class SmimeSignatureCheck(KeyStore store)
+{
+    /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
+    public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyCollection<string> senders)
+    {
+        var cms = new SignedCms(new ContentInfo(content), detached: true);
+        try
+        {
+            cms.Decode(signature);
+        }
+        catch (CryptographicException e)
+        {
+            return SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME signature cannot be read ({e.Message.TrimEnd('.')})"));
+        }
+
+        return Judge(cms, senders);
+    }
+
+    /// <summary>Verifies opaque signed-data; on success of decoding, <paramref name="content"/> is what was signed.</summary>
+    public SecurityOutcome VerifyOpaque(byte[] signedData, IReadOnlyCollection<string> senders, out byte[]? content)
+    {
+        var cms = new SignedCms();
+        try
+        {
+            cms.Decode(signedData);
+        }
+        catch (CryptographicException e)
+        {
+            content = null;
+            return SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME signed data cannot be read ({e.Message.TrimEnd('.')})"));
+        }
+
+        content = cms.ContentInfo.Content;
+        return Judge(cms, senders);
+    }
+
+    private SecurityOutcome Judge(SignedCms cms, IReadOnlyCollection<string> senders)
+    {
+        if (cms.SignerInfos.Count == 0)
+        {
+            return SecurityOutcome.Failed(SecurityComments.NoSigner);
+        }
+
+        SecurityOutcome? firstFailure = null;
+        foreach (var signer in cms.SignerInfos)
+        {
+            var outcome = JudgeSigner(cms, signer, senders);
+            if (outcome.Success)
+            {
+                return outcome;
+            }
+
+            firstFailure ??= outcome;
+        }
+
+        return firstFailure!;
+    }
+
+    private SecurityOutcome JudgeSigner(SignedCms cms, SignerInfo signer, IReadOnlyCollection<string> senders)
+    {
+        var certificate = signer.Certificate ?? FindInStore(signer.SignerIdentifier);
+        if (certificate is null)
+        {
+            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound);
+        }
+
+        try
+        {
+            signer.CheckSignature(new X509Certificate2Collection(certificate), verifySignatureOnly: true);
+        }
+        catch (CryptographicException)
+        {
+            return SecurityOutcome.Failed(SecurityComments.Tampered);
+        }
+
+        var now = store.Time.GetUtcNow();
+        var entry = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: store.RevocationOf(certificate));
+        var chainProblem = CheckChain(certificate, cms.Certificates, now);
+        if (chainProblem is not null)
+        {
+            return chainProblem;
+        }
+
+        switch (entry.StatusAt(now))
+        {
+            case KeyStatus.Revoked:
+                return SecurityOutcome.Failed(SecurityComments.CertificateRevoked(entry.RevokedAt!.Value));
+            case KeyStatus.Expired:
+                return SecurityOutcome.Failed(SecurityComments.CertificateExpired(entry.NotAfter!.Value));
+            case KeyStatus.NotYetValid:
+                return SecurityOutcome.Failed(SecurityComments.CertificateNotYetValid(entry.NotBefore));
+        }
+
+        if (!entry.Usages.HasFlag(KeyUsages.Sign))
+        {
+            return SecurityOutcome.Failed(SecurityComments.CertificateNotForSigning(entry.Subject));
+        }
+
+        var signerName = entry.Addresses.Count > 0 ? entry.Addresses[0] : entry.Subject;
+        if (!senders.Any(entry.Addresses.Contains))
+        {
+            return SecurityOutcome.Failed(SecurityComments.NotSignedBySender(signerName, senders.FirstOrDefault()));
+        }
+
+        var sender = senders.First(entry.Addresses.Contains);
+        return SecurityOutcome.Succeeded(SecurityComments.SignedBy(sender, $"certificate {entry.Subject}, issued by {entry.Issuer}"));
+    }
+
+    /// <summary>
+    /// Builds the chain to the store's trust anchors. No path at all gives the seed's text; a path with a
+    /// broken, expired or revoked link gives its own reason. The signer's own dates are judged by the caller.
+    /// </summary>
+    private SecurityOutcome? CheckChain(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now)
+    {
+        var anchors = store.TrustAnchors;
+        if (anchors.Count == 0)
+        {
+            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound);
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        foreach (var anchor in anchors)
+        {
+            chain.ChainPolicy.CustomTrustStore.Add(anchor.Certificate);
+        }
+
+        chain.ChainPolicy.ExtraStore.AddRange(fromMessage);
+        foreach (var known in store.Certificates)
+        {
+            chain.ChainPolicy.ExtraStore.Add(known.Certificate);
+        }
+
+        chain.Build(certificate);
+        var elements = chain.ChainElements;
+        var root = elements.Count > 0 ? elements[^1].Certificate : null;
+        var reachesAnchor = root is not null && anchors.Any(a => a.Certificate.RawData.AsSpan().SequenceEqual(root.RawData));
+        var noPath = chain.ChainStatus.Any(s => s.Status is X509ChainStatusFlags.PartialChain or X509ChainStatusFlags.UntrustedRoot);
+        if (!reachesAnchor || noPath)
+        {
+            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound);
+        }
+
+        // Issuers above the signer: each must be valid now and unrevoked.
+        for (var i = 1; i < elements.Count; i++)
+        {
+            var issuer = elements[i].Certificate;
+            if (store.RevocationOf(issuer) is { } revoked && revoked <= now)
+            {
+                return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} was revoked"));
+            }
+
+            if (now < issuer.NotBefore.ToUniversalTime() || now > issuer.NotAfter.ToUniversalTime())
+            {
+                return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} is not valid now"));
+            }
+        }
+
+        var ignorable = X509ChainStatusFlags.NoError | X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested
+            | X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
+        var problems = elements[0].ChainElementStatus.Concat(chain.ChainStatus)
+            .Where(s => (s.Status & ~ignorable) != 0)
+            .Select(s => s.StatusInformation.Trim().TrimEnd('.'))
+            .Distinct()
+            .ToList();
+        return problems.Count == 0 ? null : SecurityOutcome.Failed(SecurityComments.ChainInvalid(string.Join("; ", problems)));
+    }
+
+    private X509Certificate2? FindInStore(SubjectIdentifier identifier) =>
+        store.Certificates.Select(c => c.Certificate).FirstOrDefault(c => SmimeRecipients.Matches(identifier, c));
+}
