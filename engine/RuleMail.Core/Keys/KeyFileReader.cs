@@ -57,11 +57,11 @@ internal static class KeyFileReader
         {
             throw;
         }
-        catch (Exception e) when (e is CryptographicException or AsnContentException or IOException
-                                      or PgpException or Org.BouncyCastle.Security.SecurityUtilityException
-                                      or Org.BouncyCastle.Crypto.CryptoException or ArgumentException
-                                      or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // The parsers (BouncyCastle above all) throw many exception types on hostile or damaged input
+            // (UnsupportedPacketVersionException, InvalidCastException, ...); whatever they throw, the file
+            // is unreadable, and the admin gets one line naming it, never a stack trace.
             throw Bad(source, $"cannot be read ({Describe(e)})", e);
         }
     }

@@ -118,7 +118,7 @@ internal sealed class KeyImport
                     continue;
                 }
 
-                var passphrase = StorePassphrase();
+                var passphrase = StorePassphrase(source);
                 var pem = key.ExportEncryptedPkcs8PrivateKeyPem(
                     passphrase.Value,
                     new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, _options.Pkcs8Iterations));
@@ -278,7 +278,7 @@ internal sealed class KeyImport
     /// <summary>Takes the secret keys out of the file's protection and puts them under the store passphrase (AES-256).</summary>
     private PgpSecretKeyRing Reprotect(string source, PgpSecretKeyRing ring)
     {
-        var storePassphrase = StorePassphrase().ToUtf8();
+        var storePassphrase = StorePassphrase(source).ToUtf8();
         var result = ring;
         var random = new SecureRandom();
         foreach (var key in ring.GetSecretKeys())
@@ -328,14 +328,25 @@ internal sealed class KeyImport
         return incoming.GetSecretKeys().Where(k => !k.IsPrivateKeyEmpty).All(k => held.Contains(k.KeyId));
     }
 
-    /// <summary>The store passphrase, checked once against the private keys already in the store.</summary>
-    private KeyStorePassphrase StorePassphrase()
+    /// <summary>
+    /// The store passphrase, checked once against the private keys already in the store. A refusal names
+    /// <paramref name="source"/>, the file whose private key needed it.
+    /// </summary>
+    private KeyStorePassphrase StorePassphrase(string source)
     {
         var passphrase = _options.Passphrase ?? throw new KeyStoreException(
-            $"importing private keys needs the key store passphrase: set {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file in the config)");
+            $"{source}: importing private keys needs the key store passphrase: set {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file in the config)");
         if (!_passphraseChecked)
         {
-            PrivateKeyOpener.CheckPassphrase(_current, _folder, passphrase);
+            try
+            {
+                PrivateKeyOpener.CheckPassphrase(_current, _folder, passphrase);
+            }
+            catch (KeyStoreException e)
+            {
+                throw new KeyStoreException($"{source}: {e.Message}", e);
+            }
+
             _passphraseChecked = true;
         }
 
