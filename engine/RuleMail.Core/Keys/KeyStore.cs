@@ -204,7 +204,7 @@ public sealed class KeyStore
         }
 
         var passphrase = RequirePassphrase();
-        return _smimeKeys.GetOrAdd(entry.Fingerprint, _ => new Lazy<X509Certificate2>(() => PrivateKeyOpener.OpenSmime(_folder, entry, passphrase))).Value;
+        return OpenOnce(_smimeKeys, entry.Fingerprint, () => PrivateKeyOpener.OpenSmime(_folder, entry, passphrase));
     }
 
     /// <summary>The private part of one key (primary or subkey) of an OpenPGP entry, opened once and cached.</summary>
@@ -212,7 +212,27 @@ public sealed class KeyStore
     {
         ArgumentNullException.ThrowIfNull(entry);
         var passphrase = RequirePassphrase();
-        return _pgpKeys.GetOrAdd((entry.Fingerprint, keyId), _ => new Lazy<PgpPrivateKey>(() => PrivateKeyOpener.OpenPgp(entry, keyId, passphrase))).Value;
+
+        // The entry as the store holds it now: a removed key is not handed out, a secret key imported since is.
+        var current = _snapshot.PgpKeys.FirstOrDefault(k => k.Fingerprint == entry.Fingerprint)
+            ?? throw new KeyStoreException($"the key store no longer holds the OpenPGP key {entry.Fingerprint} ({entry.DisplayName})");
+        return OpenOnce(_pgpKeys, (current.Fingerprint, keyId), () => PrivateKeyOpener.OpenPgp(current, keyId, passphrase));
+    }
+
+    /// <summary>Opens a private key once and keeps it; a failure is not kept, so a key imported or restored later opens.</summary>
+    private static T OpenOnce<TKey, T>(ConcurrentDictionary<TKey, Lazy<T>> cache, TKey key, Func<T> open)
+        where TKey : notnull
+    {
+        var opened = cache.GetOrAdd(key, _ => new Lazy<T>(open));
+        try
+        {
+            return opened.Value;
+        }
+        catch (KeyStoreException)
+        {
+            cache.TryRemove(KeyValuePair.Create(key, opened));
+            throw;
+        }
     }
 
     private KeyStorePassphrase RequirePassphrase() =>

@@ -92,6 +92,20 @@ public sealed class PgpImportTests(GpgKeys keys) : IClassFixture<GpgKeys>
     }
 
     [Fact]
+    public void A_secret_key_imported_after_a_failed_attempt_to_open_it_can_be_opened()
+    {
+        using var store = new TestStore();
+        var publicOnly = Assert.IsType<PgpKeyEntry>(Assert.Single(store.Import(keys["edna.pub.asc"])).Entry);
+        var subkeyId = Convert.ToInt64(publicOnly.Keys[1].KeyId, 16);
+        Assert.Throws<KeyStoreException>(() => store.Store.OpenPrivateKey(publicOnly, subkeyId));
+
+        var withSecret = Assert.IsType<PgpKeyEntry>(Assert.Single(store.Import(Q, keys["edna.sec.asc"])).Entry);
+
+        Assert.NotNull(store.Store.OpenPrivateKey(withSecret, subkeyId));
+        AssertSecretKeysWork(store.Store, withSecret);
+    }
+
+    [Fact]
     public void The_secret_keys_are_usable_from_a_store_opened_later_on_the_same_folder()
     {
         using var store = new TestStore();
