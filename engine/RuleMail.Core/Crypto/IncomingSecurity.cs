@@ -64,16 +64,20 @@ public sealed class IncomingSecurity
         SecurityOutcome? sign = null;
 
         // 1. Encryption, at the root only.
-        if (message.Body is MimePart pkcs7 && IsPkcs7Mime(pkcs7) && SmimeDecryption.ContentType(SignedContent.Decoded(pkcs7)) is { } cmsType
-            && cmsType != SmimeDecryption.SignedDataOid)
+        if (Pkcs7Content(message.Body, out var cmsType) is { } cms && cmsType != SmimeDecryption.SignedDataOid)
         {
             type = SecurityResult.SmimeType;
+            if (cmsType is null)
+            {
+                return Report(type, null, SecurityOutcome.Failed(SecurityComments.Malformed("the S/MIME part holds no readable CMS data")), view);
+            }
+
             if (cmsType is not SmimeDecryption.EnvelopedDataOid and not AuthEnvelopedData.ContentTypeOid)
             {
                 return Report(type, null, SecurityOutcome.Failed(SecurityComments.Unsupported($"S/MIME content of type {cmsType}")), view);
             }
 
-            var (outcome, plaintext) = _smimeDecryption.Decrypt(SignedContent.Decoded(pkcs7), RecipientOrder.Preferred(message, accountAddress));
+            var (outcome, plaintext) = _smimeDecryption.Decrypt(cms, RecipientOrder.Preferred(message, accountAddress));
             encryption = outcome;
             if (plaintext is null)
             {
@@ -152,9 +156,9 @@ public sealed class IncomingSecurity
                 return (outcome, view, type);
             }
 
-            case MimePart pkcs7 when IsPkcs7Mime(pkcs7) && SmimeDecryption.ContentType(SignedContent.Decoded(pkcs7)) == SmimeDecryption.SignedDataOid:
+            case MimePart part when Pkcs7Content(part, out var cmsType) is { } signedData && cmsType == SmimeDecryption.SignedDataOid:
             {
-                var outcome = _smimeSignatures.VerifyOpaque(SignedContent.Decoded(pkcs7), senders, out var content);
+                var outcome = _smimeSignatures.VerifyOpaque(signedData, senders, out var content);
                 var unwrapped = content is null ? view : SignedContent.WithBody(view, Clean(SignedContent.Parse(content)));
                 return (outcome, unwrapped, SecurityResult.SmimeType);
             }
@@ -180,9 +184,21 @@ public sealed class IncomingSecurity
     private static IncomingReport Report(string? type, SecurityOutcome? sign, SecurityOutcome? encryption, MimeMessage view) =>
         new(new SecurityResult(type, sign, encryption), view);
 
-    private static bool IsPkcs7Mime(MimePart part) =>
-        part.ContentType.MimeType.Equals("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) ||
-        part.ContentType.MimeType.Equals("application/x-pkcs7-mime", StringComparison.OrdinalIgnoreCase);
+    /// <summary>The decoded CMS of an application/(x-)pkcs7-mime part and its content type (null when unreadable); null for other parts.</summary>
+    private static byte[]? Pkcs7Content(MimeEntity? entity, out string? cmsType)
+    {
+        cmsType = null;
+        if (entity is not MimePart part ||
+            !(part.ContentType.MimeType.Equals("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) ||
+              part.ContentType.MimeType.Equals("application/x-pkcs7-mime", StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;
+        }
+
+        var content = SignedContent.Decoded(part);
+        cmsType = SmimeDecryption.ContentType(content);
+        return content;
+    }
 
     private static bool IsProtocol(Multipart multipart, string protocol) =>
         string.Equals(multipart.ContentType.Parameters["protocol"]?.Trim(), protocol, StringComparison.OrdinalIgnoreCase);
