@@ -28,16 +28,16 @@ public sealed class RemoveTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixtur
     {
         using var store = FilledStore();
         store.Store.Import([gpg["desk.pub.asc"]], domainAlias: "example.org");
-        var rita = gpg.Fingerprint("rita");
+        var edna = gpg.Fingerprint("edna");
         var desk = gpg.Fingerprint("desk");
         var before = store.Snapshot();
 
-        store.Store.Remove(rita);
+        store.Store.Remove(edna);
         store.Store.Remove(desk);
 
-        Assert.DoesNotContain(store.Store.FindPgp("rita@example.org"), k => k.Fingerprint == rita);
+        Assert.DoesNotContain(store.Store.FindPgp("edna@example.org"), k => k.Fingerprint == edna);
         Assert.Empty(store.Store.FindPgp("anyone@example.org"));
-        AssertOnlyRemoved(before, store.Snapshot(), $"pgp/{rita}.pub.asc", $"pgp/{rita}.sec.asc", $"pgp/{desk}.pub.asc", $"pgp/{desk}.json");
+        AssertOnlyRemoved(before, store.Snapshot(), $"pgp/{edna}.pub.asc", $"pgp/{edna}.sec.asc", $"pgp/{desk}.pub.asc", $"pgp/{desk}.json");
     }
 
     [Fact]
@@ -60,15 +60,15 @@ public sealed class RemoveTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixtur
     public void Remove_accepts_a_unique_prefix_of_16_or_more_hex_digits_in_any_case_with_separators(int length, bool lowerCase, bool colons)
     {
         using var store = FilledStore();
-        var rita = gpg.Fingerprint("rita");
-        var wanted = rita[..length];
+        var edna = gpg.Fingerprint("edna");
+        var wanted = edna[..length];
         wanted = lowerCase ? wanted.ToLowerInvariant() : wanted;
         wanted = colons ? string.Join(':', wanted.Chunk(4).Select(c => new string(c))) : wanted;
 
         var removed = store.Store.Remove(wanted);
 
-        Assert.Equal(rita, removed.Fingerprint);
-        Assert.Empty(store.Store.FindPgp("rita@example.org"));
+        Assert.Equal(edna, removed.Fingerprint);
+        Assert.Empty(store.Store.FindPgp("edna@example.org"));
     }
 
     [Theory]
@@ -91,7 +91,7 @@ public sealed class RemoveTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixtur
         using var store = FilledStore();
         var before = store.Snapshot();
 
-        var error = Assert.Throws<KeyStoreException>(() => store.Store.Remove(gpg.Fingerprint("rita")[..15]));
+        var error = Assert.Throws<KeyStoreException>(() => store.Store.Remove(gpg.Fingerprint("edna")[..15]));
 
         Assert.Contains("fingerprint", error.Message, StringComparison.Ordinal);
         before.AssertSameAs(store.Snapshot());
@@ -102,16 +102,16 @@ public sealed class RemoveTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixtur
     {
         using var store = FilledStore();
         var alice = Assert.Single(store.Store.FindSmime("alice@example.org"));
-        var rita = Assert.Single(store.Store.FindPgp("rita@example.org"));
-        var ritaKeyId = Convert.ToInt64(rita.KeyId, 16);
+        var edna = Assert.Single(store.Store.FindPgp("edna@example.org"));
+        var ednaKeyId = Convert.ToInt64(edna.KeyId, 16);
         store.Store.OpenPrivateKey(alice).Dispose();
-        Assert.NotNull(store.Store.OpenPrivateKey(rita, ritaKeyId));
+        Assert.NotNull(store.Store.OpenPrivateKey(edna, ednaKeyId));
 
         store.Store.Remove(alice.Fingerprint);
-        store.Store.Remove(rita.Fingerprint);
+        store.Store.Remove(edna.Fingerprint);
 
         Assert.Throws<KeyStoreException>(() => store.Store.OpenPrivateKey(alice));
-        Assert.Throws<KeyStoreException>(() => store.Store.OpenPrivateKey(rita, ritaKeyId));
+        Assert.Throws<KeyStoreException>(() => store.Store.OpenPrivateKey(edna, ednaKeyId));
     }
 
     private TestStore FilledStore()
@@ -120,7 +120,7 @@ public sealed class RemoveTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixtur
         store.Import(
             Q,
             openssl["ca.crt"], openssl["alice.p12"], openssl["bob.crt"], openssl["crl.pem"], openssl["erin.crt"],
-            gpg["rita.sec.asc"], gpg["edna.pub.asc"]);
+            gpg["edna.sec.asc"], gpg["uma.pub.asc"]);
         return store;
     }
 
