@@ -1,6 +1,7 @@
 using System.CommandLine;
 using RuleMail.Host.Configuration;
 using RuleMail.Keys;
+using RuleMail.Security;
 
 namespace RuleMail.Cli;
 
@@ -54,6 +55,12 @@ internal sealed class CommonOptions
         var passphrase = ConfigLoader.KeystorePassphrase(config, console.GetEnvironmentVariable);
         return new KeyStoreOptions { Time = console.Time, Passphrase = passphrase };
     }
+
+    public static ComposerSettings ComposerSettings(RuleMailConfig config) => new()
+    {
+        PreferPgp = config.Composer.Prefer == "pgp",
+        MaxEncryptionRecipients = config.Composer.MaxEncryptionRecipients,
+    };
 
     private static string? Absolute(string? path, CliConsole console) =>
         path is null ? null : Path.GetFullPath(path, console.WorkingDirectory);

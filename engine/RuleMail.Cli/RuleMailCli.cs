@@ -15,6 +15,7 @@ internal static class RuleMailCli
         var root = new RootCommand("RuleMail: decrypt, verify, sign and encrypt mail by rules, with S/MIME and OpenPGP");
         common.AddTo(root);
         root.Subcommands.Add(KeysCommand.Create(common, console));
+        root.Subcommands.Add(OptionsCommand.Create(common, console));
         root.Subcommands.Add(CheckCommand.Create(common, console));
         root.Subcommands.Add(RunCommand.Create(common, console));
         return root;

@@ -56,6 +56,7 @@ public static class ConfigLoader
         }
 
         config.Path = System.IO.Path.GetFullPath(path);
+        Validate(config);
         return Resolve(config, System.IO.Path.GetDirectoryName(config.Path)!);
     }
 
@@ -71,6 +72,19 @@ public static class ConfigLoader
         }
 
         return config.KeystorePassphraseFile is { } file ? KeyStorePassphrase.FromFile(file) : null;
+    }
+
+    private static void Validate(RuleMailConfig config)
+    {
+        if (config.Composer.Prefer is not ("smime" or "pgp"))
+        {
+            throw new RuleMailException($"{config.Path}: composer.prefer must be smime or pgp, not '{config.Composer.Prefer}'");
+        }
+
+        if (config.Composer.MaxEncryptionRecipients < 1)
+        {
+            throw new RuleMailException($"{config.Path}: composer.max_encryption_recipients must be at least 1");
+        }
     }
 
     private static RuleMailConfig Resolve(RuleMailConfig config, string baseDirectory)

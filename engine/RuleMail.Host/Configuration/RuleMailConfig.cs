@@ -20,5 +20,7 @@ public sealed class RuleMailConfig
 
     public string State { get; set; } = ".rulemail/state.db";
 
+    public ComposerConfig Composer { get; set; } = new();
+
     public List<AccountConfig> Accounts { get; set; } = [];
 }

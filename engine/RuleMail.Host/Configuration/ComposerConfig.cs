@@ -1,0 +1,11 @@
+namespace RuleMail.Host.Configuration;
+
+/// <summary>The composer's security options: which type wins a tie, and how many recipients encryption allows.</summary>
+public sealed class ComposerConfig
+{
+    /// <summary><c>smime</c> (default) or <c>pgp</c>.</summary>
+    public string Prefer { get; set; } = "smime";
+
+    /// <summary>The seed allows encryption for a single recipient; raise this to allow more.</summary>
+    public int MaxEncryptionRecipients { get; set; } = 1;
+}
