@@ -183,7 +183,8 @@ internal sealed class KeyImport
             var existing = _current.PgpKeys.FirstOrDefault(k => k.Fingerprint == fingerprint);
             var publicRing = existing is null ? import.Public : PgpPublicKeyRing.Join(existing.PublicRing, import.Public);
             var alias = _domainAlias ?? existing?.DomainAlias;
-            var entry = PgpKeyEntry.Create(publicRing, import.Secret ?? existing?.SecretRing, alias);
+            var secretRing = MergeSecrets(existing?.SecretRing, import.Secret);
+            var entry = PgpKeyEntry.Create(publicRing, secretRing, alias);
             if (entry.Addresses.Count == 0 && alias is null)
             {
                 throw new KeyStoreException(
@@ -202,9 +203,9 @@ internal sealed class KeyImport
                 }
             }
 
-            if (import.Secret is not null && !HoldsAllSecrets(existing?.SecretRing, import.Secret))
+            if (import.Secret is not null && secretRing is not null && !HoldsAllSecrets(existing?.SecretRing, import.Secret))
             {
-                _writes.Add((_folder.PgpSecret(fingerprint), Armor(import.Secret.Encode), true));
+                _writes.Add((_folder.PgpSecret(fingerprint), Armor(secretRing.Encode), true));
                 changed = true;
                 notes.Add("with its secret keys (protected at rest)");
             }
@@ -315,6 +316,30 @@ internal sealed class KeyImport
         }
 
         return new PgpPublicKeyRing(buffer.ToArray());
+    }
+
+    /// <summary>
+    /// The secret keys already held plus the imported ones. An import never takes a secret away: a stub in it
+    /// (gpg --export-secret-subkeys leaves the primary key as one) does not replace a secret the store holds.
+    /// </summary>
+    private static PgpSecretKeyRing? MergeSecrets(PgpSecretKeyRing? held, PgpSecretKeyRing? imported)
+    {
+        if (held is null || imported is null)
+        {
+            return imported ?? held;
+        }
+
+        var merged = held;
+        foreach (var key in imported.GetSecretKeys())
+        {
+            var current = merged.GetSecretKey(key.KeyId);
+            if (current is null || (current.IsPrivateKeyEmpty && !key.IsPrivateKeyEmpty))
+            {
+                merged = PgpSecretKeyRing.InsertSecretKey(merged, key);
+            }
+        }
+
+        return merged;
     }
 
     private static bool HoldsAllSecrets(PgpSecretKeyRing? existing, PgpSecretKeyRing incoming)

@@ -92,6 +92,37 @@ public sealed class PgpImportTests(GpgKeys keys) : IClassFixture<GpgKeys>
     }
 
     [Fact]
+    public void Secret_subkeys_exported_later_add_the_new_subkey_and_keep_the_primary_keys_secret()
+    {
+        using var store = new TestStore();
+        store.Import(keys["nia.sec.asc"]);
+
+        var imported = store.Import(keys["nia.newsub.sec.asc"]);
+
+        Assert.Equal(ImportChange.Updated, Assert.Single(imported).Change);
+        var entry = Assert.Single(store.Open().PgpKeys);
+        Assert.Equal(3, entry.Keys.Count);
+        Assert.All(entry.Keys, k => Assert.True(k.HasSecretKey, $"{k.KeyId} lost its secret key"));
+        var now = store.Time.GetUtcNow();
+        Assert.Equal(entry.Keys[0].KeyId, entry.KeyFor(KeyUsages.Sign, now, needSecret: true)?.KeyId);
+        AssertSecretKeysWork(store.Store, Assert.Single(store.Store.PgpKeys));
+    }
+
+    [Fact]
+    public void A_full_secret_key_imported_after_its_secret_subkeys_fills_in_the_primary_keys_secret()
+    {
+        using var store = new TestStore();
+        store.Import(keys["nia.newsub.sec.asc"]);
+        Assert.False(Assert.Single(store.Store.PgpKeys).Keys[0].HasSecretKey);
+
+        store.Import(keys["nia.sec.asc"]);
+
+        var entry = Assert.Single(store.Open().PgpKeys);
+        Assert.Equal(3, entry.Keys.Count);
+        Assert.All(entry.Keys, k => Assert.True(k.HasSecretKey, $"{k.KeyId} has no secret key"));
+    }
+
+    [Fact]
     public void A_secret_key_imported_after_a_failed_attempt_to_open_it_can_be_opened()
     {
         using var store = new TestStore();
@@ -132,6 +163,18 @@ public sealed class PgpImportTests(GpgKeys keys) : IClassFixture<GpgKeys>
         Assert.Equal(KeyStatus.Revoked, entry.StatusAt(store.Time.GetUtcNow()));
         Assert.Null(store.Store.FindPgp("rex@example.org", KeyUsages.Sign));
         Assert.Equal(KeyStatus.Revoked, Assert.Single(store.Open().PgpKeys).StatusAt(store.Time.GetUtcNow()));
+    }
+
+    [Fact]
+    public void A_revocation_certificate_made_with_gpg_gen_revoke_revokes_the_key()
+    {
+        using var store = new TestStore();
+        store.Import(keys["rob.pub.asc"]);
+
+        store.Import(keys["rob.rev.asc"]);
+
+        Assert.Equal(KeyStatus.Revoked, Assert.Single(store.Store.PgpKeys).StatusAt(store.Time.GetUtcNow()));
+        Assert.Null(store.Store.FindPgp("rob@example.org", KeyUsages.Sign));
     }
 
     [Fact]

@@ -50,6 +50,20 @@ internal sealed class GnuPG : IDisposable
     public byte[] ExportSecret(string fingerprint, string passphrase, bool armor) =>
         Run(WithPassphrase(passphrase, armor ? ["--armor", "--export-secret-keys", fingerprint] : ["--export-secret-keys", fingerprint])).StandardOutput;
 
+    /// <summary>Exports the secret subkeys only: the primary key's secret part becomes a stub (offline primary key).</summary>
+    public byte[] ExportSecretSubkeys(string fingerprint, string passphrase) =>
+        Run(WithPassphrase(passphrase, "--armor", "--export-secret-subkeys", fingerprint)).StandardOutput;
+
+    /// <summary>
+    /// <c>gpg --gen-revoke</c> with the reason "key has been compromised". It asks its questions even with
+    /// --command-fd, and refuses to run in --batch mode, so the answers go through stdin without it.
+    /// </summary>
+    public byte[] GenerateRevocation(string fingerprint, string passphrase) =>
+        ExternalTool.Run(
+            "gpg",
+            ["--no-tty", "--yes", "--command-fd", "0", "--pinentry-mode", "loopback", "--passphrase", passphrase, "--armor", "--gen-revoke", fingerprint],
+            Options("y\n1\n\ny\n"u8.ToArray())).StandardOutput;
+
     /// <summary>
     /// The revocation certificate gpg wrote into openpgp-revocs.d when it made the key, with the colon gpg
     /// puts before the armor removed, as its instructions tell the user to do.

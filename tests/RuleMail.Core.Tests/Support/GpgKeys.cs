@@ -10,7 +10,9 @@ namespace RuleMail.Core.Tests.Support;
 /// <item>Edna: ed25519 sign (2y) + cv25519 encr subkey expiring after 1y, protected.</item>
 /// <item>Rex: ed25519, with the revocation certificate gpg wrote into openpgp-revocs.d.</item>
 /// <item>Uma: ed25519 with uma@example.org and a revoked user ID uma.old@example.org.</item>
-/// <item>Nia: ed25519 + cv25519 with no passphrase at all (its export is unprotected).</item>
+/// <item>Nia: ed25519 + cv25519 with no passphrase at all (its export is unprotected); nia.newsub.sec.asc: its secret
+///   subkeys only (primary as a stub), exported after a second cv25519 subkey was added.</item>
+/// <item>Rob: ed25519, with a revocation certificate from <c>gpg --gen-revoke</c> (reason: compromised).</item>
 /// <item>Desk: ed25519 with the user ID "Help Desk" (no address), for domain aliases.</item>
 /// </list>
 /// Each key K is exported as K.pub.asc, K.pub.gpg, and (where it has one) K.sec.asc, K.sec.gpg; K.fpr holds its fingerprint.
@@ -59,6 +61,14 @@ public sealed class GpgKeys
         var nia = gpg.GenerateKey("Nia Example <nia@example.org>", "ed25519", "sign", "2y", string.Empty);
         gpg.AddSubkey(nia, "cv25519", "encr", "2y", string.Empty);
         Export(gpg, files, "nia", nia, string.Empty);
+
+        // Later Nia adds a second encryption subkey and hands over its secret subkeys only.
+        gpg.AddSubkey(nia, "cv25519", "encr", "2y", string.Empty);
+        files["nia.newsub.sec.asc"] = gpg.ExportSecretSubkeys(nia, string.Empty);
+
+        var rob = gpg.GenerateKey("Rob Example <rob@example.org>", "ed25519", "sign", "2y", Q);
+        Export(gpg, files, "rob", rob, secretPassphrase: null);
+        files["rob.rev.asc"] = gpg.GenerateRevocation(rob, Q);
 
         var desk = gpg.GenerateKey("Help Desk", "ed25519", "sign", "2y", Q);
         Export(gpg, files, "desk", desk, secretPassphrase: null);
