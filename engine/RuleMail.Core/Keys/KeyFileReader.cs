@@ -19,9 +19,17 @@ internal static class KeyFileReader
 {
     private const string RsaOid = "1.2.840.113549.1.1.1";
     private const string EcOid = "1.2.840.10045.2.1";
+    private static readonly byte[] Utf8ByteOrderMark = [0xEF, 0xBB, 0xBF];
 
     public static void Read(string source, byte[] content, string? passphrase, KeyMaterial into)
     {
+        // Notepad and friends may start a text file with a UTF-8 byte order mark; its high bit must not
+        // make a PEM or armored file look like binary OpenPGP.
+        if (content.AsSpan().StartsWith(Utf8ByteOrderMark))
+        {
+            content = content[Utf8ByteOrderMark.Length..];
+        }
+
         if (content.Length == 0)
         {
             throw Bad(source, "the file is empty");

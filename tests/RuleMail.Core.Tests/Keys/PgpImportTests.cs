@@ -47,6 +47,18 @@ public sealed class PgpImportTests(GpgKeys keys) : IClassFixture<GpgKeys>
         Assert.True(File.Exists(store.PathOf("pgp", entry.Fingerprint + ".pub.asc")));
     }
 
+    [Fact]
+    public void An_armored_key_with_a_byte_order_mark_and_CRLF_line_ends_is_read()
+    {
+        using var store = new TestStore();
+        var text = System.Text.Encoding.ASCII.GetString(keys.Files["edna.pub.asc"]).Replace("\n", "\r\n", StringComparison.Ordinal);
+        var content = System.Text.Encoding.UTF8.GetPreamble().Concat(System.Text.Encoding.ASCII.GetBytes(text)).ToArray();
+
+        var imported = store.Import(new ImportFile("edna-windows.asc", content));
+
+        Assert.Equal(keys.Fingerprint("edna"), Assert.Single(imported).Entry.Fingerprint);
+    }
+
     [Theory]
     [InlineData("rita.sec.asc")]
     [InlineData("rita.sec.gpg")]

@@ -92,6 +92,30 @@ public sealed class SmimeImportTests(OpenSslKeys keys) : IClassFixture<OpenSslKe
     }
 
     [Fact]
+    public void A_PEM_file_with_a_byte_order_mark_and_CRLF_line_ends_is_read()
+    {
+        using var store = new TestStore();
+        var text = System.Text.Encoding.ASCII.GetString(keys.Bytes("alice.combined.pem")).Replace("\n", "\r\n", StringComparison.Ordinal);
+        var content = System.Text.Encoding.UTF8.GetPreamble().Concat(System.Text.Encoding.ASCII.GetBytes(text)).ToArray();
+
+        var imported = store.Import(new ImportFile("alice-windows.pem", content));
+
+        Assert.True(Assert.Single(imported).Entry.HasPrivateKey);
+    }
+
+    [Fact]
+    public void A_PKCS7_bundle_imports_every_certificate_in_it()
+    {
+        using var store = new TestStore();
+
+        var imported = store.Import(keys["bundle.p7b"]);
+
+        Assert.Equal(2, imported.Count);
+        Assert.Single(store.Store.FindSmime("alice@example.org"));
+        Assert.Single(store.Store.TrustAnchors);
+    }
+
+    [Fact]
     public void A_CA_certificate_is_imported_as_a_trust_anchor()
     {
         using var store = new TestStore();

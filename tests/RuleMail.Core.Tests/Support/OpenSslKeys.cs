@@ -12,7 +12,8 @@ namespace RuleMail.Core.Tests.Support;
 /// <list type="bullet">
 /// <item>ca.crt: "RuleMail Test CA", RSA-2048, a trust anchor; crl.pem / crl.der revoke serial 0x1002 (bob).</item>
 /// <item>alice: RSA-2048, serial 0x1001, SAN alice@example.org and Alice.Second@Example.ORG, digitalSignature+keyEncipherment, emailProtection.
-///   Key as PKCS#1, PKCS#8, encrypted PKCS#8, legacy encrypted PEM; PKCS#12 (modern and -legacy); cert as PEM, DER, TRUSTED CERTIFICATE.</item>
+///   Key as PKCS#1, PKCS#8, encrypted PKCS#8, legacy encrypted PEM; PKCS#12 (modern and -legacy); cert as PEM, DER, TRUSTED CERTIFICATE;
+///   bundle.p7b: alice and the CA in a PKCS#7 PEM bundle.</item>
 /// <item>erin: EC P-256, serial 0x1003, SAN erin@example.org, digitalSignature+keyAgreement. Key from <c>openssl ecparam -genkey</c> (with its EC PARAMETERS block), PKCS#8, PKCS#12.</item>
 /// <item>bob: RSA-2048, serial 0x1002, SAN bob@example.org, revoked by crl.pem.</item>
 /// <item>frank: no SAN, subject emailAddress Frank@Example.org. nobody: no address at all.</item>
@@ -64,6 +65,7 @@ public sealed class OpenSslKeys
         openssl.Run(passphrase, "rsa", "-in", "alice.rsa.pem", "-aes256", "-traditional", "-passout", PassOut, "-out", "alice.legacy.pem");
         openssl.Run(passphrase, "pkcs12", "-export", "-in", "alice.crt", "-inkey", "alice.rsa.pem", "-passout", PassOut, "-out", "alice.p12");
         openssl.Run(passphrase, "pkcs12", "-export", "-legacy", "-in", "alice.crt", "-inkey", "alice.rsa.pem", "-passout", PassOut, "-out", "alice.legacy.p12");
+        openssl.Run("crl2pkcs7", "-nocrl", "-certfile", "alice.crt", "-certfile", "ca.crt", "-out", "bundle.p7b");
         openssl.Write("alice.combined.pem", File.ReadAllText(folder.File("alice.crt")) + File.ReadAllText(folder.File("alice.pkcs8.pem")));
 
         // erin: EC P-256; ecparam writes an EC PARAMETERS block before the key, as many guides leave it.
