@@ -18,6 +18,8 @@ public sealed class DecryptionKeyTests(SmimeMail mail, PgpMail gpg) : IClassFixt
         { "the To address", MailboxStore.Account, [], null },
         { "a Cc address", "someone@example.org", [$"Cc: Other <other@example.org>, {MailboxStore.Account}"], null },
         { "only Delivered-To (a Bcc copy)", "undisclosed-recipients:;", [$"Delivered-To: {MailboxStore.Account}"], null },
+        { "only Delivered-To in angle brackets", "undisclosed-recipients:;", [$"Delivered-To: <{MailboxStore.Account}>"], null },
+        { "the second of two Delivered-To headers", "list@lists.example.org", ["Delivered-To: list@lists.example.org", $"Delivered-To: {MailboxStore.Account}"], null },
         { "only the receiving account", "list@lists.example.org", [], MailboxStore.Account },
     };
 

@@ -26,6 +26,19 @@ public sealed class SmimeSignatureJudgementTests(SmimeMail mail) : IClassFixture
     }
 
     [Fact]
+    public void A_message_signed_by_an_unknown_signer_then_encrypted_is_decrypted_but_unable_to_find_certificate_for_validation()
+    {
+        using var store = MailboxStore.With([mail["root.crt"], mail["inter.crt"], .. mail.WithPrivateKey(SmimeMail.Support)]);
+        var signed = mail.SmimeSign(IncomingMail.TextEntity(Body), SmimeMail.Stranger);
+        var message = IncomingMail.WithHeaders(mail.SmimeEncrypt(signed, SmimeMail.Support), "stranger@example.com", MailboxStore.Account);
+
+        var report = store.Inspect(message);
+
+        SecurityAssert.Decrypted(report.Security, Smime);
+        SecurityAssert.SignFailed(report.Security, Smime, SecurityComments.CertificateNotFound);
+    }
+
+    [Fact]
     public void A_signer_whose_intermediate_ca_is_neither_in_the_mail_nor_in_the_store_is_unable_to_find_certificate_for_validation()
     {
         using var store = MailboxStore.With(mail["root.crt"]);
