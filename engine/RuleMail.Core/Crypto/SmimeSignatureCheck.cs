@@ -122,9 +122,16 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
     /// <summary>
     /// Builds the chain to the store's trust anchors. No path at all gives the seed's text; a path with a
     /// broken, expired or revoked link gives its own reason. The signer's own dates are judged by the caller.
+    /// A signer certificate the admin imported is trusted for itself, as the seed's advice ("add the
+    /// sender's certificate to the certificate store") promises; certificates that arrive in mail never are.
     /// </summary>
     private SecurityOutcome? CheckChain(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now)
     {
+        if (store.Certificates.Any(c => c.Certificate.RawData.AsSpan().SequenceEqual(certificate.RawData)))
+        {
+            return null;
+        }
+
         var anchors = store.TrustAnchors;
         if (anchors.Count == 0)
         {
