@@ -113,6 +113,22 @@ public sealed class LookupTests(CertificateAuthority ca, OpenSslKeys openssl, Gp
     }
 
     [Fact]
+    public void A_private_key_serves_every_certificate_issued_for_it()
+    {
+        // A renewal that keeps the key: the old and the new certificate share it.
+        using var store = new TestStore();
+        var now = store.Time.GetUtcNow();
+        var old = ca.Issue("CN=Lena Old", now.AddYears(-2), now.AddDays(-1), ["lena@example.org"]);
+        var renewed = ca.Issue("CN=Lena Renewed", now.AddDays(-1), now.AddYears(1), ["lena@example.org"]);
+        var key = new ImportFile("lena.key", System.Text.Encoding.ASCII.GetBytes(ca.LeafKey.ExportPkcs8PrivateKeyPem()));
+
+        store.Import(CertificateAuthority.Pem("old.crt", old), CertificateAuthority.Pem("renewed.crt", renewed), key);
+
+        Assert.All(store.Store.FindSmime("lena@example.org"), c => Assert.True(c.HasPrivateKey));
+        Assert.Equal(Thumbprint(renewed), store.Store.FindSmime("lena@example.org", KeyUsages.Sign, needPrivateKey: true)?.Fingerprint);
+    }
+
+    [Fact]
     public void Of_two_valid_certificates_the_newer_one_is_chosen()
     {
         using var store = new TestStore();

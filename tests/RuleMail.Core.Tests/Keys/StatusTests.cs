@@ -123,6 +123,35 @@ public sealed class StatusTests(CertificateAuthority ca, GpgKeys gpg)
     }
 
     [Fact]
+    public void An_OpenPGP_key_whose_expiry_was_extended_stays_valid_after_the_old_date()
+    {
+        using var store = new TestStore();
+        store.Import(gpg["kai.pub.asc"]);
+
+        var imported = store.Import(gpg["kai.extended.pub.asc"]);
+        store.Time.Advance(TimeSpan.FromDays(400));
+
+        Assert.Equal(ImportChange.Updated, Assert.Single(imported).Change);
+        var entry = Assert.Single(store.Store.FindPgp("kai@example.org"));
+        Assert.Equal(KeyStatus.Valid, entry.StatusAt(store.Time.GetUtcNow()));
+        Assert.NotNull(store.Store.FindPgp("kai@example.org", KeyUsages.Encrypt));
+        Assert.NotNull(store.Store.FindPgp("kai@example.org", KeyUsages.Sign));
+    }
+
+    [Fact]
+    public void An_OpenPGP_key_past_its_first_expiry_is_expired_until_the_extension_is_imported()
+    {
+        using var store = new TestStore();
+        store.Import(gpg["kai.pub.asc"]);
+        store.Time.Advance(TimeSpan.FromDays(400));
+        Assert.Equal(KeyStatus.Expired, Assert.Single(store.Store.PgpKeys).StatusAt(store.Time.GetUtcNow()));
+
+        store.Import(gpg["kai.extended.pub.asc"]);
+
+        Assert.Equal(KeyStatus.Valid, Assert.Single(store.Store.PgpKeys).StatusAt(store.Time.GetUtcNow()));
+    }
+
+    [Fact]
     public void A_revoked_OpenPGP_key_is_listed_as_revoked_but_never_offered()
     {
         using var store = new TestStore();

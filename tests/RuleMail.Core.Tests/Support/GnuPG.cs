@@ -38,6 +38,10 @@ internal sealed class GnuPG : IDisposable
     public void AddSubkey(string fingerprint, string algorithm, string usage, string expire, string passphrase) =>
         Run(WithPassphrase(passphrase, "--quick-add-key", fingerprint, algorithm, usage, expire));
 
+    /// <summary>Sets a new expiry on the primary key, or on the subkeys when <paramref name="subkeys"/> is "*".</summary>
+    public void SetExpiry(string fingerprint, string expire, string passphrase, string? subkeys = null) =>
+        Run(WithPassphrase(passphrase, subkeys is null ? ["--quick-set-expire", fingerprint, expire] : ["--quick-set-expire", fingerprint, expire, subkeys]));
+
     public void AddUserId(string fingerprint, string userId, string passphrase) =>
         Run(WithPassphrase(passphrase, "--quick-add-uid", fingerprint, userId));
 

@@ -14,6 +14,7 @@ namespace RuleMail.Core.Tests.Support;
 ///   subkeys only (primary as a stub), exported after a second cv25519 subkey was added.</item>
 /// <item>Rob: ed25519, with a revocation certificate from <c>gpg --gen-revoke</c> (reason: compromised).</item>
 /// <item>Desk: ed25519 with the user ID "Help Desk" (no address), for domain aliases.</item>
+/// <item>Kai: ed25519 + cv25519 expiring after 1y; kai.extended.pub.asc: the same key after both were extended to 3y.</item>
 /// </list>
 /// Each key K is exported as K.pub.asc, K.pub.gpg, and (where it has one) K.sec.asc, K.sec.gpg; K.fpr holds its fingerprint.
 /// </remarks>
@@ -69,6 +70,14 @@ public sealed class GpgKeys
         var rob = gpg.GenerateKey("Rob Example <rob@example.org>", "ed25519", "sign", "2y", Q);
         Export(gpg, files, "rob", rob, secretPassphrase: null);
         files["rob.rev.asc"] = gpg.GenerateRevocation(rob, Q);
+
+        // Kai's key expires after a year; later Kai extends key and subkey to three years and exports it again.
+        var kai = gpg.GenerateKey("Kai Example <kai@example.org>", "ed25519", "sign", "1y", Q);
+        gpg.AddSubkey(kai, "cv25519", "encr", "1y", Q);
+        Export(gpg, files, "kai", kai, secretPassphrase: null);
+        gpg.SetExpiry(kai, "3y", Q);
+        gpg.SetExpiry(kai, "3y", Q, "*");
+        files["kai.extended.pub.asc"] = gpg.ExportPublic(kai, armor: true);
 
         var desk = gpg.GenerateKey("Help Desk", "ed25519", "sign", "2y", Q);
         Export(gpg, files, "desk", desk, secretPassphrase: null);
