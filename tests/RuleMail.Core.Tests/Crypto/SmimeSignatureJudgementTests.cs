@@ -105,6 +105,50 @@ public sealed class SmimeSignatureJudgementTests(SmimeMail mail) : IClassFixture
     }
 
     [Fact]
+    public void A_certificate_for_the_senders_address_from_a_ca_that_copies_the_intermediates_name_does_not_verify()
+    {
+        using var store = MailboxStore.With(mail["root.crt"], mail["inter.crt"]);
+        var message = Signed(SmimeMail.Forger, "sam@example.com", "-certfile", mail.PathOf("forged-inter.crt"));
+
+        var report = store.Inspect(message);
+
+        Assert.NotNull(report.Security.Sign);
+        Assert.False(report.Security.Sign.Success, $"a forged chain was accepted: {report.Security.Sign.Comment}");
+        if (report.Security.Sign.Comment != SecurityComments.CertificateNotFound)
+        {
+            SecurityAssert.Like(SecurityComments.ChainInvalid(SecurityAssert.Any), report.Security.Sign.Comment);
+        }
+    }
+
+    [Fact]
+    public void Inspecting_a_message_never_adds_the_certificates_it_carries_to_the_store()
+    {
+        using var store = MailboxStore.With(mail["root.crt"]);
+        var before = FolderSnapshot.Take(store.Store.Directory);
+        var message = Signed(SmimeMail.Stranger, "stranger@example.com", "-certfile", mail.PathOf("stranger-root.crt"));
+
+        var first = store.Inspect(message);
+        var second = store.Inspect(message);
+
+        SecurityAssert.SignFailed(first.Security, Smime, SecurityComments.CertificateNotFound);
+        SecurityAssert.SignFailed(second.Security, Smime, SecurityComments.CertificateNotFound);
+        before.AssertSameAs(FolderSnapshot.Take(store.Store.Directory));
+        store.Store.Reload();
+        Assert.Single(store.Store.Certificates);
+    }
+
+    [Fact]
+    public void A_signer_whose_certificate_is_not_for_e_mail_fails_as_not_allowed_for_e_mail_signatures()
+    {
+        using var store = MailboxStore.With(mail["root.crt"], mail["inter.crt"]);
+        var message = Signed(SmimeMail.Server, "server@example.com");
+
+        var report = store.Inspect(message);
+
+        SecurityAssert.SignFailedLike(report.Security, Smime, SecurityComments.CertificateNotForSigning(SecurityAssert.Any));
+    }
+
+    [Fact]
     public void A_valid_signature_by_someone_other_than_the_sender_is_not_signed_by_the_sender()
     {
         using var store = MailboxStore.With(mail["root.crt"], mail["inter.crt"]);

@@ -17,8 +17,11 @@ namespace RuleMail.Core.Tests.Support;
 /// <item>eve: EC prime256v1 from inter, SAN eve@example.com, signing + key agreement.</item>
 /// <item>support: RSA-2048 from inter, SAN support@rulemail.test: the receiving account (its private key goes into the store).</item>
 /// <item>stranger: RSA-2048 from "Stranger Root CA" (EC), which no store ever holds; SAN stranger@example.com.</item>
-/// <item>expired / future / revoked: RSA certificates from inter made in-process (.NET CertificateRequest) with chosen
-///   dates: expired ended yesterday, future starts tomorrow; revoked is listed in inter.crl (revoked an hour ago).</item>
+/// <item>expired / future / revoked / server: RSA certificates from inter made in-process (.NET CertificateRequest) with chosen
+///   dates: expired ended yesterday, future starts tomorrow; revoked is listed in inter.crl (revoked an hour ago);
+///   server has only the serverAuth extended key usage.</item>
+/// <item>forged-inter: a forger's self-signed CA with exactly the intermediate's name; forger: an EC certificate from it
+///   for sam@example.com with sam's subject and serial.</item>
 /// </list>
 /// Each name N has N.crt and N.key (PEM); inter.crl is a PEM CRL; support.legacy.p12 / sam.legacy.p12 (protected with
 /// <see cref="FilePassphrase"/>, legacy algorithms) are what gpgsm 2.2 can read.
@@ -34,6 +37,8 @@ public sealed class SmimeMail : IDisposable
     public const string Expired = "expired";
     public const string Future = "future";
     public const string Revoked = "revoked";
+    public const string Server = "server";
+    public const string Forger = "forger";
 
     private static readonly Lazy<Material> Generated = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -142,6 +147,16 @@ public sealed class SmimeMail : IDisposable
         openssl.Run("genrsa", "-out", "stranger.key", "2048");
         Issue(openssl, "stranger", "stranger-root", "0x4001", "/CN=Stranger", "email:stranger@example.com", "digitalSignature,keyEncipherment");
 
+        // A forger's CA that copies the intermediate's name exactly, and a certificate for sam's address from it.
+        openssl.Run(
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "forged-inter.key",
+            "-out", "forged-inter.crt", "-days", "3650", "-subj", "/O=RuleMail Interop/CN=RuleMail Interop Intermediate CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        openssl.Run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "forger.ec.pem");
+        openssl.Run("pkcs8", "-topk8", "-nocrypt", "-in", "forger.ec.pem", "-out", "forger.key");
+        // No authority key identifier: only the issuer's name points to a CA, and that name is the real intermediate's.
+        Issue(openssl, "forger", "forged-inter", "0x3001", "/CN=Sam Sender", "email:sam@example.com", "digitalSignature", authorityKeyId: false);
+
         var passphrase = new Dictionary<string, string> { ["RULEMAIL_TEST_FILE_PASSPHRASE"] = FilePassphrase };
         foreach (var name in new[] { "support", "sam" })
         {
@@ -156,10 +171,11 @@ public sealed class SmimeMail : IDisposable
         return new Material(files, dates);
     }
 
-    private static void Issue(OpenSsl openssl, string name, string issuer, string serial, string subject, string altNames, string keyUsage)
+    private static void Issue(
+        OpenSsl openssl, string name, string issuer, string serial, string subject, string altNames, string keyUsage, bool authorityKeyId = true)
     {
         openssl.Write(name + ".ext", $"basicConstraints=CA:FALSE\nsubjectAltName={altNames}\nkeyUsage=critical,{keyUsage}\n" +
-            "extendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+            "extendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\n" + (authorityKeyId ? "authorityKeyIdentifier=keyid\n" : "authorityKeyIdentifier=none\n"));
         openssl.Run("req", "-new", "-key", name + ".key", "-subj", subject, "-out", name + ".csr");
         openssl.Run("x509", "-req", "-in", name + ".csr", "-CA", issuer + ".crt", "-CAkey", issuer + ".key", "-set_serial", serial,
             "-days", "365", "-sha256", "-extfile", name + ".ext", "-out", name + ".crt");
@@ -186,12 +202,12 @@ public sealed class SmimeMail : IDisposable
         using var key = RSA.Create(2048);
         File.WriteAllText(folder.File("inproc.key"), key.ExportPkcs8PrivateKeyPem());
 
-        X509Certificate2 Make(string name, long serial, DateTimeOffset notBefore, DateTimeOffset notAfter)
+        X509Certificate2 Make(string name, long serial, DateTimeOffset notBefore, DateTimeOffset notAfter, string extendedKeyUsage = "1.3.6.1.5.5.7.3.4")
         {
             var request = new CertificateRequest($"CN={name} Example", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
             request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.4")], false));
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(extendedKeyUsage)], false));
             var altNames = new SubjectAlternativeNameBuilder();
             altNames.AddEmailAddress(name + "@example.com");
             request.CertificateExtensions.Add(altNames.Build());
@@ -209,6 +225,7 @@ public sealed class SmimeMail : IDisposable
         using var expired = Make(Expired, 0x5001, dates.ExpiredNotBefore, dates.ExpiredNotAfter);
         using var future = Make(Future, 0x5002, dates.FutureNotBefore, dates.FutureNotAfter);
         using var revoked = Make(Revoked, 0x5003, now.AddDays(-10), now.AddDays(300));
+        using var server = Make(Server, 0x5004, now.AddDays(-10), now.AddDays(300), extendedKeyUsage: "1.3.6.1.5.5.7.3.1");
 
         var crl = new CertificateRevocationListBuilder();
         crl.AddEntry(revoked, dates.RevokedAt);
