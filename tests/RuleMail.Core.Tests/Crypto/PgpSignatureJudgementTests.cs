@@ -89,6 +89,28 @@ public sealed class PgpSignatureJudgementTests(PgpMail gpg) : IClassFixture<PgpM
     }
 
     [Fact]
+    public void A_signature_sent_from_an_address_whose_user_id_the_key_revoked_is_not_signed_by_the_sender()
+    {
+        using var store = MailboxStore.With(gpg.Public(PgpMail.Olga));
+        var message = Signed(PgpMail.Olga, "olga.old@example.net");
+
+        var report = store.Inspect(message);
+
+        SecurityAssert.SignFailedLike(report.Security, Pgp, SecurityComments.NotSignedBySender(SecurityAssert.Any, SecurityAssert.Any));
+    }
+
+    [Fact]
+    public void The_same_key_signs_for_its_current_user_id()
+    {
+        using var store = MailboxStore.With(gpg.Public(PgpMail.Olga));
+        var message = Signed(PgpMail.Olga, "olga@example.net");
+
+        var report = store.Inspect(message);
+
+        SecurityAssert.Signed(report.Security, Pgp);
+    }
+
+    [Fact]
     public void A_signature_by_a_key_revoked_in_the_store_fails_naming_the_revocation()
     {
         using var store = MailboxStore.With(gpg.Public(PgpMail.Rex), gpg["rex.rev.asc"]);

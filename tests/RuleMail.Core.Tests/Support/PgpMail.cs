@@ -17,6 +17,7 @@ namespace RuleMail.Core.Tests.Support;
 /// <item>stranger: ed25519 + cv25519, "Stranger &lt;stranger@example.com&gt;", never in a store.</item>
 /// <item>rex: ed25519 sign, "Rex Revoked &lt;rex@example.net&gt;", with the revocation certificate gpg wrote (rex.rev.asc).</item>
 /// <item>ezra: ed25519 sign, "Ezra Expiring &lt;ezra@example.net&gt;", expires one day after it was made.</item>
+/// <item>olga: ed25519 sign, "Olga Current &lt;olga@example.net&gt;" and the revoked user ID "Olga Old &lt;olga.old@example.net&gt;".</item>
 /// </list>
 /// Each key K has K.pub.asc and K.sec.asc (protected with <see cref="FilePassphrase"/>); <see cref="Key"/> gives its dates.
 /// </remarks>
@@ -31,6 +32,7 @@ public sealed class PgpMail : IDisposable
     public const string Stranger = "stranger";
     public const string Rex = "rex";
     public const string Ezra = "ezra";
+    public const string Olga = "olga";
 
     private static readonly Lazy<Material> Generated = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -116,6 +118,13 @@ public sealed class PgpMail : IDisposable
         Make(Rex, "Rex Revoked <rex@example.net>", "rex@example.net", "ed25519", null, "2y");
         files["rex.rev.asc"] = gpg.RevocationCertificate(keys[Rex].Fingerprint);
         Make(Ezra, "Ezra Expiring <ezra@example.net>", "ezra@example.net", "ed25519", null, "1d");
+
+        var olga = gpg.GenerateKey("Olga Current <olga@example.net>", "ed25519", "sign", "2y", Q);
+        gpg.AddUserId(olga, "Olga Old <olga.old@example.net>", Q);
+        gpg.RevokeUserId(olga, "Olga Old <olga.old@example.net>", Q);
+        files[Olga + ".pub.asc"] = gpg.ExportPublic(olga, armor: true);
+        files[Olga + ".sec.asc"] = gpg.ExportSecret(olga, Q, armor: true);
+        keys[Olga] = new KeyInfo(olga, "Olga Current <olga@example.net>", "olga@example.net", keys[Ezra].Created, null);
         return new Material(files, keys);
     }
 
