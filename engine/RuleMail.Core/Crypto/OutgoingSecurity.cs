@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using MimeKit;
+using Org.BouncyCastle.Bcpg.OpenPgp;
+using RuleMail.Keys;
+
+namespace RuleMail.Crypto;
+
+/// <summary>
+/// Signs and encrypts outgoing mail with S/MIME or OpenPGP from the key store: the sender's newest valid
+/// signing certificate or key, each To and Cc recipient's newest valid encryption certificate or key, and (by
+/// default) the sender's own, so the sent copy stays readable. The outer headers stay; the body is replaced.
+/// What cannot be done is refused with a one-line reason and no message: plaintext is never handed back in
+/// place of what was asked for.
+/// </summary>
+/// <remarks>
+/// Before signing, every 7bit/8bit/binary part is re-encoded (quoted-printable for text, base64 otherwise)
+/// so that relays cannot change what was signed; the caller's message is not modified.
+/// Thread-safe: one instance serves every worker. Time comes from the store's clock.
+/// </remarks>
+public sealed class OutgoingSecurity
+{
+    private readonly SmimeOutgoing _smime;
+    private readonly PgpOutgoing _pgp;
+
+    public OutgoingSecurity(KeyStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _smime = new SmimeOutgoing(store);
+        _pgp = new PgpOutgoing(store);
+    }
+
+    /// <summary>Signs and/or encrypts <paramref name="message"/> as <paramref name="request"/> asks, or refuses.</summary>
+    public OutgoingResult Protect(MimeMessage message, OutgoingRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(request);
+
+        var type = TypeOf(request.Type);
+        if (type is null)
+        {
+            return OutgoingResult.Refused(OutgoingRefusals.UnknownType(request.Type));
+        }
+
+        if (!request.Sign && !request.Encrypt)
+        {
+            return OutgoingResult.Done(message, ["Neither signing nor encryption was asked for: the message is unchanged"]);
+        }
+
+        if (message.Body is null)
+        {
+            return OutgoingResult.Refused(OutgoingRefusals.NoBody);
+        }
+
+        var sender = message.From.Mailboxes.Select(m => MailAddresses.Normalize(m.Address)).FirstOrDefault(a => a is not null);
+        var recipients = new List<string>();
+        if (request.Encrypt)
+        {
+            foreach (var mailbox in message.To.Mailboxes.Concat(message.Cc.Mailboxes))
+            {
+                var address = MailAddresses.Normalize(mailbox.Address);
+                if (address is null)
+                {
+                    return OutgoingResult.Refused(OutgoingRefusals.NotAnAddress(type, mailbox.ToString()));
+                }
+
+                if (!recipients.Contains(address))
+                {
+                    recipients.Add(address);
+                }
+            }
+
+            if (recipients.Count == 0)
+            {
+                return OutgoingResult.Refused(OutgoingRefusals.NoRecipient(type));
+            }
+        }
+
+        try
+        {
+            var notes = new List<string>();
+            var body = type == SecurityResult.SmimeType
+                ? ProtectSmime(message.Body, request, sender, recipients, notes, out var refusal)
+                : ProtectPgp(message.Body, request, sender, recipients, notes, out refusal);
+            return body is null ? OutgoingResult.Refused(refusal!) : OutgoingResult.Done(WithBody(message, body), notes);
+        }
+        catch (Exception e) when (e is CryptographicException or PgpException or IOException or KeyStoreException)
+        {
+            return OutgoingResult.Refused(OutgoingRefusals.Failed(type, e.Message));
+        }
+    }
+
+    private MimeEntity? ProtectSmime(MimeEntity body, OutgoingRequest request, string? sender, IReadOnlyList<string> recipients, List<string> notes, out string? refusal)
+    {
+        var plan = _smime.Prepare(request, sender, recipients, notes, out refusal);
+        if (plan is null)
+        {
+            return null;
+        }
+
+        var (entity, canonical) = OutgoingContent.Prepare(body);
+        return _smime.Protect(plan, entity, canonical, sender, notes);
+    }
+
+    private MimeEntity? ProtectPgp(MimeEntity body, OutgoingRequest request, string? sender, IReadOnlyList<string> recipients, List<string> notes, out string? refusal)
+    {
+        var plan = _pgp.Prepare(request, sender, recipients, notes, out refusal);
+        if (plan is null)
+        {
+            return null;
+        }
+
+        var (entity, canonical) = OutgoingContent.Prepare(body);
+        return _pgp.Protect(plan, entity, canonical, sender, notes);
+    }
+
+    /// <summary>The message's headers (without RuleMail's own control headers) around the new body.</summary>
+    private static MimeMessage WithBody(MimeMessage message, MimeEntity body)
+    {
+        var result = SignedContent.WithBody(message, body);
+        for (var i = result.Headers.Count - 1; i >= 0; i--)
+        {
+            if (result.Headers[i].Field.StartsWith(IncomingSecurity.OwnHeaderPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                result.Headers.RemoveAt(i);
+            }
+        }
+
+        return result;
+    }
+
+    private static string? TypeOf(string? type) => type?.Trim().ToUpperInvariant() switch
+    {
+        "S/MIME" or "SMIME" => SecurityResult.SmimeType,
+        "PGP" or "OPENPGP" => SecurityResult.PgpType,
+        _ => null,
+    };
+}
