@@ -117,6 +117,22 @@ public sealed class EfailTests(SmimeMail mail, PgpMail gpg) : IClassFixture<Smim
         IncomingMail.AssertNowhere(report.Message, Marker);
     }
 
+    [Theory]
+    [InlineData("8bit")]
+    [InlineData("base64")]
+    [InlineData("quoted-printable")]
+    public void The_marker_search_finds_the_plaintext_of_a_message_that_was_decrypted_in_any_transfer_encoding(string transferEncoding)
+    {
+        using var store = MailboxStore.With(gpg.Secret(PgpMail.Support));
+        var armored = gpg.Encrypt(PgpMail.Support, IncomingMail.TextEntity(Secret, transferEncoding));
+        var report = store.Inspect(IncomingMail.WithHeaders(IncomingMail.PgpEncrypted(armored), "paul@example.net", MailboxStore.Account));
+        SecurityAssert.Decrypted(report.Security, Pgp);
+
+        var search = Record.Exception(() => IncomingMail.AssertNowhere(report.Message, Marker));
+
+        Assert.NotNull(search);
+    }
+
     private static byte[] Entity(string shape) =>
         shape == "inline" ? Encoding.UTF8.GetBytes(Secret) : IncomingMail.TextEntity(Secret);
 
