@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using MimeKit;
 using RuleMail.Core.Tests.Support;
 using RuleMail.Crypto;
@@ -81,12 +82,14 @@ public sealed class OutgoingSmimeTests(SmimeMail mail) : IClassFixture<SmimeMail
         Assert.Equal(sender.Time.GetUtcNow().UtcDateTime, signingTime, TimeSpan.FromSeconds(1));
     }
 
-    [Fact]
-    public void A_signed_message_verifies_in_gpgsm()
+    [Theory]
+    [InlineData(SmimeMail.Sam)]
+    [InlineData(SmimeMail.Eve)]
+    public void A_signed_message_verifies_in_gpgsm(string signer)
     {
         using var sender = SenderStore();
         var result = new OutgoingSecurity(sender.Store).Protect(
-            OutgoingMail.Tricky(Sam, Support), OutgoingRequest.Smime(sign: true, encrypt: false));
+            OutgoingMail.Tricky($"{signer}@example.com", Support), OutgoingRequest.Smime(sign: true, encrypt: false));
         Assert.False(result.IsRefused, result.Refusal);
         var sent = OutgoingMail.ThroughLfFile(result.Message, _files.File("signed.eml"));
         var (content, signature) = OutgoingMail.DetachedParts(sent, "application/pkcs7-signature");
@@ -263,6 +266,40 @@ public sealed class OutgoingSmimeTests(SmimeMail mail) : IClassFixture<SmimeMail
         Assert.Equal("4711", sent.Headers["X-Ticket"]);
         Assert.Equal("1.0", sent.Headers[HeaderId.MimeVersion]);
         Assert.DoesNotContain(sent.Headers, h => h.Field.StartsWith("X-RuleMail-", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void The_newest_valid_certificate_signs_and_encrypts_and_an_expired_one_does_not_get_in_the_way()
+    {
+        using var ca = new CertificateAuthority();
+        using var store = new MailboxStore();
+        var now = store.Time.GetUtcNow();
+        const string Lena = "lena@example.org";
+        var expired = ca.Issue("CN=Lena Expired", now.AddDays(-400), now.AddDays(-1), [Lena]);
+        var older = ca.Issue("CN=Lena Older", now.AddDays(-100), now.AddDays(200), [Lena]);
+        var newest = ca.Issue("CN=Lena Newest", now.AddDays(-10), now.AddDays(300), [Lena]);
+        store.Import(
+            ca.CaFile,
+            CertificateAuthority.Pem("expired.crt", expired),
+            CertificateAuthority.Pem("older.crt", older),
+            CertificateAuthority.Pem("newest.crt", newest),
+            new ImportFile("lena.key", Encoding.ASCII.GetBytes(ca.LeafKey.ExportPkcs8PrivateKeyPem())));
+        var security = new OutgoingSecurity(store.Store);
+
+        var signed = security.Protect(OutgoingMail.Plain(Lena, Lena, "Hi"), OutgoingRequest.Smime(sign: true, encrypt: false));
+        var encrypted = security.Protect(OutgoingMail.Plain(Lena, Lena, "Hi"), OutgoingRequest.Smime(sign: false, encrypt: true));
+
+        Assert.False(signed.IsRefused, signed.Refusal);
+        var (content, signature) = OutgoingMail.DetachedParts(signed.Message, "application/pkcs7-signature");
+        var cms = new SignedCms(new ContentInfo(content), detached: true);
+        cms.Decode(signature);
+        Assert.Equal("CN=Lena Newest", cms.SignerInfos[0].Certificate!.Subject);
+        Assert.False(encrypted.IsRefused, encrypted.Refusal);
+        var envelope = new EnvelopedCms();
+        envelope.Decode(OutgoingMail.Decoded(Assert.IsAssignableFrom<MimePart>(encrypted.Message.Body)));
+        var recipient = Assert.Single(envelope.RecipientInfos.Cast<RecipientInfo>());
+        var issuerAndSerial = Assert.IsType<System.Security.Cryptography.Xml.X509IssuerSerial>(recipient.RecipientIdentifier.Value);
+        Assert.Equal(newest.SerialNumber, issuerAndSerial.SerialNumber);
     }
 
     [Fact]
