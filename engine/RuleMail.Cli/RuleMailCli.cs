@@ -17,6 +17,7 @@ internal static class RuleMailCli
         root.Subcommands.Add(KeysCommand.Create(common, console));
         root.Subcommands.Add(OptionsCommand.Create(common, console));
         root.Subcommands.Add(CheckCommand.Create(common, console));
+        root.Subcommands.Add(ComposeCommand.Create(common, console));
         root.Subcommands.Add(RunCommand.Create(common, console));
         return root;
     }

@@ -90,7 +90,7 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
         foreach (var recipient in recipients)
         {
             var candidates = Candidates(recipient, kind);
-            if (candidates.Any(e => e.UsagesAt(now).HasFlag(KeyUsages.Encrypt)))
+            if (candidates.Any(e => CanEncryptTo(e, now)))
             {
                 continue;
             }
@@ -101,7 +101,9 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
             }
             else
             {
-                unusable.Add((recipient, Problem(candidates[0], now, KeyUsages.Encrypt) ?? "cannot be used for encryption"));
+                var problem = Problem(candidates[0], now, KeyUsages.Encrypt)
+                    ?? (candidates.Any(e => e.UsagesAt(now).HasFlag(KeyUsages.Encrypt)) ? "RuleMail cannot encrypt to its EC key (only RSA)" : "cannot be used for encryption");
+                unusable.Add((recipient, problem));
             }
         }
 
@@ -120,6 +122,13 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
 
     private List<KeyEntry> Candidates(string address, KeyKind kind) =>
         kind == KeyKind.Smime ? [.. store.FindSmime(address)] : [.. store.FindPgp(address)];
+
+    /// <summary>S/MIME encryption is RSA key transport only (what EnvelopedCms does); PGP takes any encryption subkey.</summary>
+    private static bool CanEncryptTo(KeyEntry entry, DateTimeOffset now) =>
+        entry.UsagesAt(now).HasFlag(KeyUsages.Encrypt) &&
+        (entry is not SmimeCertificateEntry certificate || certificate.Certificate.PublicKey.Oid.Value == RsaOid);
+
+    private const string RsaOid = "1.2.840.113549.1.1.1";
 
     private static bool CanSign(KeyEntry entry, DateTimeOffset now) => entry switch
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using RuleMail.Core.Tests.Support;
 using RuleMail.Keys;
@@ -176,6 +177,21 @@ public sealed class ComposerSecurityTests : IClassFixture<GpgKeys>, IDisposable
         var options = Composer().For(Sender, ["frank@customer.example"]);
 
         Assert.True(options.Smime.Encryption.Possible);
+    }
+
+    [Fact]
+    public void A_recipient_with_only_an_ec_certificate_cannot_be_encrypted_for_with_smime()
+    {
+        using var ecKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var now = _store.Time.GetUtcNow();
+        var ec = _ca.Issue("CN=Gina", now.AddDays(-1), now.AddYears(1), ["gina@customer.example"],
+            X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, key: ecKey);
+        _store.Store.Import([CertificateAuthority.Pem("gina.crt", ec)]);
+
+        var options = Composer().For(Sender, ["gina@customer.example"]);
+
+        Assert.False(options.Smime.Encryption.Possible);
+        Assert.Equal("The certificate for gina@customer.example was found, but RuleMail cannot encrypt to its EC key (only RSA).", options.Smime.Encryption.Message);
     }
 
     [Fact]
