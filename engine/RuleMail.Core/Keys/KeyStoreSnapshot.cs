@@ -100,8 +100,11 @@ internal sealed class KeyStoreSnapshot
             var crl = Damaged(file, () => CrlEntry.Create(FromPem(content, "X509 CRL")));
             CheckName(file, KeyStoreFolder.FingerprintOf(file, ".crl"), crl);
 
-            // A CRL counts only while its issuer is in the store and its signature verifies.
-            if (certificates.Any(c => IsIssuerOf(c, crl)))
+            // A CRL was verified against its issuer when imported. It counts while that issuer verifies it, and
+            // still after the issuer was removed (revocation only takes trust away), but not when a certificate
+            // with the issuer's name is present and the signature does not verify: then it is forged.
+            var namedIssuers = certificates.Where(c => c.Parsed.SubjectDN.Equivalent(crl.Crl.IssuerDN)).ToList();
+            if (namedIssuers.Count == 0 || namedIssuers.Any(c => IsIssuerOf(c, crl)))
             {
                 crls.Add(crl);
             }

@@ -31,8 +31,12 @@ public sealed class SmimeCertificateEntry : KeyEntry
         Usages = usages;
         HasPrivateKey = hasPrivateKey;
         RevokedAt = revokedAt;
-        IsCertificateAuthority = parsed.GetBasicConstraints() >= 0;
+        var keyUsage = parsed.GetKeyUsage();
+        IsCertificateAuthority = parsed.GetBasicConstraints() >= 0 && (keyUsage is null || keyUsage[5]);
+        _hasAltNameAddress = parsed.GetSubjectAlternativeNames()?.Any(n => n.Count == 2 && n[0] is int tag && tag == GeneralName.Rfc822Name) == true;
     }
+
+    private readonly bool _hasAltNameAddress;
 
     public override KeyKind Kind => KeyKind.Smime;
 
@@ -50,8 +54,13 @@ public sealed class SmimeCertificateEntry : KeyEntry
 
     public bool IsCertificateAuthority { get; }
 
-    /// <summary>A CA certificate the admin imported: chains that reach it are trusted.</summary>
-    public bool IsTrustAnchor => IsCertificateAuthority;
+    /// <summary>
+    /// A CA certificate the admin imported: chains that reach it are trusted. A certificate that names a
+    /// person's mail address in its subjectAltName (such as a self-signed one from <c>openssl req -x509</c>,
+    /// which says CA:TRUE) is that person's certificate, trusted for its own signatures only, so that
+    /// importing a correspondent's certificate never lets it vouch for other addresses.
+    /// </summary>
+    public bool IsTrustAnchor => IsCertificateAuthority && !_hasAltNameAddress;
 
     public string Subject => Certificate.Subject;
 
