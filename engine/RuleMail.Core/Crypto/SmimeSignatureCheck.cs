@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
@@ -13,6 +14,9 @@ namespace RuleMail.Crypto;
 /// </summary>
 internal sealed class SmimeSignatureCheck(KeyStore store)
 {
+    private const int MaxCachedPaths = 10_000;
+    private readonly ConcurrentDictionary<string, (object Version, X509Certificate2[] Issuers)> _paths = new(StringComparer.Ordinal);
+
     /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
     public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyCollection<string> senders)
     {
@@ -88,7 +92,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
 
         var now = store.Time.GetUtcNow();
         var entry = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: store.RevocationOf(certificate));
-        var chainProblem = CheckChain(certificate, cms.Certificates, now);
+        var chainProblem = CheckChain(certificate, cms, now);
         if (chainProblem is not null)
         {
             return chainProblem;
@@ -120,18 +124,60 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
     }
 
     /// <summary>
-    /// Builds the chain to the store's trust anchors. No path at all gives the seed's text; a path with a
-    /// broken, expired or revoked link gives its own reason. The signer's own dates are judged by the caller.
-    /// A signer certificate the admin imported is trusted for itself, as the seed's advice ("add the
-    /// sender's certificate to the certificate store") promises; certificates that arrive in mail never are.
+    /// Judges the signer's chain. A signer certificate the admin imported is trusted for itself, as the seed's
+    /// advice ("add the sender's certificate to the certificate store") promises; certificates that arrive in
+    /// mail never are. Otherwise the chain must reach a trust anchor of the store: no path at all gives the
+    /// seed's text; a path with a broken, expired or revoked link gives its own reason. The signer's own
+    /// dates are judged by the caller.
     /// </summary>
-    private SecurityOutcome? CheckChain(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now)
+    private SecurityOutcome? CheckChain(X509Certificate2 certificate, SignedCms message, DateTimeOffset now)
     {
         if (store.Certificates.Any(c => c.Certificate.RawData.AsSpan().SequenceEqual(certificate.RawData)))
         {
             return null;
         }
 
+        // Paths found are cached per signer until the store changes: building one costs more than the
+        // signature check itself. Dates and revocations are judged on every call, failures never cached.
+        var key = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        var version = store.Version;
+        if (!_paths.TryGetValue(key, out var cached) || !ReferenceEquals(cached.Version, version))
+        {
+            var failure = BuildPath(certificate, message.Certificates, now, out var issuers);
+            if (failure is not null)
+            {
+                return failure;
+            }
+
+            if (_paths.Count >= MaxCachedPaths)
+            {
+                _paths.Clear();
+            }
+
+            cached = (version, issuers);
+            _paths[key] = cached;
+        }
+
+        foreach (var issuer in cached.Issuers)
+        {
+            if (store.RevocationOf(issuer) is { } revoked && revoked <= now)
+            {
+                return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} was revoked"));
+            }
+
+            if (now < issuer.NotBefore.ToUniversalTime() || now > issuer.NotAfter.ToUniversalTime())
+            {
+                return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} is not valid now"));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Builds a path from the signer to a trust anchor (OpenSSL underneath); on success, the issuers above the signer.</summary>
+    private SecurityOutcome? BuildPath(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now, out X509Certificate2[] issuers)
+    {
+        issuers = [];
         var anchors = store.TrustAnchors;
         if (anchors.Count == 0)
         {
@@ -165,21 +211,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
             return SecurityOutcome.Failed(SecurityComments.CertificateNotFound);
         }
 
-        // Issuers above the signer: each must be valid now and unrevoked.
-        for (var i = 1; i < elements.Count; i++)
-        {
-            var issuer = elements[i].Certificate;
-            if (store.RevocationOf(issuer) is { } revoked && revoked <= now)
-            {
-                return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} was revoked"));
-            }
-
-            if (now < issuer.NotBefore.ToUniversalTime() || now > issuer.NotAfter.ToUniversalTime())
-            {
-                return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} is not valid now"));
-            }
-        }
-
+        // Dates are judged by the caller at each use, so they are not problems of the path.
         var ignorable = X509ChainStatusFlags.NoError | X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested
             | X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
         var problems = elements[0].ChainElementStatus.Concat(chain.ChainStatus)
@@ -187,7 +219,13 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
             .Select(s => s.StatusInformation.Trim().TrimEnd('.'))
             .Distinct()
             .ToList();
-        return problems.Count == 0 ? null : SecurityOutcome.Failed(SecurityComments.ChainInvalid(string.Join("; ", problems)));
+        if (problems.Count > 0)
+        {
+            return SecurityOutcome.Failed(SecurityComments.ChainInvalid(string.Join("; ", problems)));
+        }
+
+        issuers = [.. elements.Skip(1).Select(e => e.Certificate)];
+        return null;
     }
 
     private X509Certificate2? FindInStore(SubjectIdentifier identifier) =>

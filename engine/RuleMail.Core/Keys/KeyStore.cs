@@ -61,6 +61,9 @@ public sealed class KeyStore
     /// <summary>Every entry, ordered by address.</summary>
     public IReadOnlyList<KeyEntry> Entries => _snapshot.Entries;
 
+    /// <summary>Changes identity whenever the store's content changes: lets callers cache what they derive from it.</summary>
+    internal object Version => _snapshot;
+
     public IReadOnlyList<SmimeCertificateEntry> Certificates => _snapshot.Certificates;
 
     public IReadOnlyList<PgpKeyEntry> PgpKeys => _snapshot.PgpKeys;
