@@ -63,6 +63,9 @@ internal sealed class BenchmarkMail : IDisposable
         OpenSsl("smime", "-sign", "-in", "body.txt", "-signer", "customer.crt", "-inkey", "customer.key", "-out", "signed.txt");
         OpenSsl("smime", "-encrypt", "-aes256", "-in", "signed.txt", "-out", "smime.txt", "desk.crt");
         SmimeSignedEncrypted = Message("customer@bench.test", "desk@bench.test", File.ReadAllText(Path.Combine(_work, "smime.txt")));
+        SmimeSigned = Message("customer@bench.test", "desk@bench.test", File.ReadAllText(Path.Combine(_work, "signed.txt")));
+        OpenSsl("smime", "-encrypt", "-aes256", "-in", "body.txt", "-out", "encrypted.txt", "desk.crt");
+        SmimeEncrypted = Message("customer@bench.test", "desk@bench.test", File.ReadAllText(Path.Combine(_work, "encrypted.txt")));
 
         PgpRsa = PgpMime("customer-rsa@bench.test", "desk-rsa@bench.test", Body, Gpg);
         Pgp25519 = PgpMime("customer-25519@bench.test", "desk-25519@bench.test", Body, Gpg);
@@ -71,6 +74,10 @@ internal sealed class BenchmarkMail : IDisposable
     public KeyStore Store { get; }
 
     public byte[] SmimeSignedEncrypted { get; }
+
+    public byte[] SmimeSigned { get; }
+
+    public byte[] SmimeEncrypted { get; }
 
     public byte[] PgpRsa { get; }
 

@@ -5,7 +5,8 @@ namespace RuleMail.Benchmarks;
 
 /// <summary>
 /// Decrypt + verify of one small message, parse included, per call: S/MIME RSA-2048 (signed by the
-/// customer, encrypted to the desk) and OpenPGP RSA-3072 and Ed25519/Cv25519 (signed and encrypted).
+/// customer and encrypted to the desk; and each alone) and OpenPGP RSA-3072 and Ed25519/Cv25519 (signed
+/// and encrypted).
 /// </summary>
 [MemoryDiagnoser]
 #pragma warning disable CA1001 // BenchmarkDotNet disposes through [GlobalCleanup], not IDisposable.
@@ -20,10 +21,10 @@ public class IncomingBenchmarks
     {
         _mail = new BenchmarkMail();
         _incoming = new IncomingSecurity(_mail.Store);
-        foreach (var message in new[] { _mail.SmimeSignedEncrypted, _mail.PgpRsa, _mail.Pgp25519 })
+        foreach (var message in new[] { _mail.SmimeSignedEncrypted, _mail.SmimeSigned, _mail.SmimeEncrypted, _mail.PgpRsa, _mail.Pgp25519 })
         {
             var result = _incoming.Inspect(BenchmarkMail.Parse(message)).Security;
-            if (result.Sign?.Success != true || result.Encryption?.Success != true)
+            if (result.Sign?.Success == false || result.Encryption?.Success == false || (result.Sign ?? result.Encryption) is null)
             {
                 throw new InvalidOperationException($"benchmark message does not decrypt and verify: {result}");
             }
@@ -35,6 +36,12 @@ public class IncomingBenchmarks
 
     [Benchmark(Description = "S/MIME RSA-2048 signed+encrypted")]
     public SecurityResult Smime() => _incoming.Inspect(BenchmarkMail.Parse(_mail.SmimeSignedEncrypted)).Security;
+
+    [Benchmark(Description = "S/MIME RSA-2048 encrypted")]
+    public SecurityResult SmimeEncrypted() => _incoming.Inspect(BenchmarkMail.Parse(_mail.SmimeEncrypted)).Security;
+
+    [Benchmark(Description = "S/MIME RSA-2048 signed")]
+    public SecurityResult SmimeSigned() => _incoming.Inspect(BenchmarkMail.Parse(_mail.SmimeSigned)).Security;
 
     [Benchmark(Description = "PGP RSA-3072 signed+encrypted")]
     public SecurityResult PgpRsa() => _incoming.Inspect(BenchmarkMail.Parse(_mail.PgpRsa)).Security;
