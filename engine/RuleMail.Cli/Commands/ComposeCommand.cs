@@ -63,7 +63,8 @@ internal static class ComposeCommand
             var notes = new List<string>();
             if (doSign || doEncrypt)
             {
-                var result = new OutgoingSecurity(store).Protect(message, new OutgoingRequest(chosenType, doSign, doEncrypt));
+                var result = new OutgoingSecurity(store).Protect(
+                    message, new OutgoingRequest(chosenType, doSign, doEncrypt) { EncryptToSender = config.Composer.EncryptToSender });
                 if (result.IsRefused)
                 {
                     throw new RuleMailException(result.Refusal);

@@ -25,13 +25,6 @@ public sealed class KeyStorePassphrase
 
     internal byte[] ToUtf8() => Encoding.UTF8.GetBytes(_value);
 
-    /// <summary>Reads <see cref="EnvironmentVariable"/>; null when unset or empty.</summary>
-    public static KeyStorePassphrase? FromEnvironment()
-    {
-        var value = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        return string.IsNullOrEmpty(value) ? null : new KeyStorePassphrase(value);
-    }
-
     /// <summary>Reads the first line of <paramref name="path"/> (a passphrase file named in the config).</summary>
     public static KeyStorePassphrase FromFile(string path)
     {

@@ -8,4 +8,7 @@ public sealed class ComposerConfig
 
     /// <summary>The seed allows encryption for a single recipient; raise this to allow more.</summary>
     public int MaxEncryptionRecipients { get; set; } = 1;
+
+    /// <summary>Encrypt outgoing mail to the sender's own certificate or key too, so the sent copy stays readable.</summary>
+    public bool EncryptToSender { get; set; } = true;
 }
