@@ -1,0 +1,143 @@
+using System.Text.RegularExpressions;
+
+namespace RuleMail.Rules;
+
+/// <summary>
+/// Reads a decision from plain values (what a YAML <c>then:</c> map or a JavaScript result object holds:
+/// strings, booleans, lists of strings, maps of strings) and checks it against the vocabulary. Problems are
+/// reported per key so the caller can say where.
+/// </summary>
+internal static partial class DecisionKeys
+{
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "sign", "encrypt", "security_type", "flag", "move", "tag", "header", "webhook", "notify", "hold", "stop",
+    };
+
+    /// <summary>Builds the decision; <paramref name="problems"/> gets (key, message) for every bad entry, which is then left out.</summary>
+    public static RuleDecision Read(IEnumerable<KeyValuePair<string, object?>> values, List<(string Key, string Message)> problems)
+    {
+        var decision = new RuleDecision();
+        foreach (var (key, value) in values)
+        {
+            try
+            {
+                decision = key switch
+                {
+                    "sign" => decision with { Sign = Preference(value) },
+                    "encrypt" => decision with { Encrypt = Preference(value) },
+                    "security_type" => decision with { SecurityType = SecurityType(value) },
+                    "flag" => decision with { Flag = Keywords(value) },
+                    "move" => decision with { Move = Text(value, "a folder name") },
+                    "tag" => decision with { Tag = Texts(value) },
+                    "header" => decision with { Header = Headers(value) },
+                    "webhook" => decision with { Webhook = [.. Texts(value).Select(Url)] },
+                    "notify" => decision with { Notify = [.. Texts(value).Select(Address)] },
+                    "hold" => decision with { Hold = Text(value, "a reason") },
+                    "stop" => decision with { Stop = value is bool stop ? stop : throw new FormatException("stop takes true or false") },
+                    _ => throw new FormatException($"unknown decision '{key}' (known: {string.Join(", ", All.Order(StringComparer.Ordinal))})"),
+                };
+            }
+            catch (FormatException e)
+            {
+                problems.Add((key, e.Message));
+            }
+        }
+
+        return decision;
+    }
+
+    private static Preference Preference(object? value) => value switch
+    {
+        "required" => Rules.Preference.Required,
+        "preferred" => Rules.Preference.Preferred,
+        "never" => Rules.Preference.Never,
+        _ => throw new FormatException($"expected required, preferred or never, not {Show(value)}"),
+    };
+
+    private static string SecurityType(object? value) => value switch
+    {
+        "smime" or "pgp" => (string)value,
+        _ => throw new FormatException($"security_type is smime or pgp, not {Show(value)}"),
+    };
+
+    private static string Text(object? value, string what) =>
+        value is string text && text.Trim().Length > 0 ? text.Trim() : throw new FormatException($"expected {what} (text), not {Show(value)}");
+
+    private static string[] Texts(object? value) => value switch
+    {
+        string text => [Text(text, "text")],
+        IEnumerable<object?> items => [.. items.Select(i => Text(i, "text"))],
+        _ => throw new FormatException($"expected text or a list of texts, not {Show(value)}"),
+    };
+
+    /// <summary>IMAP keywords are atoms: no spaces, parentheses, braces, quotes, percent, asterisk or backslash.</summary>
+    private static string[] Keywords(object? value)
+    {
+        var keywords = Texts(value);
+        foreach (var keyword in keywords)
+        {
+            if (!KeywordPattern().IsMatch(keyword))
+            {
+                throw new FormatException($"'{keyword}' is not an IMAP keyword (letters, digits, - _ . $ only)");
+            }
+        }
+
+        return keywords;
+    }
+
+    private static Dictionary<string, string> Headers(object? value)
+    {
+        if (value is not IEnumerable<KeyValuePair<string, object?>> map)
+        {
+            throw new FormatException($"header takes a map of header names to values, not {Show(value)}");
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, headerValue) in map)
+        {
+            if (!HeaderNamePattern().IsMatch(name))
+            {
+                throw new FormatException($"'{name}' is not a header name");
+            }
+
+            if (name.StartsWith("X-RuleMail-", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new FormatException($"'{name}': X-RuleMail-* headers are RuleMail's own");
+            }
+
+            headers[name] = headerValue switch
+            {
+                string text when !text.Contains('\n', StringComparison.Ordinal) && !text.Contains('\r', StringComparison.Ordinal) => text,
+                bool or int or long or double => Convert.ToString(headerValue, System.Globalization.CultureInfo.InvariantCulture)!,
+                _ => throw new FormatException($"the value of header '{name}' must be one line of text"),
+            };
+        }
+
+        return headers;
+    }
+
+    private static string Url(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+            ? value
+            : throw new FormatException($"webhook '{value}' is not an http(s) URL");
+
+    private static string Address(string value) =>
+        RuleMail.Keys.MailAddresses.Normalize(value) ?? throw new FormatException($"notify '{value}' is not an e-mail address");
+
+    private static string Show(object? value) => value switch
+    {
+        null => "nothing",
+        string text => $"'{text}'",
+        bool flag => flag ? "true" : "false",
+        IEnumerable<KeyValuePair<string, object?>> => "a map",
+        IEnumerable<object?> => "a list",
+        _ => $"'{value}'",
+    };
+
+    [GeneratedRegex(@"^[A-Za-z0-9$_.\-]+$")]
+    private static partial Regex KeywordPattern();
+
+    [GeneratedRegex(@"^[!-9;-~]+$")]
+    private static partial Regex HeaderNamePattern();
+}

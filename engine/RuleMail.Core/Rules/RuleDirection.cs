@@ -1,0 +1,9 @@
+namespace RuleMail.Rules;
+
+/// <summary>Which messages a rule applies to.</summary>
+public enum RuleDirection
+{
+    Incoming,
+    Outgoing,
+    Both,
+}
