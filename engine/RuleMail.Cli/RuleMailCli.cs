@@ -18,6 +18,7 @@ internal static class RuleMailCli
         root.Subcommands.Add(OptionsCommand.Create(common, console));
         root.Subcommands.Add(CheckCommand.Create(common, console));
         root.Subcommands.Add(ComposeCommand.Create(common, console));
+        root.Subcommands.Add(RulesCommand.Create(common, console));
         root.Subcommands.Add(RunCommand.Create(common, console));
         return root;
     }

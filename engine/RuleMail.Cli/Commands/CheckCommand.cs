@@ -4,12 +4,14 @@ using MimeKit;
 using RuleMail.Cli.Output;
 using RuleMail.Crypto;
 using RuleMail.Keys;
+using RuleMail.Rules;
 
 namespace RuleMail.Cli.Commands;
 
 /// <summary>
 /// <c>rulemail check FILE.eml [--json] [--out DECRYPTED.eml]</c>: decrypts and verifies one message with
-/// the key store and prints its security result with the seed's icons and comments.
+/// the key store, prints its security result with the seed's icons and comments, and runs the incoming
+/// rules on it as a dry run: which rule matched on which conditions, what it decided, what failed.
 /// </summary>
 internal static class CheckCommand
 {
@@ -26,7 +28,10 @@ internal static class CheckCommand
             var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
             var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
             var message = Load(path);
+            var size = new FileInfo(path).Length;
             var report = new IncomingSecurity(store).Inspect(message, parse.GetValue(account));
+            var rules = RulesCommand.Load(config.Rules);
+            var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, "incoming", parse.GetValue(account), size), RuleDirection.Incoming);
 
             if (parse.GetValue(output) is { } target)
             {
@@ -38,18 +43,37 @@ internal static class CheckCommand
                 var document = new Dictionary<string, object?>
                 {
                     ["security"] = report.Security,
-                    ["rules"] = Array.Empty<object>(),
-                    ["decision"] = new Dictionary<string, object>(),
-                    ["errors"] = Array.Empty<string>(),
+                    ["rules"] = RulesJson.Trace(evaluation),
+                    ["decision"] = RulesJson.Decision(evaluation.Decision),
+                    ["errors"] = evaluation.Errors,
                 };
                 console.Output.WriteLine(JsonSerializer.Serialize(document, KeyJson.Options));
                 return ExitCodes.Done;
             }
 
             SecurityText.Write(console.Output, report.Message, report.Security);
+            WriteRules(console.Output, evaluation);
             return ExitCodes.Done;
         });
         return command;
+    }
+
+    private static void WriteRules(TextWriter output, RuleEvaluation evaluation)
+    {
+        output.WriteLine();
+        output.WriteLine(evaluation.Trace.Count == 0 ? "Rules:    none apply" : "Rules:");
+        foreach (var rule in evaluation.Trace)
+        {
+            var line = rule switch
+            {
+                { Error: { } error } => $"  ✗ {rule.Name} ({rule.File}) failed and was skipped: {error}",
+                { Matched: true } => $"  ✓ {rule.Name} ({rule.File}) matched on {string.Join(" and ", rule.Because)}: {RulesJson.Describe(rule.Decision!)}",
+                _ => $"  · {rule.Name} ({rule.File}) did not match",
+            };
+            output.WriteLine(line);
+        }
+
+        output.WriteLine($"Decision: {RulesJson.Describe(evaluation.Decision)}");
     }
 
     private static MimeMessage Load(string path)

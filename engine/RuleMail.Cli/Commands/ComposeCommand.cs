@@ -3,6 +3,7 @@ using MimeKit;
 using MimeKit.Utils;
 using RuleMail.Crypto;
 using RuleMail.Keys;
+using RuleMail.Rules;
 using RuleMail.Security;
 
 namespace RuleMail.Cli.Commands;
@@ -45,7 +46,14 @@ internal static class ComposeCommand
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
             var recipients = OptionsCommand.Split(parse.GetValue(to)).Concat(OptionsCommand.Split(parse.GetValue(cc))).ToList();
-            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config)).For(parse.GetValue(from), recipients);
+            var policy = OptionsCommand.OutgoingPolicy(config, parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)),
+                OptionsCommand.Split(parse.GetValue(cc)), parse.GetValue(subject), parse.GetValue(body));
+            if (policy.Decision.Hold is { } hold)
+            {
+                throw new RuleMailException($"held by the outgoing rules: {hold}. Nothing was written.");
+            }
+
+            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
             var message = Build(parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)), OptionsCommand.Split(parse.GetValue(cc)),
                 parse.GetValue(subject)!, parse.GetValue(body)!, parse.GetValue(attach) ?? [], console);
 
@@ -57,8 +65,10 @@ internal static class ComposeCommand
             };
             var typeOptions = chosenType == SecurityResult.PgpType ? options.Pgp : options.Smime;
             var chosenIsDefault = chosenType == options.Type;
-            var doSign = Decide(parse.GetValue(sign), parse.GetValue(noSign), typeOptions.Sign, chosenIsDefault ? options.Sign.Active : typeOptions.Sign.Possible, "sign", chosenType);
-            var doEncrypt = Decide(parse.GetValue(encrypt), parse.GetValue(noEncrypt), typeOptions.Encryption, chosenIsDefault ? options.Encrypt.Active : typeOptions.Encryption.Possible, "encrypt", chosenType);
+            var signRequired = parse.GetValue(sign) || RequiredByRules(policy.Decision.Sign, parse.GetValue(noSign), "signing");
+            var encryptRequired = parse.GetValue(encrypt) || RequiredByRules(policy.Decision.Encrypt, parse.GetValue(noEncrypt), "encryption");
+            var doSign = Decide(signRequired, parse.GetValue(noSign), typeOptions.Sign, chosenIsDefault ? options.Sign.Active : typeOptions.Sign.Possible, "sign", chosenType);
+            var doEncrypt = Decide(encryptRequired, parse.GetValue(noEncrypt), typeOptions.Encryption, chosenIsDefault ? options.Encrypt.Active : typeOptions.Encryption.Possible, "encrypt", chosenType);
 
             var notes = new List<string>();
             if (doSign || doEncrypt)
@@ -102,6 +112,19 @@ internal static class ComposeCommand
             return ExitCodes.Done;
         });
         return command;
+    }
+
+    /// <summary>A rule that requires a protection makes it required; switching it off against such a rule is refused.</summary>
+    private static bool RequiredByRules(Preference? preference, bool switchedOff, string what)
+    {
+        if (preference != Preference.Required)
+        {
+            return false;
+        }
+
+        return switchedOff
+            ? throw new RuleMailException($"the outgoing rules require {what}; it cannot be switched off. Nothing was written.")
+            : true;
     }
 
     /// <summary>Required and impossible is a refusal; otherwise the flag, or the button's default.</summary>

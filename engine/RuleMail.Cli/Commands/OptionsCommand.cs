@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using RuleMail.Cli.Output;
+using MimeKit;
 using RuleMail.Keys;
+using RuleMail.Rules;
 using RuleMail.Security;
 
 namespace RuleMail.Cli.Commands;
@@ -21,7 +23,8 @@ internal static class OptionsCommand
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
             var recipients = Split(parse.GetValue(to)).Concat(Split(parse.GetValue(cc))).ToList();
-            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config)).For(parse.GetValue(from), recipients);
+            var policy = OutgoingPolicy(config, parse.GetValue(from)!, Split(parse.GetValue(to)), Split(parse.GetValue(cc)), subject: null);
+            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
             if (parse.GetValue(json))
             {
                 console.Output.WriteLine(JsonSerializer.Serialize(options, KeyJson.Options));
@@ -37,6 +40,36 @@ internal static class OptionsCommand
     /// <summary>An option taking addresses, repeated or comma-separated.</summary>
     public static Option<string[]> Addresses(string name, string description) =>
         new(name) { Description = description, AllowMultipleArgumentsPerToken = true };
+
+    /// <summary>The outgoing rules' decision for a draft from <paramref name="from"/> to these recipients.</summary>
+    public static RuleEvaluation OutgoingPolicy(Host.Configuration.RuleMailConfig config, string from, IEnumerable<string> to, IEnumerable<string> cc, string? subject, string? text = null)
+    {
+        var draft = new MimeMessage();
+        if (MailboxAddress.TryParse(from, out var sender))
+        {
+            draft.From.Add(sender);
+        }
+
+        foreach (var address in to)
+        {
+            if (MailboxAddress.TryParse(address, out var mailbox))
+            {
+                draft.To.Add(mailbox);
+            }
+        }
+
+        foreach (var address in cc)
+        {
+            if (MailboxAddress.TryParse(address, out var mailbox))
+            {
+                draft.Cc.Add(mailbox);
+            }
+        }
+
+        draft.Subject = subject ?? string.Empty;
+        draft.Body = new TextPart("plain") { Text = text ?? string.Empty };
+        return RulesCommand.Load(config.Rules).Evaluate(RuleMessage.From(draft, null, "outgoing", from), RuleDirection.Outgoing);
+    }
 
     public static IEnumerable<string> Split(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

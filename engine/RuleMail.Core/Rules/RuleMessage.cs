@@ -102,7 +102,7 @@ public sealed class RuleMessage
         return match.Key is null ? [] : [match.Value];
     }
 
-    private static IEnumerable<JsonNode?> Flatten(JsonNode? node) => node is JsonArray array ? array : [node];
+    private static IEnumerable<JsonNode?> Flatten(JsonNode? node) => node is JsonArray array ? array : new[] { node };
 
     private static JsonObject Address(MailboxAddress mailbox)
     {

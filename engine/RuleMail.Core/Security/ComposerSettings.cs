@@ -17,4 +17,24 @@ public sealed record ComposerSettings
 
     /// <summary>Whether encryption is on by default when possible.</summary>
     public bool EncryptByDefault { get; init; } = true;
+
+    /// <summary>
+    /// These settings as the outgoing rules refine them: <c>never</c> turns a button off by default,
+    /// <c>preferred</c>/<c>required</c> on; <c>security_type</c> picks the type that wins a tie.
+    /// </summary>
+    public ComposerSettings With(Rules.RuleDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        return this with
+        {
+            SignByDefault = decision.Sign is { } sign ? sign != Rules.Preference.Never : SignByDefault,
+            EncryptByDefault = decision.Encrypt is { } encrypt ? encrypt != Rules.Preference.Never : EncryptByDefault,
+            PreferPgp = decision.SecurityType switch
+            {
+                "pgp" => true,
+                "smime" => false,
+                _ => PreferPgp,
+            },
+        };
+    }
 }

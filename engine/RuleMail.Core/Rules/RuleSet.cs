@@ -1,0 +1,102 @@
+namespace RuleMail.Rules;
+
+/// <summary>
+/// The rules of a folder: <c>*.yaml</c>, <c>*.yml</c> and <c>*.js</c> files, evaluated in file-name order
+/// (rules within a YAML file in their order). Decisions merge as <see cref="RuleDecision.Merge"/> says, and
+/// <c>stop</c> ends processing. A rule that fails (load error, script error, limit, slow pattern) is
+/// reported in the trace and in <see cref="RuleEvaluation.Errors"/> and skipped; the others still run.
+/// </summary>
+/// <remarks>Thread-safe: evaluate from any number of workers.</remarks>
+public sealed class RuleSet
+{
+    private readonly IReadOnlyList<IRule> _rules;
+
+    private RuleSet(string directory, IReadOnlyList<IRule> rules, IReadOnlyList<RuleLoadError> errors, int files)
+    {
+        Directory = directory;
+        _rules = rules;
+        Errors = errors;
+        FileCount = files;
+    }
+
+    public string Directory { get; }
+
+    /// <summary>Problems found while loading, each with file:line:col; the rules concerned never apply.</summary>
+    public IReadOnlyList<RuleLoadError> Errors { get; }
+
+    public int FileCount { get; }
+
+    public int RuleCount => _rules.Count;
+
+    /// <summary>No rules at all (used when the rules folder does not exist).</summary>
+    public static RuleSet Empty(string directory) => new(directory, [], [], 0);
+
+    /// <summary>Loads every rule file of <paramref name="directory"/> (not its subfolders).</summary>
+    /// <exception cref="RuleMailException">The folder does not exist or cannot be read.</exception>
+    public static RuleSet Load(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new RuleMailException($"{directory}: no such rules folder");
+        }
+
+        var errors = new List<RuleLoadError>();
+        var rules = new List<IRule>();
+        var files = System.IO.Directory.EnumerateFiles(directory)
+            .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        foreach (var file in files)
+        {
+            var displayName = Path.Combine(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), Path.GetFileName(file));
+            try
+            {
+                rules.AddRange(YamlRuleFile.Load(file, displayName, errors));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var error = new RuleLoadError(displayName, 0, 0, $"cannot read the file: {e.Message}");
+                errors.Add(error);
+                rules.Add(new BrokenRule(Path.GetFileNameWithoutExtension(file), displayName, error.ToString()));
+            }
+        }
+
+        return new RuleSet(directory, rules, errors, files.Count);
+    }
+
+    /// <summary>Runs the rules that apply to <paramref name="direction"/> on <paramref name="message"/>.</summary>
+    public RuleEvaluation Evaluate(RuleMessage message, RuleDirection direction)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var trace = new List<RuleResult>();
+        var errors = new List<string>();
+        var decision = RuleDecision.Empty;
+        foreach (var rule in _rules)
+        {
+            if (!rule.Enabled || (rule.On != RuleDirection.Both && rule.On != direction))
+            {
+                continue;
+            }
+
+            var result = rule.Evaluate(message);
+            trace.Add(result);
+            if (result.Error is not null)
+            {
+                errors.Add($"{result.File}: rule '{result.Name}': {result.Error}");
+                continue;
+            }
+
+            if (result.Matched && result.Decision is not null)
+            {
+                decision = decision.Merge(result.Decision);
+                if (result.Decision.Stop)
+                {
+                    break;
+                }
+            }
+        }
+
+        return new RuleEvaluation(trace, decision, errors);
+    }
+}

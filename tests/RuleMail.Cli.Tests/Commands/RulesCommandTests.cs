@@ -1,0 +1,88 @@
+using System.Text.Json;
+using RuleMail.Cli.Tests.Support;
+using RuleMail.Core.Tests.Support;
+
+namespace RuleMail.Cli.Tests.Commands;
+
+/// <summary><c>rules lint</c>, the rule trace in <c>check</c>, and outgoing rules in <c>options</c> and <c>compose</c>.</summary>
+public sealed class RulesCommandTests : IDisposable
+{
+    private readonly TempDirectory _work = new("cli-rules");
+    private readonly string _root = CliRun.RepositoryRoot();
+
+    [Fact]
+    public void Lint_of_the_shipped_rules_is_clean()
+    {
+        var result = CliRun.Run(_root, null, "rules", "lint");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("no problems", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lint_prints_every_problem_as_file_line_col_and_exits_3()
+    {
+        Directory.CreateDirectory(_work.File("rules"));
+        File.WriteAllText(_work.File("rules/10-bad.yaml"), "rules:\n  - name: a\n    when: {subjct: x}\n    then: {sign: always}\n");
+
+        var result = CliRun.Run(_work.Path, null, "rules", "lint", "rules");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("rules/10-bad.yaml:3:12: unknown field 'subjct'", result.Error, StringComparison.Ordinal);
+        Assert.Contains("rules/10-bad.yaml:4:18: expected required, preferred or never", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_shows_the_shipped_rules_quarantining_a_message_whose_signature_failed()
+    {
+        var openssl = new OpenSsl(_work.Path);
+        openssl.Write("body.txt", "Content-Type: text/plain\r\n\r\nPay account 12345\r\n");
+        var source = Path.Combine(_root, "keystore-sample", "source");
+        openssl.Run("smime", "-sign", "-in", "body.txt", "-signer", Path.Combine(source, "alice.crt"), "-inkey", Path.Combine(source, "alice.key"),
+            "-passin", "pass:rulemail-sample-only", "-out", "signed.txt");
+        var tampered = File.ReadAllText(_work.File("signed.txt")).Replace("12345", "99999", StringComparison.Ordinal);
+        File.WriteAllText(_work.File("in.eml"), "From: alice@customer.test\r\nTo: support@rulemail.test\r\nSubject: pay\r\n" + tampered);
+
+        var result = CliRun.Run(_root, null, "check", _work.File("in.eml"), "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.False(json.RootElement.GetProperty("security").GetProperty("sign").GetProperty("success").GetBoolean());
+        var rule = json.RootElement.GetProperty("rules").EnumerateArray().Single(r => r.GetProperty("matched").GetBoolean());
+        Assert.Equal("quarantine-failed-security", rule.GetProperty("name").GetString());
+        Assert.Equal("rules/00-quarantine-failed-security.yaml", rule.GetProperty("file").GetString());
+        Assert.Equal("Quarantine", json.RootElement.GetProperty("decision").GetProperty("move").GetString());
+        Assert.Empty(json.RootElement.GetProperty("errors").EnumerateArray());
+    }
+
+    [Fact]
+    public void An_outgoing_rule_saying_never_turns_the_encrypt_button_off_by_default()
+    {
+        Directory.CreateDirectory(_work.File("rules"));
+        File.WriteAllText(_work.File("rules/10-no-encryption.yaml"), "rules:\n  - name: internal\n    on: outgoing\n    then: {encrypt: never}\n");
+
+        var result = CliRun.Run(_root, null, "options", "--from", "support@rulemail.test", "--to", "carol@both.test", "--json", "--rules", _work.File("rules"));
+
+        using var json = JsonDocument.Parse(result.Output);
+        var encrypt = json.RootElement.GetProperty("encrypt");
+        Assert.True(encrypt.GetProperty("enabled").GetBoolean());
+        Assert.False(encrypt.GetProperty("active").GetBoolean());
+        Assert.Equal("This message will not be encrypted.", encrypt.GetProperty("tooltip").GetString());
+    }
+
+    [Fact]
+    public void Compose_to_a_domain_whose_rule_requires_encryption_refuses_when_impossible_and_writes_nothing()
+    {
+        Directory.CreateDirectory(_work.File("rules"));
+        File.Copy(Path.Combine(_root, "rules", "examples", "finance-requires-encryption.yaml"), _work.File("rules/20-finance.yaml"));
+
+        var result = CliRun.Run(_root, null, "compose", "--rules", _work.File("rules"), "--from", "support@rulemail.test", "--to", "ap@finance.example",
+            "--subject", "Q4", "--body", "numbers", "--out", _work.File("out.eml"));
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("cannot encrypt", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        Assert.False(File.Exists(_work.File("out.eml")));
+    }
+
+    public void Dispose() => _work.Dispose();
+}
