@@ -44,7 +44,8 @@ public sealed class RuleSet
         var errors = new List<RuleLoadError>();
         var rules = new List<IRule>();
         var files = System.IO.Directory.EnumerateFiles(directory)
-            .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+            .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+                        || f.EndsWith(".js", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal)
             .ToList();
         foreach (var file in files)
@@ -52,7 +53,19 @@ public sealed class RuleSet
             var displayName = Path.Combine(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), Path.GetFileName(file));
             try
             {
-                rules.AddRange(YamlRuleFile.Load(file, displayName, errors));
+                if (!file.EndsWith(".js", StringComparison.OrdinalIgnoreCase))
+                {
+                    rules.AddRange(YamlRuleFile.Load(file, displayName, errors));
+                }
+                else if (JavaScriptRule.TryLoad(file, displayName, out var script, out var error))
+                {
+                    rules.Add(script);
+                }
+                else
+                {
+                    errors.Add(error);
+                    rules.Add(new BrokenRule(Path.GetFileNameWithoutExtension(file), displayName, error.ToString()));
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

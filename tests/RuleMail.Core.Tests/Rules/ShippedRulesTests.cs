@@ -79,4 +79,24 @@ public sealed class ShippedRulesTests
         Assert.Contains("needs-review", unsigned.Decision.Flag);
         Assert.Empty(signed.Decision.Flag);
     }
+
+    [Fact]
+    public void The_javascript_example_sends_unsigned_external_invoices_and_large_amounts_to_review()
+    {
+        var set = RuleSet.Load(RulesFolder("examples"));
+
+        var unsigned = set.Evaluate(RuleFolder.Message(attachment: ("Invoice-2026-11.pdf", "application/pdf"), security: SecurityResult.None), RuleDirection.Incoming);
+        var large = set.Evaluate(RuleFolder.Message(from: "billing@rulemail.test", text: "Total: 12.500,00 EUR", attachment: ("rechnung.pdf", "application/pdf"),
+            security: new SecurityResult("S/MIME", SecurityOutcome.Succeeded("ok"), null)), RuleDirection.Incoming);
+        var small = set.Evaluate(RuleFolder.Message(from: "billing@rulemail.test", text: "Total: 120,00 EUR", attachment: ("rechnung.pdf", "application/pdf"),
+            security: new SecurityResult("S/MIME", SecurityOutcome.Succeeded("ok"), null)), RuleDirection.Incoming);
+
+        Assert.Contains("invoice-review", unsigned.Decision.Flag);
+        Assert.Contains("unsigned-invoice", unsigned.Decision.Tag);
+        Assert.Equal(["https://tickets.rulemail.test/hooks/finance"], unsigned.Decision.Webhook);
+        Assert.Contains("large-amount", large.Decision.Tag);
+        Assert.Empty(small.Decision.Flag);
+        Assert.Equal(["invoice"], small.Decision.Tag);
+        Assert.Empty(unsigned.Errors);
+    }
 }

@@ -223,5 +223,25 @@ public sealed class YamlRuleTests : IDisposable
         Assert.True(result.Decision.IsEmpty);
     }
 
+    [Fact]
+    public void Yaml_and_javascript_rules_combine_in_one_decision_and_a_failing_script_does_not_stop_them()
+    {
+        _rules.With("10-yaml.yaml", "rules:\n  - name: yaml\n    on: outgoing\n    then: {sign: preferred, tag: from-yaml}\n");
+        _rules.With("20-script.js", "function decide(message) { return { encrypt: 'required', tag: ['from-js', message.to[0].domain] }; }\n");
+        _rules.With("30-throws.js", "function decide(message) { throw new Error('boom'); }\n");
+        _rules.With("40-yaml.yaml", "rules:\n  - name: later\n    on: outgoing\n    then: {sign: never, flag: late}\n");
+
+        var result = _rules.Load().Evaluate(RuleFolder.Message(to: "ap@finance.example", direction: "outgoing"), RuleDirection.Outgoing);
+
+        Assert.Equal(Preference.Preferred, result.Decision.Sign);
+        Assert.Equal(Preference.Required, result.Decision.Encrypt);
+        Assert.Equal(["from-yaml", "from-js", "finance.example"], result.Decision.Tag);
+        Assert.Equal(["late"], result.Decision.Flag);
+        var failed = Assert.Single(result.Trace, t => t.Error is not null);
+        Assert.Equal("30-throws", failed.Name);
+        Assert.Contains("boom", failed.Error, StringComparison.Ordinal);
+        Assert.Single(result.Errors);
+    }
+
     public void Dispose() => _rules.Dispose();
 }
