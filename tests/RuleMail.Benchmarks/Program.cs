@@ -18,11 +18,16 @@ internal static class Program
         foreach (var report in summaries.SelectMany(s => s.Reports).Where(r => r.ResultStatistics is not null))
         {
             var perSecond = 1e9 / report.ResultStatistics!.Mean;
-            var share = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Contains("S/MIME", StringComparison.Ordinal)
-                ? $" = {perSecond / openssl:P0} of openssl's raw rate"
-                : string.Empty;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo,-45} {perSecond,8:F0} messages/s per core{share}"));
+            var name = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo;
+            if (report.BenchmarkCase.Descriptor.Type == typeof(RuleBenchmarks))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name,-45} {perSecond,8:F0} messages/s = {perSecond * RuleBenchmarks.RulesPerSet,9:F0} rule evaluations/s per core"));
+                continue;
+            }
+
+            var share = name.Contains("S/MIME", StringComparison.Ordinal) ? $" = {perSecond / openssl:P0} of openssl's raw rate" : string.Empty;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-45} {perSecond,8:F0} messages/s per core{share}"));
         }
     }
 
