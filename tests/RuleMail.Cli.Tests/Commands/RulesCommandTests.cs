@@ -84,5 +84,27 @@ public sealed class RulesCommandTests : IDisposable
         Assert.False(File.Exists(_work.File("out.eml")));
     }
 
+    [Fact]
+    public void Check_with_an_endless_script_stops_it_reports_it_and_still_prints_the_result_and_the_other_rules()
+    {
+        Directory.CreateDirectory(_work.File("rules"));
+        File.WriteAllText(_work.File("rules/10-endless.js"), "function decide(message) { while (true) {} }\n");
+        File.WriteAllText(_work.File("rules/20-tag.yaml"), "rules:\n  - name: tag-all\n    on: incoming\n    then: {tag: seen}\n");
+        File.WriteAllText(_work.File("in.eml"), "From: alice@customer.test\r\nTo: support@rulemail.test\r\nSubject: hi\r\n\r\nhello\r\n");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = CliRun.Run(_root, null, "check", _work.File("in.eml"), "--json", "--rules", _work.File("rules"));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"check took {clock.Elapsed}");
+        Assert.Equal(0, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("security").GetProperty("type").ValueKind);
+        var endless = json.RootElement.GetProperty("rules").EnumerateArray().Single(r => r.GetProperty("name").GetString() == "10-endless");
+        Assert.False(endless.GetProperty("matched").GetBoolean());
+        Assert.False(string.IsNullOrEmpty(endless.GetProperty("error").GetString()));
+        Assert.Equal("seen", json.RootElement.GetProperty("decision").GetProperty("tag")[0].GetString());
+        Assert.Single(json.RootElement.GetProperty("errors").EnumerateArray());
+    }
+
     public void Dispose() => _work.Dispose();
 }
