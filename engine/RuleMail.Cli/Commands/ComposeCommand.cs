@@ -46,17 +46,15 @@ internal static class ComposeCommand
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
             var recipients = OptionsCommand.Split(parse.GetValue(to)).Concat(OptionsCommand.Split(parse.GetValue(cc))).ToList();
-            var policy = OptionsCommand.OutgoingPolicy(config, parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)),
-                OptionsCommand.Split(parse.GetValue(cc)), parse.GetValue(subject), parse.GetValue(body));
+            var message = Build(parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)), OptionsCommand.Split(parse.GetValue(cc)),
+                parse.GetValue(subject)!, parse.GetValue(body)!, parse.GetValue(attach) ?? [], console);
+            var policy = OptionsCommand.OutgoingPolicy(config, message);
             if (policy.Decision.Hold is { } hold)
             {
                 throw new RuleMailException($"held by the outgoing rules: {hold}. Nothing was written.");
             }
 
             var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
-            var message = Build(parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)), OptionsCommand.Split(parse.GetValue(cc)),
-                parse.GetValue(subject)!, parse.GetValue(body)!, parse.GetValue(attach) ?? [], console);
-
             var chosenType = parse.GetValue(type) switch
             {
                 "smime" => SecurityResult.SmimeType,
@@ -140,18 +138,7 @@ internal static class ComposeCommand
 
     private static MimeMessage Build(string from, IEnumerable<string> to, IEnumerable<string> cc, string subject, string text, string[] attachments, CliConsole console)
     {
-        var message = new MimeMessage();
-        message.From.Add(Mailbox(from, "--from"));
-        foreach (var address in to)
-        {
-            message.To.Add(Mailbox(address, "--to"));
-        }
-
-        foreach (var address in cc)
-        {
-            message.Cc.Add(Mailbox(address, "--cc"));
-        }
-
+        var message = OptionsCommand.Draft(from, to, cc);
         message.Subject = subject;
         message.Date = console.Time.GetUtcNow();
         message.MessageId = MimeUtils.GenerateMessageId(MailAddresses.Domain(MailAddresses.Normalize(from) ?? "rulemail.invalid"));
@@ -173,11 +160,6 @@ internal static class ComposeCommand
         message.Body = builder.ToMessageBody();
         return message;
     }
-
-    private static MailboxAddress Mailbox(string text, string option) =>
-        MailboxAddress.TryParse(text, out var mailbox) && MailAddresses.Normalize(mailbox.Address) is not null
-            ? mailbox
-            : throw new UsageException($"{option} {text}: not an e-mail address");
 
     /// <summary>Writes to a temporary file and renames it, so a refused or failed compose never leaves a partial file.</summary>
     private static void Write(MimeMessage message, string path)

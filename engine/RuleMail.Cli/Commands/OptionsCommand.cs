@@ -23,7 +23,7 @@ internal static class OptionsCommand
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
             var recipients = Split(parse.GetValue(to)).Concat(Split(parse.GetValue(cc))).ToList();
-            var policy = OutgoingPolicy(config, parse.GetValue(from)!, Split(parse.GetValue(to)), Split(parse.GetValue(cc)), subject: null);
+            var policy = OutgoingPolicy(config, Draft(parse.GetValue(from)!, Split(parse.GetValue(to)), Split(parse.GetValue(cc))));
             var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
             if (parse.GetValue(json))
             {
@@ -41,35 +41,25 @@ internal static class OptionsCommand
     public static Option<string[]> Addresses(string name, string description) =>
         new(name) { Description = description, AllowMultipleArgumentsPerToken = true };
 
-    /// <summary>The outgoing rules' decision for a draft from <paramref name="from"/> to these recipients.</summary>
-    public static RuleEvaluation OutgoingPolicy(Host.Configuration.RuleMailConfig config, string from, IEnumerable<string> to, IEnumerable<string> cc, string? subject, string? text = null)
+    /// <summary>A draft with the sender and recipients, each checked to be an address (a bad one is a usage error).</summary>
+    public static MimeMessage Draft(string from, IEnumerable<string> to, IEnumerable<string> cc)
     {
         var draft = new MimeMessage();
-        if (MailboxAddress.TryParse(from, out var sender))
-        {
-            draft.From.Add(sender);
-        }
-
-        foreach (var address in to)
-        {
-            if (MailboxAddress.TryParse(address, out var mailbox))
-            {
-                draft.To.Add(mailbox);
-            }
-        }
-
-        foreach (var address in cc)
-        {
-            if (MailboxAddress.TryParse(address, out var mailbox))
-            {
-                draft.Cc.Add(mailbox);
-            }
-        }
-
-        draft.Subject = subject ?? string.Empty;
-        draft.Body = new TextPart("plain") { Text = text ?? string.Empty };
-        return RulesCommand.Load(config.Rules).Evaluate(RuleMessage.From(draft, null, "outgoing", from), RuleDirection.Outgoing);
+        draft.From.Add(Mailbox(from, "--from"));
+        draft.To.AddRange(to.Select(a => Mailbox(a, "--to")));
+        draft.Cc.AddRange(cc.Select(a => Mailbox(a, "--cc")));
+        return draft;
     }
+
+    /// <summary>What the outgoing rules decide for <paramref name="draft"/>.</summary>
+    public static RuleEvaluation OutgoingPolicy(Host.Configuration.RuleMailConfig config, MimeMessage draft) =>
+        RulesCommand.Load(config.Rules).Evaluate(
+            RuleMessage.From(draft, null, "outgoing", draft.From.Mailboxes.FirstOrDefault()?.Address), RuleDirection.Outgoing);
+
+    private static MailboxAddress Mailbox(string text, string option) =>
+        MailboxAddress.TryParse(text, out var mailbox) && MailAddresses.Normalize(mailbox.Address) is not null
+            ? mailbox
+            : throw new UsageException($"{option} {text}: not an e-mail address");
 
     public static IEnumerable<string> Split(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

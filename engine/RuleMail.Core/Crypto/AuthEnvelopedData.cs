@@ -2,6 +2,7 @@ using System.Formats.Asn1;
 using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using RuleMail.Keys;
 
 namespace RuleMail.Crypto;
 
@@ -14,7 +15,6 @@ namespace RuleMail.Crypto;
 internal sealed class AuthEnvelopedData
 {
     public const string ContentTypeOid = "1.2.840.113549.1.9.16.1.23";
-    private const string RsaOid = "1.2.840.113549.1.1.1";
     private const string RsaOaepOid = "1.2.840.113549.1.1.7";
 
     private static readonly Dictionary<string, int> GcmKeySizes = new(StringComparer.Ordinal)
@@ -173,7 +173,7 @@ internal sealed class AuthEnvelopedData
             var oid = algorithm.ReadObjectIdentifier();
             recipient.Padding = oid switch
             {
-                RsaOid => RSAEncryptionPadding.Pkcs1,
+                KeyAlgorithmOids.Rsa => RSAEncryptionPadding.Pkcs1,
                 RsaOaepOid => OaepPadding(algorithm),
                 _ => throw new CryptographicException($"unsupported key transport {oid}"),
             };

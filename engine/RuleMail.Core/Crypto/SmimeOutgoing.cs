@@ -19,7 +19,6 @@ internal sealed class SmimeOutgoing(KeyStore store)
 
     private const string Sha256Oid = "2.16.840.1.101.3.4.2.1";
     private const string SmimeCapabilitiesOid = "1.2.840.113549.1.9.15";
-    private const string RsaOid = "1.2.840.113549.1.1.1";
 
     private static readonly string[] Ciphers = [OutgoingRequest.Aes256CbcOid, OutgoingRequest.Aes192CbcOid, OutgoingRequest.Aes128CbcOid];
 
@@ -149,7 +148,7 @@ internal sealed class SmimeOutgoing(KeyStore store)
     {
         var now = store.Time.GetUtcNow();
         var usable = store.FindSmime(address).Where(c => !c.IsCertificateAuthority && c.UsagesAt(now).HasFlag(KeyUsages.Encrypt)).ToList();
-        var rsa = usable.FirstOrDefault(IsRsa);
+        var rsa = usable.FirstOrDefault(c => c.IsRsa);
         refusal = rsa is not null ? null
             : usable.Count > 0 ? OutgoingRefusals.NotAnRsaCertificate(address, usable[0].Subject)
             : OutgoingRefusals.NoEncryptionCertificate(address);
@@ -211,7 +210,6 @@ internal sealed class SmimeOutgoing(KeyStore store)
         return writer.Encode();
     }
 
-    private static bool IsRsa(SmimeCertificateEntry entry) => entry.Certificate.PublicKey.Oid.Value == RsaOid;
 
     private static bool IsSelfIssued(X509Certificate2 certificate) =>
         certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);

@@ -17,8 +17,6 @@ namespace RuleMail.Keys;
 /// </summary>
 internal static class KeyFileReader
 {
-    private const string RsaOid = "1.2.840.113549.1.1.1";
-    private const string EcOid = "1.2.840.10045.2.1";
     private static readonly byte[] Utf8ByteOrderMark = [0xEF, 0xBB, 0xBF];
 
     public static void Read(string source, byte[] content, string? passphrase, KeyMaterial into)
@@ -185,8 +183,8 @@ internal static class KeyFileReader
         var info = Pkcs8PrivateKeyInfo.Decode(pkcs8, out _, skipCopy: true);
         AsymmetricAlgorithm key = info.AlgorithmId.Value switch
         {
-            RsaOid => RSA.Create(),
-            EcOid => ECDsa.Create(),
+            KeyAlgorithmOids.Rsa => RSA.Create(),
+            KeyAlgorithmOids.Ec => ECDsa.Create(),
             _ => throw Bad(source, $"unsupported private key algorithm {info.AlgorithmId.FriendlyName ?? info.AlgorithmId.Value} (RSA and EC are supported)"),
         };
         key.ImportPkcs8PrivateKey(pkcs8, out _);

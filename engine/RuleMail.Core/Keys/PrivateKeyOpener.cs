@@ -8,9 +8,6 @@ namespace RuleMail.Keys;
 /// <summary>Opens private material kept encrypted at rest, with the store passphrase.</summary>
 internal static class PrivateKeyOpener
 {
-    private const string RsaOid = "1.2.840.113549.1.1.1";
-    private const string EcOid = "1.2.840.10045.2.1";
-
     /// <summary>The certificate joined with its private key, for System.Security.Cryptography (OpenSSL).</summary>
     public static X509Certificate2 OpenSmime(KeyStoreFolder folder, SmimeCertificateEntry entry, KeyStorePassphrase passphrase)
     {
@@ -34,14 +31,14 @@ internal static class PrivateKeyOpener
         var algorithm = Pkcs8PrivateKeyInfo.Decode(pkcs8, out _, skipCopy: true).AlgorithmId.Value;
         switch (algorithm)
         {
-            case RsaOid:
+            case KeyAlgorithmOids.Rsa:
             {
                 using var rsa = RSA.Create();
                 rsa.ImportPkcs8PrivateKey(pkcs8, out _);
                 return entry.Certificate.CopyWithPrivateKey(rsa);
             }
 
-            case EcOid:
+            case KeyAlgorithmOids.Ec:
             {
                 using var ecdsa = ECDsa.Create();
                 ecdsa.ImportPkcs8PrivateKey(pkcs8, out _);

@@ -54,6 +54,9 @@ public sealed class SmimeCertificateEntry : KeyEntry
 
     public bool IsCertificateAuthority { get; }
 
+    /// <summary>An RSA key: S/MIME encryption to it is RSA key transport, the only kind RuleMail sends.</summary>
+    public bool IsRsa => Certificate.PublicKey.Oid.Value == KeyAlgorithmOids.Rsa;
+
     /// <summary>
     /// A CA certificate the admin imported: chains that reach it are trusted. A certificate that names a
     /// person's mail address in its subjectAltName (such as a self-signed one from <c>openssl req -x509</c>,

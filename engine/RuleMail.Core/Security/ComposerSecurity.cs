@@ -126,9 +126,7 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
     /// <summary>S/MIME encryption is RSA key transport only (what EnvelopedCms does); PGP takes any encryption subkey.</summary>
     private static bool CanEncryptTo(KeyEntry entry, DateTimeOffset now) =>
         entry.UsagesAt(now).HasFlag(KeyUsages.Encrypt) &&
-        (entry is not SmimeCertificateEntry certificate || certificate.Certificate.PublicKey.Oid.Value == RsaOid);
-
-    private const string RsaOid = "1.2.840.113549.1.1.1";
+        (entry is not SmimeCertificateEntry certificate || certificate.IsRsa);
 
     private static bool CanSign(KeyEntry entry, DateTimeOffset now) => entry switch
     {
