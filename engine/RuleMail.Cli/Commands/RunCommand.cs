@@ -24,10 +24,12 @@ internal static class RunCommand
             console.Output.WriteLine($"Configuration: {config.Path ?? "(built-in defaults)"}");
             console.Output.WriteLine($"Key store:     {store.Directory} ({store.Entries.Count} entries, {valid} valid)");
             console.Output.WriteLine($"Private keys:  {PrivateKeys(store, options)}");
+            var rules = RulesCommand.Load(config.Rules);
+            console.Output.WriteLine($"Rules:         {config.Rules} ({rules.RuleCount} rules in {rules.FileCount} files, {(rules.Errors.Count == 0 ? "no problems" : $"{rules.Errors.Count} problems: see rulemail rules lint")})");
             console.Output.WriteLine($"Accounts:      {config.Accounts.Count}");
             console.Output.WriteLine();
-            console.Output.WriteLine("Nothing to do yet: fetching, rules and sending arrive with the scheduled host.");
-            console.Output.WriteLine("Manage keys meanwhile with: rulemail keys list | import | remove");
+            console.Output.WriteLine("Nothing to fetch or send yet: the scheduled host (mailboxes, outbox, Quartz) arrives with issue 6.");
+            console.Output.WriteLine("Meanwhile: rulemail keys list | check FILE.eml | options --from A --to B | compose ... | rules lint");
             return ExitCodes.Done;
         });
         return command;
