@@ -35,7 +35,8 @@ public sealed class JavaScriptIsolationTests
             Assert.Equal([$"from{i}.example"], domained.Decision?.Tag);
             if (i % 50 == 7)
             {
-                Assert.Equal("statement limit reached: ran more than 100,000 statements", echoed.Error);
+                // Eight workers on a shared machine may stretch the 30 ms the statement limit takes past 200 ms.
+                Assert.Matches("^(statement limit reached: ran more than 100,000 statements|time limit reached: ran longer than 200 ms)$", echoed.Error);
                 continue;
             }
 

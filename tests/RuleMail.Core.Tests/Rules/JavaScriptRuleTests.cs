@@ -146,6 +146,27 @@ public sealed class JavaScriptRuleTests
         Assert.Equal(["number", "string", "boolean", "true", "true", "true", "string"], result.Decision?.Tag);
     }
 
+    [Fact]
+    public void Header_names_that_mean_something_to_javascript_are_plain_values_of_the_message()
+    {
+        var mail = MimeKit.MimeMessage.Load(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(
+            "From: mallory@evil.example\r\nTo: bob@example.org\r\nSubject: hi\r\n__proto__: polluted\r\nconstructor: ctor\r\n"
+            + "toString: str\r\n0: zero\r\nhasOwnProperty: own\r\n\r\nbody\r\n")));
+        var message = RuleMessage.From(mail, null, "incoming", "bob@example.org");
+        var rule = JavaScriptScripts.Compile("""
+            function decide(message) {
+              const h = message.headers;
+              return { tag: [h['__proto__'], h.constructor, h.tostring, h[0], h.hasownproperty, String(Object.getPrototypeOf(h) === Object.prototype),
+                String(({}).polluted), Object.keys(h).join(' ')] };
+            }
+            """);
+
+        var result = rule.Evaluate(message);
+
+        Assert.True(result.Error is null, result.Error);
+        Assert.Equal(["polluted", "ctor", "str", "zero", "own", "true", "undefined", "0 from to subject __proto__ constructor tostring hasownproperty"], result.Decision?.Tag);
+    }
+
     [Theory]
     [InlineData("return { flag: 'has space' };", "flag: 'has space' is not an IMAP keyword")]
     [InlineData("return { sign: 'always' };", "sign: expected required, preferred or never")]
