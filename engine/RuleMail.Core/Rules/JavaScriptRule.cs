@@ -63,10 +63,13 @@ internal sealed partial class JavaScriptRule : IRule
     }
 
     /// <summary>
-    /// Parses <paramref name="source"/> and runs its top level once in a sandbox. False, with the place of the
-    /// problem, for a syntax error (line and column), an exception or limit at the top level, or no
-    /// <c>decide</c> function.
+    /// Parses <paramref name="source"/>, runs its top level in a sandbox and calls <c>decide</c> once on a
+    /// sample message (whatever that call does is ignored: it only gets .NET to compile the paths the script
+    /// takes). False, with the place of the problem, for a syntax error (line and column), an exception or
+    /// limit at the top level (with its line and column when it has one), or no <c>decide</c> function.
     /// </summary>
+    /// <param name="file">The name for traces and errors; the rule's name is its file name without extension.</param>
+    /// <param name="limits">Per call of <c>decide</c>; <see cref="JavaScriptLimits.Default"/> when null.</param>
     public static bool TryCompile(
         string file,
         string source,
@@ -202,8 +205,11 @@ internal sealed partial class JavaScriptRule : IRule
     [GeneratedRegex(@"\s*[\r\n]+\s*")]
     private static partial Regex LineBreaks();
 
-    /// <summary>Frames of Jint's call stack: <c>at decide (rules/x.js:3:7)</c> or <c>at rules/x.js:3:7</c>.</summary>
-    [GeneratedRegex(@"at (?:[^\r\n]*? \()?(?<file>[^\r\n()]+):(?<line>\d+):(?<column>\d+)\)?", RegexOptions.CultureInvariant)]
+    /// <summary>
+    /// Function frames of Jint's call stack, <c>at decide (rules/x.js:3:7)</c>. The bare last frame
+    /// (<c>at rules/x.js:5:1</c>) is where the host's call entered, not a place in the script's code.
+    /// </summary>
+    [GeneratedRegex(@"at [^\r\n()]+? \((?<file>[^\r\n()]+):(?<line>\d+):(?<column>\d+)\)", RegexOptions.CultureInvariant)]
     private static partial Regex StackFrame();
 
     /// <summary>A script fault as one line, with the place in the rule's file when Jint knows it (columns from 1).</summary>
@@ -253,7 +259,8 @@ internal sealed partial class JavaScriptRule : IRule
                 return new(location.Start.Line, location.Start.Column + 1, OneLine(message));
             }
 
-            // Thrown inside the sandbox's own wrappers (a refused repeat, say): point at the rule's calling line.
+            // Thrown inside the sandbox's own wrappers (a refused repeat, say): point at the rule's calling line,
+            // when Jint knows it (it does for calls, not for a spread or a for-of that reached a wrapper).
             // Jint composed the stack while the error left the script (under its limits); reading it runs nothing.
             foreach (Match frame in StackFrame().Matches(exception.JavaScriptStackTrace ?? string.Empty))
             {

@@ -70,6 +70,24 @@ public sealed class JavaScriptHardeningTests
         "Array.prototype.slice.call(null)",
         "Array.prototype.concat.call(undefined)",
 
+        // iteration: spread, for-of, destructuring
+        "[...[1, 2, 3]]",
+        "Math.max(...[1, 5, 2])",
+        "(() => { const [a, , b, ...rest] = [1, 2, 3, 4, 5]; return [a, b, rest]; })()",
+        "(() => { let n = 0; for (const x of [1, 2, 3]) n += x; return n; })()",
+        "Array.from([1, 2], x => x * 2)",
+        "[...new Set([1, 1, 2])]",
+        "new Map([[1, 2]]).size",
+        "Object.fromEntries([['a', 1]])",
+        "[...'héllo']",
+        "[...[1, 2].entries()]",
+        "[...[1, 2].keys()]",
+        "[...Array.prototype.values.call({ length: 2, 0: 'a', 1: 'b' })]",
+        "(function () { return [...arguments]; })(1, 2)",
+        "(() => { class A extends Array {} return [...A.of(1, 2)]; })()",
+        "Array.prototype[Symbol.iterator] === Array.prototype.values",
+        "Array.prototype.values.call(null)",
+
         // apply and construct
         "Math.max.apply(null, [1, 5, 3])",
         "Math.max.apply(null)",
@@ -79,7 +97,7 @@ public sealed class JavaScriptHardeningTests
         "Reflect.apply(Math.min, null)",
         "Reflect.construct(Date, [0]).getTime()",
         "(() => { class A { constructor() { this.n = new.target.name; } } class B {} return Reflect.construct(A, [], B).n; })()",
-        "[Math.max.apply.name, Reflect.apply.name, [].slice.name, ''.repeat.name, RegExp.prototype[Symbol.replace].name]",
+        "[Math.max.apply.name, Reflect.apply.name, [].slice.name, ''.repeat.name, RegExp.prototype[Symbol.replace].name, [].values.name]",
     };
 
     [Theory]

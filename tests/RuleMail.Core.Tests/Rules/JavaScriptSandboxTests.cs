@@ -99,6 +99,8 @@ public sealed class JavaScriptSandboxTests(ITestOutputHelper output)
     [InlineData("const a = [];\n  a.length = 2 ** 32 - 1;\n  return { tag: String(a.map(x => 1).length) };", "RangeError: Array.prototype.map over 4294967295 elements")]
     [InlineData("const a = [];\n  a.length = 2 ** 32 - 1;\n  return { tag: String(a.slice().length) };", "RangeError: Array.prototype.slice over 4294967295 elements")]
     [InlineData("return { tag: String(Math.max.apply(null, new Array(1e8))) };", "RangeError: Function.prototype.apply over 100000000 elements")]
+    [InlineData("return { tag: String(Math.max(...new Array(1e8))) };", "RangeError: iterating an array over 100000000 elements")]
+    [InlineData("return { tag: String([...new Array(1e8)].length) };", "RangeError: iterating an array over 100000000 elements")]
     [InlineData("return { tag: String(Reflect.apply(Math.max, null, { length: 1e8 })) };", "limit reached")]
     [InlineData("return { tag: String(Array.prototype.slice.call({ length: 1e9 }).length) };", "limit reached")]
     [InlineData("return { tag: String('a'.repeat(1e6).replace(/(?:)/g, 'b'.repeat(1000)).length) };", "limit reached")]
