@@ -30,7 +30,7 @@ internal static class CheckCommand
             var message = Load(path);
             var size = new FileInfo(path).Length;
             var report = new IncomingSecurity(store).Inspect(message, parse.GetValue(account));
-            var rules = RulesCommand.Load(config.Rules);
+            var rules = RulesCommand.Load(config);
             var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, "incoming", parse.GetValue(account), size), RuleDirection.Incoming);
 
             if (parse.GetValue(output) is { } target)

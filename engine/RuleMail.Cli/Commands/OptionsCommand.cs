@@ -53,7 +53,7 @@ internal static class OptionsCommand
 
     /// <summary>What the outgoing rules decide for <paramref name="draft"/>.</summary>
     public static RuleEvaluation OutgoingPolicy(Host.Configuration.RuleMailConfig config, MimeMessage draft) =>
-        RulesCommand.Load(config.Rules).Evaluate(
+        RulesCommand.Load(config).Evaluate(
             RuleMessage.From(draft, null, "outgoing", draft.From.Mailboxes.FirstOrDefault()?.Address), RuleDirection.Outgoing);
 
     private static MailboxAddress Mailbox(string text, string option) =>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RuleMail.Host.Configuration;
 using RuleMail.Rules;
 
 namespace RuleMail.Cli.Commands;
@@ -14,7 +15,7 @@ internal static class RulesCommand
         {
             var config = common.Resolve(parse, console);
             var directory = parse.GetValue(folder) is { } given ? Path.GetFullPath(given, console.WorkingDirectory) : config.Rules;
-            var set = RuleSet.Load(directory);
+            var set = RuleSet.Load(directory, Limits(config));
             foreach (var error in set.Errors)
             {
                 console.Error.WriteLine(error.ToString());
@@ -35,5 +36,14 @@ internal static class RulesCommand
     }
 
     /// <summary>The rules of the configuration; none when the folder does not exist.</summary>
-    public static RuleSet Load(string directory) => Directory.Exists(directory) ? RuleSet.Load(directory) : RuleSet.Empty(directory);
+    public static RuleSet Load(RuleMailConfig config) =>
+        Directory.Exists(config.Rules) ? RuleSet.Load(config.Rules, Limits(config)) : RuleSet.Empty(config.Rules);
+
+    private static JavaScriptLimits Limits(RuleMailConfig config) => new()
+    {
+        Timeout = TimeSpan.FromMilliseconds(config.Javascript.TimeoutMs),
+        MaxStatements = config.Javascript.MaxStatements,
+        MaxMemoryBytes = config.Javascript.MaxMemoryMb * 1024L * 1024L,
+        MaxRecursionDepth = config.Javascript.MaxRecursion,
+    };
 }

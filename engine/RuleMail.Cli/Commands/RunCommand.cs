@@ -24,7 +24,7 @@ internal static class RunCommand
             console.Output.WriteLine($"Configuration: {config.Path ?? "(built-in defaults)"}");
             console.Output.WriteLine($"Key store:     {store.Directory} ({store.Entries.Count} entries, {valid} valid)");
             console.Output.WriteLine($"Private keys:  {PrivateKeys(store, options)}");
-            var rules = RulesCommand.Load(config.Rules);
+            var rules = RulesCommand.Load(config);
             console.Output.WriteLine($"Rules:         {config.Rules} ({rules.RuleCount} rules in {rules.FileCount} files, {(rules.Errors.Count == 0 ? "no problems" : $"{rules.Errors.Count} problems: see rulemail rules lint")})");
             console.Output.WriteLine($"Accounts:      {config.Accounts.Count}");
             console.Output.WriteLine();

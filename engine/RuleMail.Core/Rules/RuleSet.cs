@@ -32,8 +32,9 @@ public sealed class RuleSet
     public static RuleSet Empty(string directory) => new(directory, [], [], 0);
 
     /// <summary>Loads every rule file of <paramref name="directory"/> (not its subfolders).</summary>
+    /// <param name="limits">The JavaScript sandbox's limits; <see cref="JavaScriptLimits.Default"/> when null.</param>
     /// <exception cref="RuleMailException">The folder does not exist or cannot be read.</exception>
-    public static RuleSet Load(string directory)
+    public static RuleSet Load(string directory, JavaScriptLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!System.IO.Directory.Exists(directory))
@@ -57,7 +58,7 @@ public sealed class RuleSet
                 {
                     rules.AddRange(YamlRuleFile.Load(file, displayName, errors));
                 }
-                else if (JavaScriptRule.TryLoad(file, displayName, out var script, out var error))
+                else if (JavaScriptRule.TryLoad(file, displayName, out var script, out var error, limits))
                 {
                     rules.Add(script);
                 }

@@ -81,6 +81,13 @@ public static class ConfigLoader
             throw new RuleMailException($"{config.Path}: composer.prefer must be smime or pgp, not '{config.Composer.Prefer}'");
         }
 
+        var js = config.Javascript;
+        if (js.TimeoutMs is < 1 or > 60_000 || js.MaxStatements is < 1 or > 100_000_000 || js.MaxMemoryMb is < 1 or > 4096 || js.MaxRecursion is < 1 or > 10_000)
+        {
+            throw new RuleMailException(
+                $"{config.Path}: javascript limits out of range (timeout_ms 1-60000, max_statements 1-100000000, max_memory_mb 1-4096, max_recursion 1-10000)");
+        }
+
         if (config.Composer.MaxEncryptionRecipients < 1)
         {
             throw new RuleMailException($"{config.Path}: composer.max_encryption_recipients must be at least 1");

@@ -22,5 +22,7 @@ public sealed class RuleMailConfig
 
     public ComposerConfig Composer { get; set; } = new();
 
+    public JavaScriptConfig Javascript { get; set; } = new();
+
     public List<AccountConfig> Accounts { get; set; } = [];
 }

@@ -106,5 +106,25 @@ public sealed class RulesCommandTests : IDisposable
         Assert.Single(json.RootElement.GetProperty("errors").EnumerateArray());
     }
 
+    [Fact]
+    public void The_config_sets_the_javascript_limits()
+    {
+        Directory.CreateDirectory(_work.File("rules"));
+        File.WriteAllText(_work.File("rules/10-loop.js"), "function decide(message) { var n = 0; for (var i = 0; i < 5000; i++) { n += i; } return { tag: 'done' }; }\n");
+        File.WriteAllText(_work.File("rulemail.yaml"), $"keystore: {Path.Combine(_root, "keystore-sample")}\nrules: rules\njavascript:\n  max_statements: 1000\n");
+        File.WriteAllText(_work.File("in.eml"), "From: alice@customer.test\r\nTo: support@rulemail.test\r\nSubject: hi\r\n\r\nhello\r\n");
+        File.WriteAllText(_work.File("bad.yaml"), "javascript:\n  timeout_ms: 0\n");
+
+        var limited = CliRun.Run(_work.Path, null, "check", "in.eml", "--json");
+        var bad = CliRun.Run(_work.Path, null, "rules", "lint", "--config", "bad.yaml");
+
+        Assert.Equal(0, limited.ExitCode);
+        using var json = JsonDocument.Parse(limited.Output);
+        var loop = json.RootElement.GetProperty("rules").EnumerateArray().Single();
+        Assert.Contains("statement limit reached", loop.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, bad.ExitCode);
+        Assert.Contains("javascript limits out of range", Assert.Single(bad.ErrorLines), StringComparison.Ordinal);
+    }
+
     public void Dispose() => _work.Dispose();
 }
