@@ -162,12 +162,7 @@ internal sealed class SmimeOutgoing(KeyStore store)
     private List<X509Certificate2> Intermediates(X509Certificate2 certificate, DateTimeOffset now)
     {
         var authorities = store.Certificates.Where(c => c.IsCertificateAuthority).ToList();
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        chain.ChainPolicy.VerificationTimeIgnored = false;
+        using var chain = StoreChain.Create(now);
         foreach (var authority in authorities)
         {
             chain.ChainPolicy.ExtraStore.Add(authority.Certificate);

@@ -184,12 +184,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
             return SecurityOutcome.Failed(SecurityComments.CertificateNotFound);
         }
 
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        chain.ChainPolicy.VerificationTimeIgnored = false;
+        using var chain = StoreChain.Create(now);
         foreach (var anchor in anchors)
         {
             chain.ChainPolicy.CustomTrustStore.Add(anchor.Certificate);
