@@ -15,7 +15,7 @@ namespace RuleMail.Crypto;
 internal sealed class SmimeSignatureCheck(KeyStore store)
 {
     private const int MaxCachedPaths = 10_000;
-    private readonly ConcurrentDictionary<string, (object Version, X509Certificate2[] Issuers)> _paths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (object Version, SmimeCertificateEntry[] Issuers)> _paths = new(StringComparer.Ordinal);
 
     /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
     public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyCollection<string> senders)
@@ -91,7 +91,8 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
         }
 
         var now = store.Time.GetUtcNow();
-        var entry = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: store.RevocationOf(certificate));
+        var parsed = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null);
+        var entry = parsed.With(hasPrivateKey: false, revokedAt: store.RevocationOf(parsed));
         var chainProblem = CheckChain(certificate, cms, now);
         if (chainProblem is not null)
         {
@@ -165,7 +166,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
                 return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} was revoked"));
             }
 
-            if (now < issuer.NotBefore.ToUniversalTime() || now > issuer.NotAfter.ToUniversalTime())
+            if (now < issuer.NotBefore || now > issuer.NotAfter)
             {
                 return SecurityOutcome.Failed(SecurityComments.ChainInvalid($"the CA certificate {issuer.Subject} is not valid now"));
             }
@@ -175,7 +176,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
     }
 
     /// <summary>Builds a path from the signer to a trust anchor (OpenSSL underneath); on success, the issuers above the signer.</summary>
-    private SecurityOutcome? BuildPath(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now, out X509Certificate2[] issuers)
+    private SecurityOutcome? BuildPath(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now, out SmimeCertificateEntry[] issuers)
     {
         issuers = [];
         var anchors = store.TrustAnchors;
@@ -219,7 +220,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
             return SecurityOutcome.Failed(SecurityComments.ChainInvalid(string.Join("; ", problems)));
         }
 
-        issuers = [.. elements.Skip(1).Select(e => e.Certificate)];
+        issuers = [.. elements.Skip(1).Select(e => SmimeCertificateEntry.Create(e.Certificate, hasPrivateKey: false, revokedAt: null))];
         return null;
     }
 

@@ -186,15 +186,12 @@ public sealed class KeyStore
     public DateTimeOffset? RevocationOf(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        var crls = _snapshot.Crls;
-        if (crls.Count == 0)
-        {
-            return null;
-        }
-
-        var entry = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null);
-        return crls.Select(c => c.RevocationOf(entry)).Where(d => d is not null).Min();
+        var snapshot = _snapshot;
+        return snapshot.Crls.Count == 0 ? null : snapshot.RevocationOf(SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null));
     }
+
+    /// <summary>The same, for a certificate already parsed into an entry.</summary>
+    internal DateTimeOffset? RevocationOf(SmimeCertificateEntry certificate) => _snapshot.RevocationOf(certificate);
 
     /// <summary>The certificate with its private key, opened once and cached.</summary>
     /// <exception cref="KeyStoreException">No passphrase, a wrong one, or no private key.</exception>

@@ -112,7 +112,7 @@ internal sealed class KeyStoreSnapshot
 
         for (var i = 0; i < certificates.Count; i++)
         {
-            var revokedAt = crls.Select(c => c.RevocationOf(certificates[i])).Where(d => d is not null).Min();
+            var revokedAt = RevocationOf(crls, certificates[i]);
             if (revokedAt is not null)
             {
                 certificates[i] = certificates[i].With(certificates[i].HasPrivateKey, revokedAt);
@@ -142,6 +142,12 @@ internal sealed class KeyStoreSnapshot
 
         return new KeyStoreSnapshot(certificates, pgpKeys, crls);
     }
+
+    /// <summary>The earliest revocation of <paramref name="certificate"/> that the store's CRLs record, or null.</summary>
+    public DateTimeOffset? RevocationOf(SmimeCertificateEntry certificate) => RevocationOf(Crls, certificate);
+
+    private static DateTimeOffset? RevocationOf(IEnumerable<CrlEntry> crls, SmimeCertificateEntry certificate) =>
+        crls.Select(c => c.RevocationOf(certificate)).Where(d => d is not null).Min();
 
     /// <summary>Whether <paramref name="issuer"/> issued <paramref name="crl"/> and its signature verifies.</summary>
     public static bool IsIssuerOf(SmimeCertificateEntry issuer, CrlEntry crl)
