@@ -1,0 +1,34 @@
+using MimeKit;
+
+namespace RuleMail.Host.Mail;
+
+/// <summary>Where an account's finished mail goes: an SMTP server or a pickup folder.</summary>
+public interface IMailTransport : IAsyncDisposable
+{
+    /// <summary><c>smtp 127.0.0.1:587</c> or <c>pickup /var/spool/rulemail</c>: for reports.</summary>
+    string Describe { get; }
+
+    /// <summary>Hands the message over. Transient trouble is a <see cref="Fetch.MailSourceException"/>; a permanent refusal is a <see cref="MailRejectedException"/>.</summary>
+    Task SendAsync(MimeMessage message, CancellationToken cancellationToken);
+
+    /// <summary>True when the message with this Message-ID certainly arrived before (a pickup file exists); SMTP cannot tell and says false.</summary>
+    bool AlreadyDelivered(string messageId);
+}
+
+/// <summary>The destination refused the message for good (an SMTP 5xx); retrying would not help.</summary>
+public sealed class MailRejectedException : Exception
+{
+    public MailRejectedException()
+    {
+    }
+
+    public MailRejectedException(string message)
+        : base(message)
+    {
+    }
+
+    public MailRejectedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
