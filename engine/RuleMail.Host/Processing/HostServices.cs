@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.State;
+using RuleMail.Keys;
+using RuleMail.Rules;
+using RuleMail.Security;
+
+namespace RuleMail.Host.Processing;
+
+/// <summary>What every account's jobs share: the key store, the rules, the state, the clock, logging and HTTP.</summary>
+public sealed class HostServices(
+    RuleMailConfig config,
+    KeyStore store,
+    RuleSet rules,
+    IStateStore state,
+    HttpClient http,
+    ILoggerFactory logging,
+    TimeProvider time,
+    Func<string, string?> environment)
+{
+    public RuleMailConfig Config { get; } = config;
+
+    public KeyStore Store { get; } = store;
+
+    public RuleSet Rules { get; } = rules;
+
+    public IStateStore State { get; } = state;
+
+    /// <summary>For webhooks; its timeout bounds each call.</summary>
+    public HttpClient Http { get; } = http;
+
+    public ILoggerFactory Logging { get; } = logging;
+
+    public TimeProvider Time { get; } = time;
+
+    public Func<string, string?> Environment { get; } = environment;
+
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
+    /// <summary>Where raw messages are spooled while they are processed.</summary>
+    public string SpoolDirectory => Path.Combine(Path.GetDirectoryName(Config.State) ?? ".", "spool");
+
+    public ComposerSettings ComposerSettings => new()
+    {
+        PreferPgp = Config.Composer.Prefer == "pgp",
+        MaxEncryptionRecipients = Config.Composer.MaxEncryptionRecipients,
+    };
+}

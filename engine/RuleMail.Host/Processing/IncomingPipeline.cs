@@ -1,0 +1,511 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using RuleMail.Crypto;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.Fetch;
+using RuleMail.Host.Mail;
+using RuleMail.Host.State;
+using RuleMail.Rules;
+
+namespace RuleMail.Host.Processing;
+
+/// <summary>
+/// One account's incoming mail, once through: list → for each message not yet finished: spool, parse, security
+/// result, rules, record the result with its whole side-effect plan (one transaction), then carry out the plan
+/// in order (keywords, webhooks, notices, the move last), recording each step.
+/// </summary>
+/// <remarks>
+/// Exactly once: a message is analysed only while the ledger has no plan for it, and a planned side effect runs
+/// until it is recorded done. A crash before the plan is recorded repeats only the analysis; a crash after it
+/// continues the plan where it stopped. The one window left is between a webhook's 2xx (or SMTP's 250) and the
+/// ledger write; webhooks get the same <c>Idempotency-Key</c> on a repeat so the receiver can drop it.
+/// A message that keeps failing is given up after <see cref="RetryPolicy.MaxAttempts"/> and stays in its folder.
+/// </remarks>
+public sealed class IncomingPipeline(HostServices services, AccountConfig account, IMailTransport? transport)
+{
+    private const string QuarantineFolder = "Quarantine";
+    private readonly ILogger _logger = services.Logging.CreateLogger("RuleMail.Fetch");
+    private readonly IncomingSecurity _security = new(services.Store);
+
+    /// <summary>Runs the account's fetch once. Server trouble ends the run early with <see cref="FetchReport.Error"/> set; nothing is lost.</summary>
+    public async Task<FetchReport> RunAsync(IMailSource source, string description, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var report = new FetchReport(account.Name, description);
+        try
+        {
+            await source.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            var now = services.Time.GetUtcNow();
+            var listed = await source.ListAsync(services.State, now, cancellationToken).ConfigureAwait(false);
+            var known = await services.State.FindMessagesAsync(account.Name, source.Folder, [.. listed.Select(m => m.SourceKey)], cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("{Account}: {Count} messages to look at in {Source}", account.Name, listed.Count, description);
+            foreach (var message in listed)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                known.TryGetValue(message.SourceKey, out var entry);
+                if (entry is { State: MessageState.Done or MessageState.Failed })
+                {
+                    report.AlreadyDone++;
+                    await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (entry?.NextAttempt > services.Time.GetUtcNow())
+                {
+                    report.Waiting++;
+                    continue;
+                }
+
+                var processed = await ProcessAsync(source, message, entry, cancellationToken).ConfigureAwait(false);
+                if (processed is not null)
+                {
+                    report.Messages.Add(processed);
+                    progress?.Report(processed);
+                }
+            }
+        }
+        catch (MailSourceException e)
+        {
+            report.Error = e.Message;
+        }
+
+        return report;
+    }
+
+    private async Task<ProcessedMessage?> ProcessAsync(IMailSource source, SourceMessage message, LedgerEntry? entry, CancellationToken cancellationToken)
+    {
+        var isNew = entry is null;
+        if (entry?.DecisionJson is null)
+        {
+            var analysed = await AnalyseAsync(source, message, entry, cancellationToken).ConfigureAwait(false);
+            if (analysed.Entry is null || analysed.Entry.State is not MessageState.Processing)
+            {
+                return analysed.Report;
+            }
+
+            entry = analysed.Entry;
+        }
+
+        return await CarryOutAsync(source, message, entry, isNew, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(LedgerEntry? Entry, ProcessedMessage? Report)> AnalyseAsync(
+        IMailSource source, SourceMessage message, LedgerEntry? previous, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(services.SpoolDirectory);
+        var spoolPath = Path.Combine(services.SpoolDirectory, $"{Guid.NewGuid():N}.eml");
+        await using var spool = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920,
+            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        if (!await source.CopyToAsync(message, spool, cancellationToken).ConfigureAwait(false))
+        {
+            _logger.LogInformation("{Account}: {Key} disappeared from {Folder} before it was read", account.Name, message.SourceKey, source.Folder);
+            return (null, null);
+        }
+
+        spool.Position = 0;
+        var hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(spool, cancellationToken).ConfigureAwait(false));
+        var size = spool.Length;
+        spool.Position = 0;
+        var now = services.Time.GetUtcNow();
+
+        if (previous is null
+            && await services.State.FindByContentHashAsync(account.Name, source.Folder, hash, cancellationToken).ConfigureAwait(false) is { } same
+            && same.SourceKey != message.SourceKey)
+        {
+            var duplicate = NewEntry(message, source.Folder, hash, now) with
+            {
+                State = MessageState.Done,
+                MessageId = same.MessageId,
+                Subject = same.Subject,
+                From = same.From,
+                Error = $"same content as {same.SourceKey}, processed before",
+            };
+            await RecordAsync(source, message, duplicate, [], cancellationToken).ConfigureAwait(false);
+            return (null, null);
+        }
+
+        try
+        {
+            var parsed = await MimeMessage.LoadAsync(spool, persistent: true, cancellationToken).ConfigureAwait(false);
+            var inspected = _security.Inspect(parsed, account.Address);
+            var evaluation = services.Rules.Evaluate(
+                RuleMessage.From(inspected.Message, inspected.Security, "incoming", account.Address, size), RuleDirection.Incoming);
+            var decision = evaluation.Decision;
+            var entry = NewEntry(message, source.Folder, hash, now) with
+            {
+                State = MessageState.Processing,
+                Attempts = previous?.Attempts ?? 0,
+                MessageId = inspected.Message.MessageId,
+                Subject = inspected.Message.Subject,
+                From = inspected.Message.From.Mailboxes.FirstOrDefault()?.Address,
+                SecurityJson = HostJson.Serialize(inspected.Security),
+                DecisionJson = HostJson.Serialize(DecisionJson.Decision(decision)),
+                Tags = decision.Tag,
+                FirstSeen = previous?.FirstSeen ?? now,
+            };
+            var plan = Plan(entry, inspected, decision, evaluation.Errors, size);
+            await RecordAsync(source, message, entry, plan, cancellationToken).ConfigureAwait(false);
+            foreach (var error in evaluation.Errors)
+            {
+                _logger.LogWarning("{Account}: {Key}: a rule failed and was skipped: {Error}", account.Name, message.SourceKey, error);
+            }
+
+            return (entry, null);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or MailSourceException))
+        {
+            // Nothing throws past a message: record it, retry with backoff, give up (poison) after the last attempt.
+            var failed = await FailAsync(NewEntry(message, source.Folder, hash, now) with { Attempts = previous?.Attempts ?? 0, FirstSeen = previous?.FirstSeen ?? now },
+                $"cannot be processed: {e.GetType().Name}: {e.Message.Split('\n')[0]}", cancellationToken).ConfigureAwait(false);
+            await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
+            return (failed, Report(failed, [], isNew: previous is null));
+        }
+    }
+
+    private async Task RecordAsync(IMailSource source, SourceMessage message, LedgerEntry entry, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken)
+    {
+        await services.State.RecordAsync(entry, plan, cancellationToken).ConfigureAwait(false);
+        await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ProcessedMessage> CarryOutAsync(IMailSource source, SourceMessage message, LedgerEntry entry, bool isNew, CancellationToken cancellationToken)
+    {
+        var effects = await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false);
+        var actions = new List<string>();
+        foreach (var effect in effects)
+        {
+            if (effect.State != SideEffectState.Pending)
+            {
+                actions.Add(Describe(effect));
+                continue;
+            }
+
+            SourceActionResult result;
+            try
+            {
+                result = effect.Kind switch
+                {
+                    SideEffectKind.Keyword => await source.AddKeywordAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
+                    SideEffectKind.Move => await source.MoveAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
+                    SideEffectKind.Webhook => await WebhookAsync(effect, cancellationToken).ConfigureAwait(false),
+                    _ => await NotifyAsync(effect, cancellationToken).ConfigureAwait(false),
+                };
+            }
+            catch (Exception e) when (e is TransientActionException or MailSourceException)
+            {
+                var failedEffect = effect with { Attempts = effect.Attempts + 1, Detail = e.Message, UpdatedAt = services.Time.GetUtcNow() };
+                await services.State.UpdateSideEffectAsync(failedEffect, cancellationToken).ConfigureAwait(false);
+                actions.Add(Describe(failedEffect));
+                var retried = await FailAsync(entry, e.Message, cancellationToken).ConfigureAwait(false);
+                if (retried.State == MessageState.Failed)
+                {
+                    await GiveUpAsync(effects, e.Message, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (e is MailSourceException && effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move)
+                {
+                    throw; // The mailbox itself is gone: end this run; the message continues next time.
+                }
+
+                return Report(retried, actions, isNew);
+            }
+
+            var state = result.Done ? SideEffectState.Done
+                : result == SourceActionResult.Gone || effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move or SideEffectKind.Notify ? SideEffectState.Skipped
+                : SideEffectState.Failed;
+            var updated = effect with { State = state, Attempts = effect.Attempts + 1, Detail = result.Detail, UpdatedAt = services.Time.GetUtcNow() };
+            await services.State.UpdateSideEffectAsync(updated, cancellationToken).ConfigureAwait(false);
+            actions.Add(Describe(updated));
+            if (state != SideEffectState.Done)
+            {
+                _logger.LogWarning("{Account}: {Key}: {Action}", account.Name, entry.SourceKey, Describe(updated));
+            }
+        }
+
+        var done = entry with { State = MessageState.Done, NextAttempt = null, UpdatedAt = services.Time.GetUtcNow() };
+        await services.State.UpdateMessageAsync(done, cancellationToken).ConfigureAwait(false);
+        return Report(done, actions, isNew);
+    }
+
+    /// <summary>Counts a failed attempt: retry after the backoff, or failed for good after the last attempt.</summary>
+    private async Task<LedgerEntry> FailAsync(LedgerEntry entry, string error, CancellationToken cancellationToken)
+    {
+        var attempts = entry.Attempts + 1;
+        var now = services.Time.GetUtcNow();
+        var givenUp = attempts >= services.Retry.MaxAttempts;
+        var failed = entry with
+        {
+            State = givenUp ? MessageState.Failed : MessageState.Retry,
+            Attempts = attempts,
+            NextAttempt = givenUp ? null : now + services.Retry.Delay(attempts),
+            Error = givenUp ? $"gave up after {attempts} attempts: {error}" : error,
+            UpdatedAt = now,
+        };
+        if (entry.DecisionJson is null)
+        {
+            await services.State.RecordAsync(failed, [], cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await services.State.UpdateMessageAsync(failed, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (givenUp)
+        {
+            _logger.LogError("{Account}: {Key} failed for good and stays where it is: {Error}", account.Name, entry.SourceKey, failed.Error);
+        }
+        else
+        {
+            _logger.LogWarning("{Account}: {Key}: {Error}; next attempt at {Next:u}", account.Name, entry.SourceKey, error, failed.NextAttempt);
+        }
+
+        return failed;
+    }
+
+    private async Task GiveUpAsync(IReadOnlyList<SideEffect> effects, string error, CancellationToken cancellationToken)
+    {
+        foreach (var effect in effects.Where(e => e.State == SideEffectState.Pending))
+        {
+            await services.State.UpdateSideEffectAsync(
+                effect with { State = SideEffectState.Failed, Detail = $"given up: {error}", UpdatedAt = services.Time.GetUtcNow() },
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private List<SideEffect> Plan(LedgerEntry entry, IncomingReport inspected, RuleDecision decision, IReadOnlyList<string> ruleErrors, long size)
+    {
+        var now = services.Time.GetUtcNow();
+        var plan = new List<SideEffect>();
+        void Add(SideEffectKind kind, string target, string? payload) => plan.Add(new SideEffect
+        {
+            IdempotencyKey = IdempotencyKey(entry, kind, target),
+            Account = account.Name,
+            Folder = entry.Folder,
+            SourceKey = entry.SourceKey,
+            Order = plan.Count,
+            Kind = kind,
+            Target = target,
+            Payload = payload,
+            State = SideEffectState.Pending,
+            UpdatedAt = now,
+        });
+
+        foreach (var keyword in decision.Flag.Distinct(StringComparer.Ordinal))
+        {
+            Add(SideEffectKind.Keyword, keyword, null);
+        }
+
+        if (decision.Webhook.Count > 0)
+        {
+            var summary = Summary(entry, inspected, decision, ruleErrors, size);
+            foreach (var url in decision.Webhook.Distinct(StringComparer.Ordinal))
+            {
+                Add(SideEffectKind.Webhook, url, summary);
+            }
+        }
+
+        foreach (var address in decision.Notify.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            Add(SideEffectKind.Notify, address, Notice(entry, inspected, decision));
+        }
+
+        if ((decision.Move ?? (decision.Hold is not null ? QuarantineFolder : null)) is { } folder)
+        {
+            Add(SideEffectKind.Move, folder, null);
+        }
+
+        return plan;
+    }
+
+    /// <summary>The webhook body: the message summary, its security result (the contract's shape), the decision and tags.</summary>
+    private string Summary(LedgerEntry entry, IncomingReport inspected, RuleDecision decision, IReadOnlyList<string> ruleErrors, long size)
+    {
+        var message = inspected.Message;
+        static List<string> Addresses(InternetAddressList list) => [.. list.Mailboxes.Select(m => m.Address)];
+        return HostJson.Serialize(new Dictionary<string, object?>
+        {
+            ["account"] = account.Name,
+            ["folder"] = entry.Folder,
+            ["source_key"] = entry.SourceKey,
+            ["message_id"] = message.MessageId,
+            ["from"] = entry.From,
+            ["to"] = Addresses(message.To),
+            ["cc"] = Addresses(message.Cc),
+            ["subject"] = message.Subject,
+            ["date"] = message.Date == DateTimeOffset.MinValue ? null : message.Date.ToString("O", CultureInfo.InvariantCulture),
+            ["size"] = size,
+            ["security"] = inspected.Security,
+            ["decision"] = DecisionJson.Decision(decision),
+            ["tags"] = decision.Tag,
+            ["headers"] = decision.Header,
+            ["rule_errors"] = ruleErrors,
+        });
+    }
+
+    private string Notice(LedgerEntry entry, IncomingReport inspected, RuleDecision decision)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"RuleMail processed a message for the account {account.Name} ({account.Address}).");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"From:       {entry.From}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Subject:    {inspected.Message.Subject}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Message-ID: {inspected.Message.MessageId}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Security:   {SecurityStatus.Describe(inspected.Security)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Decision:   {DecisionJson.Describe(decision)}");
+        return text.ToString();
+    }
+
+    private async Task<SourceActionResult> WebhookAsync(SideEffect effect, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(effect.Target, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            return new SourceActionResult(false, $"not an http(s) URL: {effect.Target}");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(effect.Payload ?? "{}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", effect.IdempotencyKey);
+        request.Headers.UserAgent.ParseAdd("RuleMail/1.0");
+        HttpResponseMessage response;
+        try
+        {
+            response = await services.Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TransientActionException($"webhook {url.GetLeftPart(UriPartial.Path)}: {e.Message}", e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TransientActionException($"webhook {url.GetLeftPart(UriPartial.Path)}: no answer in time", e);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+            {
+                return SourceActionResult.Ok;
+            }
+
+            var answer = $"webhook {url.GetLeftPart(UriPartial.Path)} answered {status} {response.ReasonPhrase}";
+            return status is 408 or 425 or 429 or >= 500
+                ? throw new TransientActionException(answer)
+                : new SourceActionResult(false, answer);
+        }
+    }
+
+    private async Task<SourceActionResult> NotifyAsync(SideEffect effect, CancellationToken cancellationToken)
+    {
+        if (transport is null)
+        {
+            return SourceActionResult.Unsupported("the account has no send: smtp or pickup to send notices with");
+        }
+
+        if (!MailboxAddress.TryParse(effect.Target, out var to))
+        {
+            return new SourceActionResult(false, $"not an address: {effect.Target}");
+        }
+
+        var notice = new MimeMessage();
+        notice.From.Add(new MailboxAddress("RuleMail", account.Address));
+        notice.To.Add(to);
+        notice.Subject = $"RuleMail notice: {account.Name}";
+        notice.MessageId = $"{effect.IdempotencyKey}@{Keys.MailAddresses.Domain(account.Address)}";
+        notice.Date = services.Time.GetUtcNow();
+        notice.Headers.Add("Auto-Submitted", "auto-generated");
+        notice.Body = new TextPart("plain") { Text = effect.Payload ?? string.Empty };
+        if (transport.AlreadyDelivered(notice.MessageId))
+        {
+            return SourceActionResult.Ok;
+        }
+
+        try
+        {
+            await transport.SendAsync(notice, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailSourceException e)
+        {
+            throw new TransientActionException($"notice to {effect.Target}: {e.Message}", e);
+        }
+        catch (MailRejectedException e)
+        {
+            return new SourceActionResult(false, $"notice to {effect.Target}: {e.Message}");
+        }
+
+        return SourceActionResult.Ok;
+    }
+
+    private LedgerEntry NewEntry(SourceMessage message, string folder, string hash, DateTimeOffset now) => new()
+    {
+        Account = account.Name,
+        Folder = folder,
+        SourceKey = message.SourceKey,
+        UidValidity = message.UidValidity,
+        Uid = message.Uid,
+        ContentHash = hash,
+        State = MessageState.Processing,
+        FirstSeen = now,
+        UpdatedAt = now,
+    };
+
+    private static ProcessedMessage Report(LedgerEntry entry, IReadOnlyList<string> actions, bool isNew) => new()
+    {
+        SourceKey = entry.SourceKey,
+        Subject = entry.Subject,
+        From = entry.From,
+        Security = HostJson.Deserialize<SecurityResult>(entry.SecurityJson),
+        DecisionText = HostJson.DescribeDecision(entry.DecisionJson),
+        Tags = entry.Tags,
+        State = entry.State,
+        Actions = actions,
+        Error = entry.State is MessageState.Retry or MessageState.Failed ? entry.Error : null,
+        NextAttempt = entry.NextAttempt,
+        IsNew = isNew,
+    };
+
+    private static string IdempotencyKey(LedgerEntry entry, SideEffectKind kind, string target) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry.Account}\n{entry.Folder}\n{entry.SourceKey}\n{kind}\n{target}")))[..32];
+
+    private static string Describe(SideEffect effect)
+    {
+        var what = effect.Kind switch
+        {
+            SideEffectKind.Keyword => $"flag {effect.Target}",
+            SideEffectKind.Move => $"move {effect.Target}",
+            SideEffectKind.Webhook => $"webhook {effect.Target}",
+            _ => $"notify {effect.Target}",
+        };
+        var state = effect.State switch
+        {
+            SideEffectState.Done => "done",
+            SideEffectState.Skipped => "skipped",
+            SideEffectState.Failed => "failed",
+            _ => "pending",
+        };
+        return effect.Detail is null ? $"{what}: {state}" : $"{what}: {state} ({effect.Detail})";
+    }
+}
+
+/// <summary>A webhook or notice could not be delivered right now; the message is retried with backoff.</summary>
+internal sealed class TransientActionException : Exception
+{
+    public TransientActionException()
+    {
+    }
+
+    public TransientActionException(string message)
+        : base(message)
+    {
+    }
+
+    public TransientActionException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
