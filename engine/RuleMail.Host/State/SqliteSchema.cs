@@ -1,0 +1,79 @@
+namespace RuleMail.Host.State;
+
+/// <summary>
+/// The SQLite state database's schema, versioned by <c>PRAGMA user_version</c>. Enums are stored as their
+/// lowercase names and times as ISO-8601 UTC text (<c>"O"</c> format: fixed width, so text order is time
+/// order), so the file reads well in the <c>sqlite3</c> shell.
+/// </summary>
+internal static class SqliteSchema
+{
+    /// <summary>The version this build writes and reads; a newer file is refused, an older one upgraded.</summary>
+    public const int Version = 1;
+
+    /// <summary>Creates version 1 (every statement is idempotent).</summary>
+    public const string CreateVersion1 = """
+        CREATE TABLE IF NOT EXISTS folder_cursor (
+            account      TEXT    NOT NULL,
+            folder       TEXT    NOT NULL,
+            uid_validity INTEGER NOT NULL,
+            last_uid     INTEGER NOT NULL,
+            PRIMARY KEY (account, folder)
+        );
+
+        CREATE TABLE IF NOT EXISTS message (
+            account       TEXT    NOT NULL,
+            folder        TEXT    NOT NULL,
+            source_key    TEXT    NOT NULL,
+            uid_validity  INTEGER,
+            uid           INTEGER,
+            message_id    TEXT,
+            content_hash  TEXT    NOT NULL,
+            state         TEXT    NOT NULL,
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            next_attempt  TEXT,
+            error         TEXT,
+            security_json TEXT,
+            decision_json TEXT,
+            tags          TEXT    NOT NULL DEFAULT '[]',
+            subject       TEXT,
+            sender        TEXT,
+            first_seen    TEXT    NOT NULL,
+            updated_at    TEXT    NOT NULL,
+            PRIMARY KEY (account, folder, source_key)
+        );
+
+        CREATE INDEX IF NOT EXISTS message_by_content_hash ON message (account, folder, content_hash);
+        CREATE INDEX IF NOT EXISTS message_by_state_due ON message (account, folder, state, next_attempt);
+
+        CREATE TABLE IF NOT EXISTS side_effect (
+            idempotency_key TEXT    NOT NULL PRIMARY KEY,
+            account         TEXT    NOT NULL,
+            folder          TEXT    NOT NULL,
+            source_key      TEXT    NOT NULL,
+            ord             INTEGER NOT NULL,
+            kind            TEXT    NOT NULL,
+            target          TEXT    NOT NULL,
+            payload         TEXT,
+            state           TEXT    NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            detail          TEXT,
+            updated_at      TEXT    NOT NULL,
+            FOREIGN KEY (account, folder, source_key) REFERENCES message (account, folder, source_key)
+        );
+
+        CREATE INDEX IF NOT EXISTS side_effect_by_message ON side_effect (account, folder, source_key, ord);
+
+        CREATE TABLE IF NOT EXISTS outbox (
+            account      TEXT    NOT NULL,
+            file_name    TEXT    NOT NULL,
+            content_hash TEXT    NOT NULL,
+            message_id   TEXT,
+            state        TEXT    NOT NULL,
+            reason       TEXT,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            next_attempt TEXT,
+            updated_at   TEXT    NOT NULL,
+            PRIMARY KEY (account, file_name, content_hash)
+        );
+        """;
+}
