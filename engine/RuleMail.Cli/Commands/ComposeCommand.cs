@@ -3,7 +3,6 @@ using MimeKit;
 using MimeKit.Utils;
 using RuleMail.Crypto;
 using RuleMail.Keys;
-using RuleMail.Rules;
 using RuleMail.Security;
 
 namespace RuleMail.Cli.Commands;
@@ -49,30 +48,28 @@ internal static class ComposeCommand
             var message = Build(parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)), OptionsCommand.Split(parse.GetValue(cc)),
                 parse.GetValue(subject)!, parse.GetValue(body)!, parse.GetValue(attach) ?? [], console);
             var policy = OptionsCommand.OutgoingPolicy(config, message);
-            if (policy.Decision.Hold is { } hold)
+            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
+            var choice = new OutgoingChoice
             {
-                throw new RuleMailException($"held by the outgoing rules: {hold}. Nothing was written.");
+                Sign = Chosen(parse.GetValue(sign), parse.GetValue(noSign)),
+                Encrypt = Chosen(parse.GetValue(encrypt), parse.GetValue(noEncrypt)),
+                Type = parse.GetValue(type) switch
+                {
+                    "smime" => SecurityResult.SmimeType,
+                    "pgp" => SecurityResult.PgpType,
+                    _ => null,
+                },
+            };
+            var plan = OutgoingPlanner.Plan(options, policy.Decision, choice);
+            if (plan.IsHeld)
+            {
+                throw new RuleMailException($"{plan.Hold}{(plan.Hold.EndsWith('.') ? string.Empty : ".")} Nothing was written.");
             }
 
-            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
-            var chosenType = parse.GetValue(type) switch
-            {
-                "smime" => SecurityResult.SmimeType,
-                "pgp" => SecurityResult.PgpType,
-                _ => options.Type ?? SecurityResult.SmimeType,
-            };
-            var typeOptions = chosenType == SecurityResult.PgpType ? options.Pgp : options.Smime;
-            var chosenIsDefault = chosenType == options.Type;
-            var signRequired = parse.GetValue(sign) || RequiredByRules(policy.Decision.Sign, parse.GetValue(noSign), "signing");
-            var encryptRequired = parse.GetValue(encrypt) || RequiredByRules(policy.Decision.Encrypt, parse.GetValue(noEncrypt), "encryption");
-            var doSign = Decide(signRequired, parse.GetValue(noSign), typeOptions.Sign, chosenIsDefault ? options.Sign.Active : typeOptions.Sign.Possible, "sign", chosenType);
-            var doEncrypt = Decide(encryptRequired, parse.GetValue(noEncrypt), typeOptions.Encryption, chosenIsDefault ? options.Encrypt.Active : typeOptions.Encryption.Possible, "encrypt", chosenType);
-
             var notes = new List<string>();
-            if (doSign || doEncrypt)
+            if (plan.Sign || plan.Encrypt)
             {
-                var result = new OutgoingSecurity(store).Protect(
-                    message, new OutgoingRequest(chosenType, doSign, doEncrypt) { EncryptToSender = config.Composer.EncryptToSender });
+                var result = new OutgoingSecurity(store).Protect(message, plan.Request(config.Composer.EncryptToSender));
                 if (result.IsRefused)
                 {
                     throw new RuleMailException(result.Refusal);
@@ -82,14 +79,7 @@ internal static class ComposeCommand
                 notes.AddRange(result.Notes);
             }
 
-            var what = (doSign, doEncrypt) switch
-            {
-                (true, true) => $"signed and encrypted with {chosenType}",
-                (true, false) => $"signed with {chosenType}; {SecurityTexts.WillNotBeEncrypted[..^1].ToLowerInvariant()}: {typeOptions.Encryption.Message}",
-                (false, true) => $"encrypted with {chosenType}, not signed",
-                _ => "neither signed nor encrypted",
-            };
-
+            var what = plan.Description;
             if (parse.GetValue(output) is { } target)
             {
                 Write(message, Path.GetFullPath(target, console.WorkingDirectory));
@@ -112,29 +102,8 @@ internal static class ComposeCommand
         return command;
     }
 
-    /// <summary>A rule that requires a protection makes it required; switching it off against such a rule is refused.</summary>
-    private static bool RequiredByRules(Preference? preference, bool switchedOff, string what)
-    {
-        if (preference != Preference.Required)
-        {
-            return false;
-        }
-
-        return switchedOff
-            ? throw new RuleMailException($"the outgoing rules require {what}; it cannot be switched off. Nothing was written.")
-            : true;
-    }
-
-    /// <summary>Required and impossible is a refusal; otherwise the flag, or the button's default.</summary>
-    private static bool Decide(bool required, bool refused, Possibility possibility, bool byDefault, string verb, string type)
-    {
-        if (required && !possibility.Possible)
-        {
-            throw new RuleMailException($"cannot {verb} with {type}: {possibility.Message} Nothing was written.");
-        }
-
-        return required || (!refused && byDefault && possibility.Possible);
-    }
+    /// <summary>The flag pair as a choice: <c>--sign</c> true, <c>--no-sign</c> false, neither null (the rules and the button decide).</summary>
+    private static bool? Chosen(bool on, bool off) => on ? true : off ? false : null;
 
     private static MimeMessage Build(string from, IEnumerable<string> to, IEnumerable<string> cc, string subject, string text, string[] attachments, CliConsole console)
     {
