@@ -14,4 +14,7 @@ internal static class ExitCodes
 
     /// <summary>Bad input: unreadable file, broken key store, invalid configuration or rules.</summary>
     public const int BadInput = 3;
+
+    /// <summary><c>run --once</c> ran, but a server could not be reached or a message failed for good: see the table.</summary>
+    public const int Incomplete = 4;
 }

@@ -41,6 +41,10 @@ internal static class RuleMailCli
                 Output = console.Output,
                 Error = console.Error,
                 EnableDefaultExceptionHandler = false,
+
+                // The scheduled host handles SIGINT/SIGTERM itself (running jobs finish their message); the
+                // default would kill the process two seconds after the signal.
+                ProcessTerminationTimeout = null,
             });
         }
         catch (UsageException e)

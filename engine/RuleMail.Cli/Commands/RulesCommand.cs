@@ -36,14 +36,7 @@ internal static class RulesCommand
     }
 
     /// <summary>The rules of the configuration; none when the folder does not exist.</summary>
-    public static RuleSet Load(RuleMailConfig config) =>
-        Directory.Exists(config.Rules) ? RuleSet.Load(config.Rules, Limits(config)) : RuleSet.Empty(config.Rules);
+    public static RuleSet Load(RuleMailConfig config) => config.LoadRules();
 
-    private static JavaScriptLimits Limits(RuleMailConfig config) => new()
-    {
-        Timeout = TimeSpan.FromMilliseconds(config.Javascript.TimeoutMs),
-        MaxStatements = config.Javascript.MaxStatements,
-        MaxMemoryBytes = config.Javascript.MaxMemoryMb * 1024L * 1024L,
-        MaxRecursionDepth = config.Javascript.MaxRecursion,
-    };
+    private static JavaScriptLimits Limits(RuleMailConfig config) => config.Javascript.Limits;
 }

@@ -1,38 +1,245 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RuleMail.Cli.Output;
+using RuleMail.Host.Hosting;
+using RuleMail.Host.Processing;
+using RuleMail.Host.State;
 using RuleMail.Keys;
 
 namespace RuleMail.Cli.Commands;
 
 /// <summary>
-/// <c>rulemail run [--once]</c>: the scheduled host. Until the Quartz host lands it checks the
-/// configuration and key store it would run on, reports them and says that there is nothing to fetch.
+/// <c>rulemail run [--once]</c>: the scheduled host. With <c>--once</c> every account is fetched and sent once,
+/// each message is printed with the seed's icons, its reason and the rules' decision, and a table per account
+/// ends the run. Without it, Quartz runs the accounts' schedules until SIGINT/SIGTERM and logs what happens.
 /// </summary>
 internal static class RunCommand
 {
     public static Command Create(CommonOptions common, CliConsole console)
     {
-        var once = new Option<bool>("--once") { Description = "Fetch and send each account once, then exit" };
-        var command = new Command("run", "Run the scheduled host: fetch, decrypt/verify, apply rules, send") { once };
-        command.SetAction(parse =>
+        var once = new Option<bool>("--once") { Description = "Fetch and send each account once, print what happened, then exit" };
+        var log = new Option<string>("--log") { Description = "Log format: console or json", DefaultValueFactory = _ => "console" };
+        log.AcceptOnlyFromAmong("console", "json");
+        var verbose = new Option<bool>("--verbose") { Description = "With --once, also log each step (logs go to stderr)" };
+        var command = new Command("run", "Run the scheduled host: fetch, decrypt/verify, apply rules, act, send") { once, log, verbose };
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var config = common.Resolve(parse, console);
             var options = CommonOptions.KeyStoreOptions(config, console);
-            var store = KeyStore.Open(config.Keystore, options);
-            var now = console.Time.GetUtcNow();
-            var valid = store.Entries.Count(e => e.StatusAt(now) == KeyStatus.Valid);
+            var json = parse.GetValue(log) == "json";
+            var runOnce = parse.GetValue(once);
+            var level = runOnce && !parse.GetValue(verbose) ? LogLevel.Warning : LogLevel.Information;
+            using var logging = LoggerFactory.Create(builder => Logging(builder, json, level, console));
+            await using var runtime = await HostRuntime.OpenAsync(config, options, logging, console.Time, console.GetEnvironmentVariable, cancellationToken);
+            var unlocked = PrivateKeys(runtime.Services.Store, options);
 
             console.Output.WriteLine($"Configuration: {config.Path ?? "(built-in defaults)"}");
-            console.Output.WriteLine($"Key store:     {store.Directory} ({store.Entries.Count} entries, {valid} valid)");
-            console.Output.WriteLine($"Private keys:  {PrivateKeys(store, options)}");
-            var rules = RulesCommand.Load(config);
-            console.Output.WriteLine($"Rules:         {config.Rules} ({rules.RuleCount} rules in {rules.FileCount} files, {(rules.Errors.Count == 0 ? "no problems" : $"{rules.Errors.Count} problems: see rulemail rules lint")})");
-            console.Output.WriteLine($"Accounts:      {config.Accounts.Count}");
-            console.Output.WriteLine();
-            console.Output.WriteLine("Nothing to fetch or send yet: the scheduled host (mailboxes, outbox, Quartz) arrives with issue 6.");
-            console.Output.WriteLine("Meanwhile: rulemail keys list | check FILE.eml | options --from A --to B | compose ... | rules lint");
-            return ExitCodes.Done;
+            console.Output.WriteLine($"Key store:     {runtime.Services.Store.Directory} ({runtime.Services.Store.Entries.Count} entries; private keys: {unlocked})");
+            console.Output.WriteLine($"Rules:         {config.Rules} ({runtime.Services.Rules.RuleCount} rules in {runtime.Services.Rules.FileCount} files{(runtime.Services.Rules.Errors.Count == 0 ? string.Empty : $", {runtime.Services.Rules.Errors.Count} problems: see rulemail rules lint")})");
+            console.Output.WriteLine($"State:         {config.State}");
+            console.Output.WriteLine($"Accounts:      {(config.Accounts.Count == 0 ? "none (add accounts to rulemail.yaml)" : string.Join(", ", config.Accounts.Select(a => a.Name)))}");
+            if (!runOnce)
+            {
+                console.Output.WriteLine("Running the schedules; stop with Ctrl+C (running jobs finish their current message).");
+                await ScheduledHost.RunAsync(runtime, builder => Logging(builder, json, LogLevel.Information, console), cancellationToken);
+                return ExitCodes.Done;
+            }
+
+            return await OnceAsync(runtime, console, cancellationToken);
         });
         return command;
+    }
+
+    private static async Task<int> OnceAsync(HostRuntime runtime, CliConsole console, CancellationToken cancellationToken)
+    {
+        var summaries = new List<(string Account, FetchReport? Fetch, SendReport? Send)>();
+        foreach (var runner in runtime.Accounts)
+        {
+            FetchReport? fetch = null;
+            SendReport? send = null;
+            if (runner.Fetches)
+            {
+                console.Output.WriteLine();
+                console.Output.WriteLine($"{runner.Account.Name}: fetching");
+                fetch = await runner.FetchAsync(new Inline<ProcessedMessage>(m => WriteMessage(console.Output, m)), cancellationToken);
+                if (fetch.Error is { } error)
+                {
+                    console.Output.WriteLine($"  {SecurityText.Warning} {error} (nothing was lost; the next run tries again)");
+                }
+                else if (fetch.Messages.Count == 0)
+                {
+                    console.Output.WriteLine($"  nothing new{Waiting(fetch.Waiting)}");
+                }
+            }
+
+            if (runner.Sends)
+            {
+                console.Output.WriteLine();
+                console.Output.WriteLine($"{runner.Account.Name}: sending the outbox");
+                send = await runner.SendAsync(new Inline<SentMessage>(m => WriteSent(console.Output, m)), cancellationToken);
+                if (send.Error is { } error)
+                {
+                    console.Output.WriteLine($"  {SecurityText.Warning} {error} (the outbox keeps its messages; the next run tries again)");
+                }
+                else if (send.Messages.Count == 0)
+                {
+                    console.Output.WriteLine($"  nothing to send{Waiting(send.Waiting)}");
+                }
+            }
+
+            summaries.Add((runner.Account.Name, fetch, send));
+        }
+
+        console.Output.WriteLine();
+        WriteTable(console, summaries);
+        var incomplete = summaries.Any(s => s.Fetch?.Error is not null || s.Send?.Error is not null
+            || s.Fetch?.Count(MessageState.Failed) > 0 || s.Send?.Count(OutboxState.Failed) > 0);
+        return incomplete ? ExitCodes.Incomplete : ExitCodes.Done;
+    }
+
+    private static string Waiting(int count) => count == 0 ? string.Empty : $" ({count} waiting for their next attempt)";
+
+    private static void WriteMessage(TextWriter output, ProcessedMessage message)
+    {
+        output.WriteLine($"  {Icons(message)}  {message.Subject ?? "(no subject)"}  <{message.From}>  [{message.SourceKey}]");
+        foreach (var line in Reasons(message))
+        {
+            output.WriteLine($"      {line}");
+        }
+
+        output.WriteLine($"      decision: {message.DecisionText}");
+        if (message.Actions.Count > 0)
+        {
+            output.WriteLine($"      done: {string.Join("; ", message.Actions)}");
+        }
+
+        if (message.Error is { } error)
+        {
+            output.WriteLine(message.State == MessageState.Failed
+                ? $"      {SecurityText.Warning} failed for good, left in the mailbox: {error}"
+                : $"      {SecurityText.Warning} {error}; tried again after {message.NextAttempt:u}");
+        }
+    }
+
+    private static string Icons(ProcessedMessage message)
+    {
+        var security = message.Security;
+        if (security is null)
+        {
+            return SecurityText.Warning;
+        }
+
+        var icons = new List<string>();
+        if (security.Encryption is { } encryption)
+        {
+            icons.Add(encryption.Success ? "🔒" : SecurityText.Warning + "🔒");
+        }
+
+        if (security.Sign is { } sign)
+        {
+            icons.Add(sign.Success ? "✅" : SecurityText.Warning + "✅");
+        }
+
+        return icons.Count == 0 ? "✉️" : string.Join(' ', icons);
+    }
+
+    private static IEnumerable<string> Reasons(ProcessedMessage message)
+    {
+        var security = message.Security;
+        if (security is null)
+        {
+            yield break;
+        }
+
+        if (security.Encryption is { } encryption)
+        {
+            yield return encryption.Success ? $"{SecurityText.Encrypted} {encryption.Comment}" : $"{SecurityText.NotDecrypted} {encryption.Comment}";
+        }
+
+        if (security.Sign is { } sign)
+        {
+            yield return sign.Success ? $"{SecurityText.Verified} {sign.Comment}" : $"{SecurityText.NotVerified} {sign.Comment}";
+        }
+
+        if (security.Encryption is null && security.Sign is null)
+        {
+            yield return "Neither signed nor encrypted.";
+        }
+    }
+
+    private static void WriteSent(TextWriter output, SentMessage message)
+    {
+        var mark = message.State switch
+        {
+            OutboxState.Sent => "📤",
+            OutboxState.Held => "✋",
+            _ => SecurityText.Warning,
+        };
+        output.WriteLine($"  {mark}  {message.Subject ?? "(no subject)"}  to {message.To}  [{message.FileName}]");
+        var what = message.State switch
+        {
+            OutboxState.Sent => $"sent: {message.Reason}",
+            OutboxState.Held => $"held (in outbox/held): {message.Reason}",
+            OutboxState.Queued => $"not sent: {message.Reason}; tried again after {message.NextAttempt:u}",
+            _ => $"failed for good (in outbox/failed): {message.Reason}",
+        };
+        output.WriteLine($"      {what}");
+    }
+
+    private static void WriteTable(CliConsole console, List<(string Account, FetchReport? Fetch, SendReport? Send)> summaries)
+    {
+        if (summaries.Count == 0)
+        {
+            console.Output.WriteLine("No accounts: nothing to fetch or send. Add accounts to rulemail.yaml (see README, Configuration).");
+            return;
+        }
+
+        var table = Tables.Create("Account", "New", "🔒", $"{SecurityText.Warning}🔒", "✅", $"{SecurityText.Warning}✅", "Plain", "Retry", "Failed", "Sent", "Held", "Server");
+        foreach (var (account, fetch, send) in summaries)
+        {
+            var messages = fetch?.Messages.Where(m => m.Security is not null).Select(m => m.Security!).ToList() ?? [];
+            var retry = (fetch?.Count(MessageState.Retry) ?? 0) + (fetch?.Waiting ?? 0) + (send?.Count(OutboxState.Queued) ?? 0) + (send?.Waiting ?? 0);
+            var failed = (fetch?.Count(MessageState.Failed) ?? 0) + (send?.Count(OutboxState.Failed) ?? 0);
+            var server = string.Join("; ", new[] { fetch?.Error, send?.Error }.Where(e => e is not null));
+            Tables.AddRow(table, account,
+                Number(fetch?.Messages.Count(m => m.IsNew)),
+                Number(messages.Count(s => s.Encryption?.Success == true)),
+                Number(messages.Count(s => s.Encryption?.Success == false)),
+                Number(messages.Count(s => s.Sign?.Success == true)),
+                Number(messages.Count(s => s.Sign?.Success == false)),
+                Number(messages.Count(s => s.Encryption is null && s.Sign is null)),
+                Number(retry), Number(failed),
+                Number(send?.Count(OutboxState.Sent)), Number(send?.Count(OutboxState.Held)),
+                server.Length == 0 ? "ok" : $"{SecurityText.Warning} unreachable");
+        }
+
+        Tables.ConsoleFor(console.Output).Write(table);
+    }
+
+    private static string Number(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
+
+    private static void Logging(ILoggingBuilder builder, bool json, LogLevel level, CliConsole console)
+    {
+        builder.SetMinimumLevel(level);
+        builder.AddFilter("Quartz", LogLevel.Warning);
+        builder.AddFilter("Microsoft", LogLevel.Warning);
+        if (json)
+        {
+            builder.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        }
+        else
+        {
+            builder.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ ";
+            });
+        }
+
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        _ = console;
     }
 
     /// <summary>Opens every private key once, so a wrong passphrase shows at start, not on the first message.</summary>
@@ -64,6 +271,12 @@ internal static class RunCommand
             }
         }
 
-        return $"{count} held, all unlocked";
+        return $"{count}, all unlocked";
+    }
+
+    /// <summary>Reports synchronously, in order (Progress&lt;T&gt; would post to the thread pool and interleave output).</summary>
+    private sealed class Inline<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 }

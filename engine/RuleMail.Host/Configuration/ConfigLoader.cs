@@ -7,7 +7,7 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace RuleMail.Host.Configuration;
 
 /// <summary>Reads <c>rulemail.yaml</c> strictly: unknown keys, wrong types and duplicate keys are errors with file:line:col.</summary>
-public static class ConfigLoader
+public static partial class ConfigLoader
 {
     /// <summary>The name looked for in the working directory when no <c>--config</c> is given.</summary>
     public const string DefaultFileName = "rulemail.yaml";
@@ -92,6 +92,98 @@ public static class ConfigLoader
         {
             throw new RuleMailException($"{config.Path}: composer.max_encryption_recipients must be at least 1");
         }
+
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < config.Accounts.Count; i++)
+        {
+            var account = config.Accounts[i];
+            var where = $"{config.Path}: accounts[{i}]";
+            if (string.IsNullOrWhiteSpace(account.Name) || !AccountName().IsMatch(account.Name))
+            {
+                throw new RuleMailException($"{where}: name must be letters, digits, '.', '_' or '-' (it names the account in logs and state)");
+            }
+
+            where = $"{config.Path}: account {account.Name}";
+            if (!names.Add(account.Name))
+            {
+                throw new RuleMailException($"{where}: the name is used twice");
+            }
+
+            if (MailAddresses.Normalize(account.Address) is null)
+            {
+                throw new RuleMailException($"{where}: address '{account.Address}' is not an e-mail address");
+            }
+
+            if (account.Fetch is null && account.Send is null)
+            {
+                throw new RuleMailException($"{where}: needs fetch, send or both");
+            }
+
+            if (account.Fetch is { } fetch)
+            {
+                var sources = (fetch.Imap is null ? 0 : 1) + (fetch.Pop3 is null ? 0 : 1) + (fetch.Maildir is null ? 0 : 1);
+                if (sources != 1)
+                {
+                    throw new RuleMailException($"{where}: fetch needs exactly one of imap, pop3 or maildir");
+                }
+
+                CheckSchedule(fetch.Every, fetch.Cron, $"{where}: fetch");
+                CheckServer(fetch.Imap, $"{where}: fetch.imap");
+                CheckServer(fetch.Pop3, $"{where}: fetch.pop3");
+            }
+
+            if (account.Send is { } send)
+            {
+                if (string.IsNullOrWhiteSpace(send.Outbox))
+                {
+                    throw new RuleMailException($"{where}: send needs an outbox folder");
+                }
+
+                if ((send.Smtp is null) == (send.Pickup is null))
+                {
+                    throw new RuleMailException($"{where}: send needs exactly one of smtp or pickup");
+                }
+
+                CheckSchedule(send.Every, send.Cron, $"{where}: send");
+                CheckServer(send.Smtp, $"{where}: send.smtp");
+            }
+        }
+    }
+
+    private static void CheckSchedule(string? every, string? cron, string where)
+    {
+        if (Schedule.TryParse(every, cron, out var error) is null)
+        {
+            throw new RuleMailException($"{where}: {error}");
+        }
+    }
+
+    private static void CheckServer(ServerConfig? server, string where)
+    {
+        if (server is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(server.Host))
+        {
+            throw new RuleMailException($"{where}: host is missing");
+        }
+
+        if (server.Port is < 1 or > 65535)
+        {
+            throw new RuleMailException($"{where}: port must be 1-65535, not {server.Port}");
+        }
+
+        if (server.Security is not ("none" or "starttls" or "tls"))
+        {
+            throw new RuleMailException($"{where}: security must be none, starttls or tls, not '{server.Security}'");
+        }
+
+        if (server.User is not null && server.PasswordEnv is null)
+        {
+            throw new RuleMailException($"{where}: a user needs password_env, the environment variable holding the password (passwords never go in this file)");
+        }
     }
 
     private static RuleMailConfig Resolve(RuleMailConfig config, string baseDirectory)
@@ -104,6 +196,23 @@ public static class ConfigLoader
             config.KeystorePassphraseFile = System.IO.Path.GetFullPath(config.KeystorePassphraseFile, baseDirectory);
         }
 
+        foreach (var account in config.Accounts)
+        {
+            if (account.Fetch?.Maildir is { } maildir)
+            {
+                account.Fetch.Maildir = System.IO.Path.GetFullPath(maildir, baseDirectory);
+            }
+
+            if (account.Send is { } send)
+            {
+                send.Outbox = send.Outbox is null ? null : System.IO.Path.GetFullPath(send.Outbox, baseDirectory);
+                send.Pickup = send.Pickup is null ? null : System.IO.Path.GetFullPath(send.Pickup, baseDirectory);
+            }
+        }
+
         return config;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex AccountName();
 }

@@ -11,4 +11,14 @@ public sealed class JavaScriptConfig
     public int MaxMemoryMb { get; set; } = 4;
 
     public int MaxRecursion { get; set; } = 64;
+
+    /// <summary>The limits in the rule engine's terms.</summary>
+    [YamlDotNet.Serialization.YamlIgnore]
+    public Rules.JavaScriptLimits Limits => new()
+    {
+        Timeout = TimeSpan.FromMilliseconds(TimeoutMs),
+        MaxStatements = MaxStatements,
+        MaxMemoryBytes = MaxMemoryMb * 1024L * 1024L,
+        MaxRecursionDepth = MaxRecursion,
+    };
 }

@@ -25,4 +25,8 @@ public sealed class RuleMailConfig
     public JavaScriptConfig Javascript { get; set; } = new();
 
     public List<AccountConfig> Accounts { get; set; } = [];
+
+    /// <summary>The rules in <see cref="Rules"/>; none when the folder does not exist.</summary>
+    public RuleMail.Rules.RuleSet LoadRules() =>
+        Directory.Exists(Rules) ? RuleMail.Rules.RuleSet.Load(Rules, Javascript.Limits) : RuleMail.Rules.RuleSet.Empty(Rules);
 }

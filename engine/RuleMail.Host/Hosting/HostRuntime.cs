@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Logging;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.Processing;
+using RuleMail.Host.State;
+using RuleMail.Keys;
+
+namespace RuleMail.Host.Hosting;
+
+/// <summary>Everything a host process runs on, opened once: key store, rules, state, HTTP, and a runner per account.</summary>
+public sealed class HostRuntime : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+
+    private HostRuntime(HostServices services, HttpClient http)
+    {
+        Services = services;
+        _http = http;
+        Accounts = [.. services.Config.Accounts.Select(a => new AccountRunner(services, a))];
+    }
+
+    public HostServices Services { get; }
+
+    public IReadOnlyList<AccountRunner> Accounts { get; }
+
+    /// <summary>Remembers, per job, whether its server was unreachable, so an outage is reported once and retried with backoff.</summary>
+    public JobHealth Health { get; } = new();
+
+    /// <summary>Opens the key store, loads the rules and opens (creating when needed) the state database.</summary>
+    /// <exception cref="RuleMailException">The key store or rules cannot be loaded, or a password variable is missing.</exception>
+    public static async Task<HostRuntime> OpenAsync(
+        RuleMailConfig config, KeyStoreOptions keyStoreOptions, ILoggerFactory logging, TimeProvider time,
+        Func<string, string?> environment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var store = KeyStore.Open(config.Keystore, keyStoreOptions);
+        var rules = config.LoadRules();
+        foreach (var error in rules.Errors)
+        {
+            logging.CreateLogger("RuleMail.Rules").LogWarning("{Error} (the rule is skipped; see rulemail rules lint)", error);
+        }
+
+        // Every password variable is checked now, so a missing one shows at start, not on the first run.
+        foreach (var account in config.Accounts)
+        {
+            foreach (var (protocol, server) in new[] { ("imap", account.Fetch?.Imap), ("pop3", account.Fetch?.Pop3), ("smtp", account.Send?.Smtp) })
+            {
+                if (server is not null)
+                {
+                    _ = Mail.ServerEndpoint.From(protocol, server, environment);
+                }
+            }
+        }
+
+        IStateStore state;
+        try
+        {
+            state = await SqliteStateStore.OpenAsync(config.State, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new RuleMailException($"{config.State}: cannot open the state database: {e.Message}", e);
+        }
+
+#pragma warning disable CA2000 // Owned by the runtime and disposed with it.
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+#pragma warning restore CA2000
+        var services = new HostServices(config, store, rules, state, http, logging, time, environment);
+        return new HostRuntime(services, http);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await Services.State.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,233 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using RuleMail.Crypto;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.Fetch;
+using RuleMail.Host.Mail;
+using RuleMail.Host.State;
+using RuleMail.Rules;
+using RuleMail.Security;
+
+namespace RuleMail.Host.Processing;
+
+/// <summary>
+/// One account's outbox, once through. Each <c>*.eml</c> a ticket system dropped is decided like the composer
+/// would (its <c>X-RuleMail-Sign/Encrypt/Type</c> choice headers, the outgoing rules, the key store), the choice
+/// headers are removed, and it is signed and/or encrypted and handed to SMTP or the pickup folder — or held with
+/// its reason, never sent as plaintext when encryption was required.
+/// </summary>
+/// <remarks>
+/// Files are never deleted: a sent file moves to <c>sent/</c>, a held one to <c>held/</c> (move it back to try
+/// again, for example after importing a key), one that failed for good to <c>failed/</c>. The ledger records the
+/// state before the file moves, so a crash between the two is finished on the next run, never repeated; the
+/// <c>sending</c> state marks the one window (SMTP accepted, ledger not yet written) in which a crash makes the
+/// next run send again — with the same Message-ID.
+/// </remarks>
+public sealed class OutboxSender(HostServices services, AccountConfig account, string outbox, IMailTransport transport)
+{
+    public const string SentFolder = "sent";
+    public const string HeldFolder = "held";
+    public const string FailedFolder = "failed";
+    private readonly ILogger _logger = services.Logging.CreateLogger("RuleMail.Send");
+
+    public async Task<SendReport> RunAsync(IProgress<SentMessage>? progress, CancellationToken cancellationToken)
+    {
+        var report = new SendReport(account.Name, transport.Describe);
+        if (!Directory.Exists(outbox))
+        {
+            Directory.CreateDirectory(outbox);
+        }
+
+        var files = new DirectoryInfo(outbox).GetFiles("*.eml")
+            .OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+        foreach (var file in files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var sent = await SendAsync(file, report, cancellationToken).ConfigureAwait(false);
+                if (sent is not null)
+                {
+                    report.Messages.Add(sent);
+                    progress?.Report(sent);
+                }
+            }
+            catch (MailSourceException e)
+            {
+                report.Error = e.Message;
+                break; // The destination is down: the rest waits for the next run.
+            }
+        }
+
+        return report;
+    }
+
+    private async Task<SentMessage?> SendAsync(FileInfo file, SendReport report, CancellationToken cancellationToken)
+    {
+        byte[] raw;
+        try
+        {
+            raw = await File.ReadAllBytesAsync(file.FullName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return null; // Taken away by someone else meanwhile.
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(raw));
+        var now = services.Time.GetUtcNow();
+        var entry = await services.State.FindOutboxAsync(account.Name, file.Name, hash, cancellationToken).ConfigureAwait(false)
+            ?? new OutboxEntry { Account = account.Name, FileName = file.Name, ContentHash = hash, State = OutboxState.Queued, UpdatedAt = now };
+
+        switch (entry.State)
+        {
+            case OutboxState.Sent:
+                FileInto(file, SentFolder); // Sent before a crash kept the file from moving.
+                return null;
+            case OutboxState.Failed when entry.NextAttempt is null:
+                FileInto(file, FailedFolder);
+                return null;
+            case OutboxState.Queued or OutboxState.Failed when entry.NextAttempt > now:
+                report.Waiting++;
+                return null;
+        }
+
+        MimeMessage message;
+        try
+        {
+            using var stream = new MemoryStream(raw, writable: false);
+            message = await MimeMessage.LoadAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException e)
+        {
+            return await FinishAsync(file, entry, OutboxState.Failed, $"not a mail message: {e.Message}", null, FailedFolder, cancellationToken).ConfigureAwait(false);
+        }
+
+        var to = string.Join(", ", message.To.Mailboxes.Concat(message.Cc.Mailboxes).Select(m => m.Address));
+        if (!OutgoingChoice.TryFromHeaders(message, out var choice, out var invalid))
+        {
+            return await FinishAsync(file, entry, OutboxState.Held, invalid, message, HeldFolder, cancellationToken).ConfigureAwait(false);
+        }
+
+        OutgoingChoice.RemoveHeaders(message);
+        var from = message.From.Mailboxes.FirstOrDefault()?.Address;
+        var recipients = message.To.Mailboxes.Concat(message.Cc.Mailboxes).Concat(message.Bcc.Mailboxes).Select(m => m.Address).ToList();
+        if (from is null || recipients.Count == 0)
+        {
+            return await FinishAsync(file, entry, OutboxState.Held, "the message needs a From address and at least one recipient", message, HeldFolder, cancellationToken).ConfigureAwait(false);
+        }
+
+        var decision = services.Rules.Evaluate(RuleMessage.From(message, null, "outgoing", account.Address, raw.LongLength), RuleDirection.Outgoing).Decision;
+        var options = new ComposerSecurity(services.Store, services.ComposerSettings.With(decision)).For(from, recipients);
+        var plan = OutgoingPlanner.Plan(options, decision, choice);
+        if (plan.IsHeld)
+        {
+            return await FinishAsync(file, entry, OutboxState.Held, plan.Hold, message, HeldFolder, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A stable Message-ID (from the content) means a repeat after a crash is recognisable as the same message.
+        if (string.IsNullOrEmpty(message.MessageId))
+        {
+            message.MessageId = $"{hash[..32]}@{Keys.MailAddresses.Domain(Keys.MailAddresses.Normalize(from) ?? "rulemail.invalid")}";
+        }
+
+        if (message.Date == DateTimeOffset.MinValue)
+        {
+            message.Date = now;
+        }
+
+        var finished = message;
+        if (plan.Sign || plan.Encrypt)
+        {
+            var result = new OutgoingSecurity(services.Store).Protect(message, plan.Request(services.Config.Composer.EncryptToSender));
+            if (result.IsRefused)
+            {
+                return await FinishAsync(file, entry, OutboxState.Held, result.Refusal, message, HeldFolder, cancellationToken).ConfigureAwait(false);
+            }
+
+            finished = result.Message;
+        }
+
+        finished.MessageId ??= message.MessageId;
+        if (entry.State == OutboxState.Sending && transport.AlreadyDelivered(finished.MessageId!))
+        {
+            return await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (entry.State == OutboxState.Sending)
+        {
+            _logger.LogWarning("{Account}: {File} may have been sent before the last run stopped; sending it again with the same Message-ID {MessageId}",
+                account.Name, file.Name, finished.MessageId);
+        }
+
+        entry = entry with { State = OutboxState.Sending, MessageId = finished.MessageId, UpdatedAt = services.Time.GetUtcNow() };
+        await services.State.SaveOutboxAsync(entry, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await transport.SendAsync(finished, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailRejectedException e)
+        {
+            return await FinishAsync(file, entry, OutboxState.Failed, e.Message, message, FailedFolder, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailSourceException e)
+        {
+            var attempts = entry.Attempts + 1;
+            var givenUp = attempts >= services.Retry.MaxAttempts;
+            var failed = entry with
+            {
+                State = givenUp ? OutboxState.Failed : OutboxState.Queued,
+                Attempts = attempts,
+                NextAttempt = givenUp ? null : services.Time.GetUtcNow() + services.Retry.Delay(attempts),
+                Reason = givenUp ? $"gave up after {attempts} attempts: {e.Message}" : e.Message,
+                UpdatedAt = services.Time.GetUtcNow(),
+            };
+            await services.State.SaveOutboxAsync(failed, cancellationToken).ConfigureAwait(false);
+            if (givenUp)
+            {
+                FileInto(file, FailedFolder);
+            }
+
+            report.Messages.Add(new SentMessage(file.Name, message.Subject, to, failed.State, failed.Reason) { NextAttempt = failed.NextAttempt });
+            throw;
+        }
+
+        return await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SentMessage> FinishAsync(FileInfo file, OutboxEntry entry, OutboxState state, string? reason, MimeMessage? message, string folder, CancellationToken cancellationToken)
+    {
+        var finished = entry with { State = state, Reason = reason, NextAttempt = null, UpdatedAt = services.Time.GetUtcNow() };
+        await services.State.SaveOutboxAsync(finished, cancellationToken).ConfigureAwait(false);
+        FileInto(file, folder);
+        if (state != OutboxState.Sent)
+        {
+            _logger.LogWarning("{Account}: {File} {State}: {Reason}", account.Name, file.Name, state.ToString().ToLowerInvariant(), reason);
+        }
+
+        var to = message is null ? null : string.Join(", ", message.To.Mailboxes.Concat(message.Cc.Mailboxes).Select(m => m.Address));
+        return new SentMessage(file.Name, message?.Subject, to, state, reason);
+    }
+
+    /// <summary>Moves the file into a subfolder of the outbox; an older file of the same name there is kept under a new name.</summary>
+    private void FileInto(FileInfo file, string folder)
+    {
+        var target = Path.Combine(outbox, folder);
+        Directory.CreateDirectory(target);
+        var destination = Path.Combine(target, file.Name);
+        if (File.Exists(destination))
+        {
+            destination = Path.Combine(target, $"{Path.GetFileNameWithoutExtension(file.Name)}.{services.Time.GetUtcNow().ToUnixTimeMilliseconds()}{file.Extension}");
+        }
+
+        try
+        {
+            File.Move(file.FullName, destination);
+        }
+        catch (FileNotFoundException)
+        {
+            // Already moved.
+        }
+    }
+}
