@@ -30,7 +30,9 @@ public sealed class DemoMailboxTests
     public void Every_demo_message_shows_its_status(string name, string? type, bool? signature, bool? encryption, string? comment)
     {
         var root = CliRun.RepositoryRoot();
-        var file = Directory.GetFiles(Path.Combine(root, "keystore-sample", "mailbox", "new")).Single(f => f.EndsWith($".demo-{name}", StringComparison.Ordinal));
+        // After `rulemail run` the message may sit in cur/ or .Quarantine/ with Maildir flags (":2,a") on its name.
+        var file = Directory.GetFiles(Path.Combine(root, "keystore-sample", "mailbox"), "*", SearchOption.AllDirectories)
+            .Single(f => Path.GetFileName(f).Split(':')[0].EndsWith($".demo-{name}", StringComparison.Ordinal));
 
         var result = CliRun.Run(root, null, "check", file, "--json");
 

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using RuleMail.Core.Tests.Support;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.Hosting;
+using RuleMail.Keys;
+
+namespace RuleMail.Host.Tests.Support;
+
+/// <summary>
+/// A host environment for one test: the sample key store, the shipped rules plus the test's own, SQLite state and
+/// a config in a temp folder, a fake clock, and the environment variables holding the servers' passwords.
+/// </summary>
+internal sealed class HostHarness : IDisposable
+{
+    public const string SamplePassphrase = "rulemail-sample-only";
+
+    private HostHarness(TempDirectory folder)
+    {
+        Folder = folder;
+        Directory.CreateDirectory(RulesDirectory);
+        foreach (var shipped in Directory.GetFiles(Path.Combine(RepositoryRoot, "rules"), "*.yaml"))
+        {
+            File.Copy(shipped, Path.Combine(RulesDirectory, Path.GetFileName(shipped)));
+        }
+    }
+
+    public TempDirectory Folder { get; }
+
+    public string RulesDirectory => Folder.File("rules");
+
+    public string StatePath => Folder.File("state/state.db");
+
+    public string ConfigPath => Folder.File("rulemail.yaml");
+
+    /// <summary>Starts at the real time (the sample certificates are valid now) and moves only when a test says so.</summary>
+    public FakeTimeProvider Time { get; } = new(TimeProvider.System.GetUtcNow());
+
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
+    public List<AccountConfig> Accounts { get; } = [];
+
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static HostHarness Create() => new(new TempDirectory("host"));
+
+    /// <summary>Adds a rule file (YAML) to the test's rules folder; names sort after the shipped 00- and 50- files unless chosen otherwise.</summary>
+    public void AddRule(string fileName, string yaml) => File.WriteAllText(Path.Combine(RulesDirectory, fileName), yaml);
+
+    /// <summary>An account fetching from Dovecot over IMAP (no TLS on loopback); its password goes in the environment.</summary>
+    public AccountConfig ImapAccount(DovecotServer dovecot, string user, string password, string name = "support", string address = "support@rulemail.test")
+    {
+        var variable = $"PW_{name.ToUpperInvariant().Replace('-', '_')}";
+        Environment[variable] = password;
+        var account = new AccountConfig
+        {
+            Name = name,
+            Address = address,
+            Fetch = new FetchConfig
+            {
+                Every = "1s",
+                Imap = new ServerConfig { Host = dovecot.Host, Port = dovecot.ImapPort, Security = "none", User = user, PasswordEnv = variable, Folder = "INBOX" },
+            },
+        };
+        Accounts.Add(account);
+        return account;
+    }
+
+    /// <summary>The configuration as the host sees it (paths absolute).</summary>
+    public RuleMailConfig Config() => new()
+    {
+        Path = ConfigPath,
+        Keystore = Path.Combine(RepositoryRoot, "keystore-sample"),
+        KeystorePassphraseFile = Path.Combine(RepositoryRoot, "keystore-sample", "passphrase.txt"),
+        Rules = RulesDirectory,
+        State = StatePath,
+        Accounts = Accounts,
+    };
+
+    public Task<HostRuntime> OpenAsync(ILoggerFactory? logging = null) =>
+        HostRuntime.OpenAsync(
+            Config(),
+            new KeyStoreOptions { Time = Time, Passphrase = new KeyStorePassphrase(SamplePassphrase) },
+            logging ?? NullLoggerFactory.Instance,
+            Time,
+            name => Environment.TryGetValue(name, out var value) ? value : null,
+            CancellationToken.None);
+
+    /// <summary>A demo message's raw bytes (keystore-sample/mailbox), e.g. <c>smime-tampered</c>.</summary>
+    public static byte[] DemoMessage(string name) =>
+        File.ReadAllBytes(Directory.GetFiles(Path.Combine(RepositoryRoot, "keystore-sample", "mailbox"), "*", SearchOption.AllDirectories)
+            .Single(f => Path.GetFileName(f).Split(':')[0].EndsWith($".demo-{name}", StringComparison.Ordinal)));
+
+    public void Dispose() => Folder.Dispose();
+
+    private static string FindRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "RuleMail.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("RuleMail.sln not found above the test folder");
+    }
+}
