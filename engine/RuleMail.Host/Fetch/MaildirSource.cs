@@ -136,7 +136,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             return SourceActionResult.Gone;
         }
 
-        var index = await KeywordIndexAsync(keyword, cancellationToken).ConfigureAwait(false);
+        var index = await KeywordIndexAsync(_root, keyword, cancellationToken).ConfigureAwait(false);
         if (index < 0)
         {
             return SourceActionResult.Unsupported(
@@ -167,23 +167,25 @@ public sealed class MaildirSource(string root, string account) : IMailSource
     }
 
     /// <summary>
-    /// Moves the file, by rename only and keeping its name, into the Maildir++ folder's <c>cur/</c> (<c>new/</c>
-    /// when it was still new), creating the folder as Dovecot does. A message already in the target counts as moved.
+    /// Moves the file, by rename only and keeping its unique name, into the Maildir++ folder's <c>cur/</c> (<c>new/</c>
+    /// when it was still new), creating the folder as Dovecot does. Every Maildir++ folder has its own
+    /// <c>dovecot-keywords</c>, so keyword letters are translated to the target's (a keyword that no longer fits
+    /// there, past 26, is dropped rather than holding the move up). A message already in the target counts as moved.
     /// </summary>
     /// <exception cref="MailSourceException">The rename failed, for example because the folder is on another filesystem.</exception>
-    public Task<SourceActionResult> MoveAsync(SourceMessage message, string folder, CancellationToken cancellationToken)
+    public async Task<SourceActionResult> MoveAsync(SourceMessage message, string folder, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(folder);
         var directory = FolderDirectory(folder, out var problem);
         if (directory is null)
         {
-            return Task.FromResult(SourceActionResult.Unsupported(problem!));
+            return SourceActionResult.Unsupported(problem!);
         }
 
         if (directory.Length == 0)
         {
-            return Task.FromResult(Locate(message) is null ? SourceActionResult.Gone : SourceActionResult.Ok);
+            return Locate(message) is null ? SourceActionResult.Gone : SourceActionResult.Ok;
         }
 
         var target = Path.Combine(_root, directory);
@@ -192,14 +194,15 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             if (Locate(message) is not { } path)
             {
                 // Moved on an earlier attempt whose result was not recorded: that is done, not gone.
-                return Task.FromResult(Find(target, message.SourceKey) is null ? SourceActionResult.Gone : SourceActionResult.Ok);
+                return Find(target, message.SourceKey) is null ? SourceActionResult.Gone : SourceActionResult.Ok;
             }
 
             CreateFolder(target);
             var subfolder = Path.GetFileName(Path.GetDirectoryName(path))!;
-            if (TryRename(path, Path.Combine(target, subfolder, Path.GetFileName(path))))
+            var name = await TranslateKeywordsAsync(Path.GetFileName(path), target, cancellationToken).ConfigureAwait(false);
+            if (TryRename(path, Path.Combine(target, subfolder, name)))
             {
-                return Task.FromResult(SourceActionResult.Ok);
+                return SourceActionResult.Ok;
             }
         }
 
@@ -229,21 +232,21 @@ public sealed class MaildirSource(string root, string account) : IMailSource
         return comma < 0 ? flags : flags[..comma];
     }
 
+    /// <summary>The file name with <paramref name="flag"/> added to its <c>:2,</c> flags (see <see cref="WithFlags"/>).</summary>
+    internal static string WithFlag(string fileName, char flag) => WithFlags(fileName, FlagsOf(fileName) + flag);
+
     /// <summary>
-    /// The file name with <paramref name="flag"/> added to its <c>:2,</c> flags, all flags sorted by ASCII code
-    /// (uppercase standard flags first, then keyword letters) as Dovecot writes them; anything after a further
-    /// <c>,</c> is kept. Other info (<c>:1,…</c>) is replaced.
+    /// The file name with <paramref name="flags"/> as its <c>:2,</c> flags, sorted by ASCII code (uppercase standard
+    /// flags first, then keyword letters) as Dovecot writes them; anything after a further <c>,</c> is kept. Other
+    /// info (<c>:1,…</c>) is replaced.
     /// </summary>
-    internal static string WithFlag(string fileName, char flag)
+    internal static string WithFlags(string fileName, IEnumerable<char> flags)
     {
         var key = KeyOf(fileName);
-        var flags = FlagsOf(fileName);
         var rest = fileName.AsSpan(key.Length).StartsWith(InfoFlags, StringComparison.Ordinal)
-            ? fileName[(key.Length + InfoFlags.Length + flags.Length)..]
+            ? fileName[(key.Length + InfoFlags.Length + FlagsOf(fileName).Length)..]
             : "";
-
-        var sorted = (flags + flag).Distinct().Order().ToArray();
-        return key + InfoFlags + new string(sorted) + rest;
+        return key + InfoFlags + new string([.. flags.Distinct().Order()]) + rest;
     }
 
     /// <summary>Why <paramref name="keyword"/> cannot be an IMAP keyword (an atom), or null when it can.</summary>
@@ -470,10 +473,46 @@ public sealed class MaildirSource(string root, string account) : IMailSource
         }
     }
 
-    /// <summary>The keyword's index in <c>dovecot-keywords</c>, added when missing; -1 when all 26 are taken.</summary>
-    private async Task<int> KeywordIndexAsync(string keyword, CancellationToken cancellationToken)
+    /// <summary>
+    /// The name with its keyword letters translated from this Maildir's <c>dovecot-keywords</c> to the target folder's.
+    /// Letters without a name here (lost) are dropped, as are keywords the target has no room for.
+    /// </summary>
+    private async Task<string> TranslateKeywordsAsync(string name, string target, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(_root, KeywordsFileName);
+        var flags = FlagsOf(name);
+        if (!flags.Any(IsKeywordLetter))
+        {
+            return name;
+        }
+
+        string?[] here;
+        try
+        {
+            here = ReadKeywords(Path.Combine(_root, KeywordsFileName));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MailSourceException($"Maildir {_root}: cannot read {KeywordsFileName}: {e.Message}", e);
+        }
+
+        var translated = new List<char>(flags.Where(c => !IsKeywordLetter(c)));
+        foreach (var letter in flags.Where(IsKeywordLetter))
+        {
+            if (here[letter - 'a'] is { } keyword && await KeywordIndexAsync(target, keyword, cancellationToken).ConfigureAwait(false) is >= 0 and var index)
+            {
+                translated.Add((char)('a' + index));
+            }
+        }
+
+        return WithFlags(name, translated);
+    }
+
+    private static bool IsKeywordLetter(char c) => c is >= 'a' and <= 'z';
+
+    /// <summary>The keyword's index in the Maildir's <c>dovecot-keywords</c>, added when missing; -1 when all 26 are taken.</summary>
+    private static async Task<int> KeywordIndexAsync(string maildir, string keyword, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(maildir, KeywordsFileName);
         try
         {
             var index = Array.FindIndex(ReadKeywords(path), name => string.Equals(name, keyword, StringComparison.OrdinalIgnoreCase));
@@ -482,7 +521,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
                 return index;
             }
 
-            var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+            var held = await LockAsync(maildir, cancellationToken).ConfigureAwait(false);
             await using (held.ConfigureAwait(false))
             {
                 // Read again under the lock: Dovecot may have added keywords meanwhile.
@@ -500,13 +539,13 @@ public sealed class MaildirSource(string root, string account) : IMailSource
                 }
 
                 names[index] = keyword;
-                WriteKeywords(path, names);
+                WriteKeywords(maildir, names);
                 return index;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new MailSourceException($"Maildir {_root}: cannot update {KeywordsFileName}: {e.Message}", e);
+            throw new MailSourceException($"Maildir {maildir}: cannot update {KeywordsFileName}: {e.Message}", e);
         }
     }
 
@@ -537,8 +576,9 @@ public sealed class MaildirSource(string root, string account) : IMailSource
     /// Replaces <c>dovecot-keywords</c> atomically (a temporary file renamed over it). Its mtime must grow each time,
     /// since Dovecot re-reads the file only when the mtime (in seconds) changes.
     /// </summary>
-    private void WriteKeywords(string path, string?[] names)
+    private static void WriteKeywords(string maildir, string?[] names)
     {
+        var path = Path.Combine(maildir, KeywordsFileName);
         var text = new StringBuilder();
         for (var i = 0; i < names.Length; i++)
         {
@@ -548,7 +588,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             }
         }
 
-        var temp = Path.Combine(_root, $"{KeywordsFileName}.{Guid.NewGuid():N}.tmp");
+        var temp = Path.Combine(maildir, $"{KeywordsFileName}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
@@ -576,9 +616,9 @@ public sealed class MaildirSource(string root, string account) : IMailSource
     }
 
     /// <summary>Takes Dovecot's uidlist dotlock (created exclusively, removed on dispose), waiting a while when Dovecot holds it.</summary>
-    private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
+    private static async Task<FileStream> LockAsync(string maildir, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(_root, UidlistLockName);
+        var path = Path.Combine(maildir, UidlistLockName);
         for (var attempt = 0; attempt < LockAttempts; attempt++)
         {
             try
@@ -591,7 +631,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             }
         }
 
-        throw new MailSourceException($"Maildir {_root}: {UidlistLockName} is held by another process; the keyword is set on the next attempt");
+        throw new MailSourceException($"Maildir {maildir}: {UidlistLockName} is held by another process; the keyword is set on the next attempt");
     }
 
     private MailSourceException StillRenaming(SourceMessage message) =>
