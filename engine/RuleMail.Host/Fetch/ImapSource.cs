@@ -137,7 +137,20 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
             }
 
             var destination = await FolderAsync(folder, cancellationToken).ConfigureAwait(false);
-            await opened.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await opened.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ImapCommandException)
+            {
+                if (await StillThereAsync(uid, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                return SourceActionResult.Gone; // Expunged by another session meanwhile.
+            }
+
             return SourceActionResult.Ok;
         }).ConfigureAwait(false);
     }
@@ -162,6 +175,13 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
     {
         var found = await Opened.SearchAsync(SearchQuery.Uids([uid]), cancellationToken).ConfigureAwait(false);
         return found.Count > 0;
+    }
+
+    /// <summary>Lets the server report other sessions' expunges (NOOP), then looks again.</summary>
+    private async Task<bool> StillThereAsync(UniqueId uid, CancellationToken cancellationToken)
+    {
+        await _client.NoOpAsync(cancellationToken).ConfigureAwait(false);
+        return await ExistsAsync(uid, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<IMailFolder> FolderAsync(string name, CancellationToken cancellationToken)

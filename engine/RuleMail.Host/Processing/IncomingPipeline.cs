@@ -72,6 +72,9 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             report.Error = e.Message;
         }
 
+        // Messages waiting for a later attempt that this run did not touch (their time has not come).
+        var counts = await services.State.CountMessagesAsync(account.Name, CancellationToken.None).ConfigureAwait(false);
+        report.Waiting = Math.Max(report.Waiting, counts[MessageState.Retry] - report.Count(MessageState.Retry));
         return report;
     }
 

@@ -1,0 +1,240 @@
+using System.Net;
+using MailKit;
+using MimeKit;
+using RuleMail.Host.Processing;
+using RuleMail.Host.State;
+using RuleMail.Host.Tests.Support;
+
+namespace RuleMail.Host.Tests.Processing;
+
+/// <summary>
+/// The incoming pipeline against a real Dovecot over IMAP and a real HTTP webhook endpoint: every message is
+/// processed once across runs, failed-security mail is flagged and moved to Quarantine, outages lose nothing.
+/// </summary>
+public sealed class ImapPipelineTests : IAsyncLifetime
+{
+    private const string User = "support";
+    private const string Password = "imap-secret";
+    private static readonly string[] FailedDemos = ["smime-tampered", "smime-encrypted-other", "pgp-no-mdc"];
+    private static readonly string[] GoodDemos = ["plain", "smime-signed", "smime-signed-encrypted", "pgp-signed-encrypted"];
+    private readonly HostHarness _harness = HostHarness.Create();
+    private DovecotServer _dovecot = null!;
+    private WebhookListener _webhook = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dovecot = await DovecotServer.StartAsync((User, Password));
+        _webhook = WebhookListener.Start();
+        _harness.ImapAccount(_dovecot, User, Password);
+        _harness.AddRule("0-webhook.yaml", $"""
+            rules:
+              - name: tell-the-ticket-system
+                on: incoming
+                then:
+                  webhook: {_webhook.Url}hook
+                  tag: seen-by-rulemail
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _webhook.DisposeAsync();
+        await _dovecot.DisposeAsync();
+        _harness.Dispose();
+    }
+
+    [Fact]
+    public async Task Every_message_gives_one_webhook_call_however_often_the_host_runs()
+    {
+        await AppendDemosAsync([.. GoodDemos, .. FailedDemos]);
+
+        var first = await FetchOnceAsync();
+        var second = await FetchOnceAsync();
+
+        Assert.Null(first.Error);
+        Assert.Equal(7, first.Messages.Count);
+        Assert.All(first.Messages, m => Assert.Equal(MessageState.Done, m.State));
+        Assert.Empty(second.Messages);
+        Assert.Equal(7, _webhook.Acknowledged.Count);
+        Assert.Equal(7, _webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct().Count());
+
+        await AppendPlainAsync("late-1");
+        await AppendPlainAsync("late-2");
+        var third = await FetchOnceAsync();
+
+        Assert.Equal(2, third.Messages.Count);
+        Assert.Equal(9, _webhook.Received.Count);
+    }
+
+    [Fact]
+    public async Task Failed_security_mail_is_flagged_and_sits_in_Quarantine_and_good_mail_stays()
+    {
+        await AppendDemosAsync([.. GoodDemos, .. FailedDemos]);
+
+        await FetchOnceAsync();
+
+        var quarantine = await _dovecot.ListAsync(User, Password, "Quarantine");
+        var inbox = await _dovecot.ListAsync(User, Password);
+        Assert.Equal(FailedDemos.Length, quarantine.Count);
+        Assert.All(quarantine, m => Assert.Contains("security-failed", m.Keywords));
+        Assert.Equal(GoodDemos.Length, inbox.Count);
+        Assert.All(inbox, m => Assert.DoesNotContain("security-failed", m.Keywords));
+        Assert.All(inbox, m => Assert.False(m.Flags.HasFlag(MessageFlags.Seen), "RuleMail reads with BODY.PEEK and never marks mail read"));
+    }
+
+    [Fact]
+    public async Task The_webhook_carries_the_security_result_tags_and_an_idempotency_key()
+    {
+        await AppendDemosAsync(["smime-tampered"]);
+
+        await FetchOnceAsync();
+
+        var call = Assert.Single(_webhook.Acknowledged);
+        Assert.Equal("POST", call.Method);
+        Assert.Equal("/hook", call.Path);
+        Assert.Matches("^[0-9a-f]{32}$", call.IdempotencyKey);
+        using var json = System.Text.Json.JsonDocument.Parse(call.Body);
+        var security = json.RootElement.GetProperty("security");
+        Assert.Equal("S/MIME", security.GetProperty("type").GetString());
+        Assert.False(security.GetProperty("sign").GetProperty("success").GetBoolean());
+        Assert.Equal("support", json.RootElement.GetProperty("account").GetString());
+        Assert.Contains("seen-by-rulemail", json.RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("Quarantine", json.RootElement.GetProperty("decision").GetProperty("move").GetString());
+    }
+
+    [Fact]
+    public async Task Keywords_from_rules_are_set_over_IMAP()
+    {
+        _harness.AddRule("60-label.yaml", """
+            rules:
+              - name: label-customers
+                on: incoming
+                when:
+                  from.domain: customer.test
+                then:
+                  flag: [customer, needs-reply]
+            """);
+        await AppendDemosAsync(["smime-signed", "pgp-signed-encrypted"]);
+
+        await FetchOnceAsync();
+
+        var inbox = await _dovecot.ListAsync(User, Password);
+        var alice = Assert.Single(inbox, m => m.Subject == "New delivery address");
+        Assert.Contains("customer", alice.Keywords);
+        Assert.Contains("needs-reply", alice.Keywords);
+        Assert.DoesNotContain("customer", Assert.Single(inbox, m => m.Subject == "Server logs").Keywords);
+    }
+
+    [Fact]
+    public async Task A_failing_webhook_is_retried_after_the_backoff_and_delivered_once()
+    {
+        await AppendPlainAsync("one");
+        _webhook.RespondNext(1, HttpStatusCode.ServiceUnavailable);
+
+        var failed = await FetchOnceAsync();
+        var tooEarly = await FetchOnceAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        var retried = await FetchOnceAsync();
+
+        Assert.Equal(MessageState.Retry, Assert.Single(failed.Messages).State);
+        Assert.Empty(tooEarly.Messages);
+        Assert.Equal(1, tooEarly.Waiting);
+        Assert.Equal(MessageState.Done, Assert.Single(retried.Messages).State);
+        Assert.Equal(2, _webhook.Received.Count);
+        Assert.Single(_webhook.Acknowledged);
+        Assert.Equal(_webhook.Received[0].IdempotencyKey, _webhook.Received[1].IdempotencyKey);
+    }
+
+    [Fact]
+    public async Task A_webhook_that_refuses_for_good_is_recorded_and_the_rest_of_the_plan_still_runs()
+    {
+        await AppendDemosAsync(["smime-tampered"]);
+        _webhook.RespondNext(1, HttpStatusCode.BadRequest);
+
+        var report = await FetchOnceAsync();
+
+        var message = Assert.Single(report.Messages);
+        Assert.Equal(MessageState.Done, message.State);
+        Assert.Contains(message.Actions, a => a.StartsWith("webhook", StringComparison.Ordinal) && a.Contains("failed", StringComparison.Ordinal) && a.Contains("400", StringComparison.Ordinal));
+        Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
+    }
+
+    [Fact]
+    public async Task A_server_outage_is_reported_loses_nothing_and_recovers()
+    {
+        await AppendPlainAsync("before-outage");
+        await _dovecot.StopAsync();
+
+        var down = await FetchOnceAsync();
+
+        Assert.NotNull(down.Error);
+        Assert.Contains("connection refused", down.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(_webhook.Received);
+
+        await _dovecot.RestartAsync();
+        var up = await FetchOnceAsync();
+
+        Assert.Null(up.Error);
+        Assert.Single(up.Messages);
+        Assert.Single(_webhook.Acknowledged);
+    }
+
+    [Fact]
+    public async Task A_refused_login_is_one_clear_line_without_the_password()
+    {
+        _harness.Environment["PW_SUPPORT"] = "wrong-password";
+
+        var report = await FetchOnceAsync();
+
+        Assert.NotNull(report.Error);
+        Assert.Contains("refused the login", report.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-password", report.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', report.Error);
+    }
+
+    [Fact]
+    public async Task A_message_deleted_by_someone_else_before_the_move_is_not_an_error()
+    {
+        await AppendDemosAsync(["smime-tampered"]);
+        _webhook.BeforeRespond = async _ =>
+        {
+            using var client = await _dovecot.ConnectImapAsync(User, Password);
+            await client.Inbox.OpenAsync(FolderAccess.ReadWrite);
+            await client.Inbox.AddFlagsAsync(0, MessageFlags.Deleted, true);
+            await client.Inbox.ExpungeAsync();
+            await client.DisconnectAsync(true);
+        };
+
+        var report = await FetchOnceAsync();
+
+        Assert.Null(report.Error);
+        var message = Assert.Single(report.Messages);
+        Assert.Equal(MessageState.Done, message.State);
+        Assert.Contains(message.Actions, a => a.StartsWith("move Quarantine: skipped", StringComparison.Ordinal));
+    }
+
+    private async Task<FetchReport> FetchOnceAsync()
+    {
+        await using var runtime = await _harness.OpenAsync();
+        return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
+    }
+
+    private async Task AppendDemosAsync(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+        {
+            await _dovecot.AppendAsync(User, Password, HostHarness.DemoMessage(name));
+        }
+    }
+
+    private async Task AppendPlainAsync(string id)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("alice@customer.test"));
+        message.To.Add(MailboxAddress.Parse("support@rulemail.test"));
+        message.Subject = $"Question {id}";
+        message.MessageId = $"{id}@customer.test";
+        message.Body = new TextPart("plain") { Text = $"Hello ({id})" };
+        await _dovecot.AppendAsync(User, Password, message);
+    }
+}
