@@ -71,6 +71,10 @@ public sealed class Pop3Source(ServerEndpoint server, string account) : IMailSou
     }
 
     /// <summary>Copies the message as the server stores it (RETR); false when its UIDL is no longer in the maildrop.</summary>
+    /// <remarks>
+    /// POP3 has no "read" state, but a server that also serves the mailbox over IMAP may record RETR as \Seen
+    /// (Dovecot does unless <c>pop3_no_flag_updates = yes</c>); MailKit offers no whole-message TOP to avoid it.
+    /// </remarks>
     public async Task<bool> CopyToAsync(SourceMessage message, Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
