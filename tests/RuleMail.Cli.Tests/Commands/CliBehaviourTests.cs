@@ -34,30 +34,6 @@ public sealed class CliBehaviourTests
     }
 
     [Fact]
-    public void Run_once_on_the_embedded_default_opens_the_sample_store_and_unlocks_its_private_keys()
-    {
-        var root = CliRun.RepositoryRoot();
-
-        var result = CliRun.Run(root, null, "run", "--once");
-
-        Assert.Equal(0, result.ExitCode);
-        Assert.Equal(string.Empty, result.Error);
-        Assert.Contains("keystore-sample", result.Output, StringComparison.Ordinal);
-        Assert.Contains("2 held, all unlocked", result.Output, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Run_with_a_wrong_store_passphrase_exits_3()
-    {
-        var root = CliRun.RepositoryRoot();
-
-        var result = CliRun.Run(root, new Dictionary<string, string> { ["RULEMAIL_KEYSTORE_PASSPHRASE"] = "wrong" }, "run", "--once");
-
-        Assert.Equal(3, result.ExitCode);
-        Assert.Contains("passphrase does not open", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void The_real_executable_reports_bad_input_in_one_line_without_a_stack_trace()
     {
         using var work = new TempDirectory("cli-process");

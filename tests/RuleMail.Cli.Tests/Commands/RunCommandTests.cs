@@ -1,0 +1,148 @@
+using RuleMail.Cli.Tests.Support;
+using RuleMail.Core.Tests.Support;
+
+namespace RuleMail.Cli.Tests.Commands;
+
+/// <summary>
+/// <c>rulemail run --once</c> on a copy of the embedded default (sample store, shipped rules, the demo Maildir,
+/// SQLite state): what the README's main command shows, and its bad-input paths.
+/// </summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly TempDirectory _work = new("cli-run");
+    private readonly string _root = CliRun.RepositoryRoot();
+
+    public RunCommandTests()
+    {
+        var source = Path.Combine(_root, "keystore-sample", "mailbox");
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            // A demo run in the checkout may have moved messages; the copy starts from all of them in new/.
+            var name = Path.GetFileName(file).Split(':')[0];
+            if (name.Contains(".demo-", StringComparison.Ordinal))
+            {
+                Directory.CreateDirectory(_work.File("mailbox/new"));
+                File.Copy(file, _work.File($"mailbox/new/{name}"));
+            }
+        }
+
+        Directory.CreateDirectory(_work.File("mailbox/cur"));
+        Directory.CreateDirectory(_work.File("mailbox/tmp"));
+        WriteConfig($"""
+            accounts:
+              - name: demo
+                address: support@rulemail.test
+                fetch:
+                  maildir: mailbox
+            """);
+    }
+
+    [Fact]
+    public void The_demo_prints_every_message_with_its_icons_reason_and_decision_then_a_table()
+    {
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.True(result.ExitCode == 0, result.Error + result.Output);
+        Assert.Equal(string.Empty, result.Error);
+        Assert.Contains("private keys: 2, all unlocked", result.Output, StringComparison.Ordinal);
+        Assert.Contains("🔒 ✅  Contract  <carol@both.test>", result.Output, StringComparison.Ordinal);
+        Assert.Contains("⚠️✅  New delivery address  <alice@customer.test>", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Unable to find private key to decrypt", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Unable to find certificate for validation", result.Output, StringComparison.Ordinal);
+        Assert.Contains("decision: flag security-failed; move Quarantine; tag security-failed; stop", result.Output, StringComparison.Ordinal);
+        Assert.Matches(@"demo\s+13\s+2\s+2\s+4\s+6\s+1\s+0\s+0\s+-\s+-\s+ok", result.Output);
+        Assert.Equal(8, Directory.GetFiles(_work.File("mailbox/.Quarantine/cur")).Length);
+        Assert.Equal(5, Directory.GetFiles(_work.File("mailbox/new")).Length);
+    }
+
+    [Fact]
+    public void A_second_run_reports_nothing_new()
+    {
+        CliRun.Run(_work.Path, null, "run", "--once");
+
+        var again = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("nothing new", again.Output, StringComparison.Ordinal);
+        Assert.Matches(@"demo\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+0", again.Output);
+    }
+
+    [Fact]
+    public void An_unreachable_server_is_exit_4_with_the_reason_and_a_later_run_can_pick_up()
+    {
+        WriteConfig("""
+            accounts:
+              - name: support
+                address: support@rulemail.test
+                fetch:
+                  imap: {host: 127.0.0.1, port: 1, security: none, user: support, password_env: SUPPORT_PASSWORD}
+            """);
+
+        var result = CliRun.Run(_work.Path, new Dictionary<string, string> { ["SUPPORT_PASSWORD"] = "x" }, "run", "--once");
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains("imap 127.0.0.1:1 (support): connection refused", result.Output, StringComparison.Ordinal);
+        Assert.Contains("unreachable", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_password_variable_is_bad_input_before_anything_runs()
+    {
+        WriteConfig("""
+            accounts:
+              - name: support
+                address: support@rulemail.test
+                fetch:
+                  imap: {host: 127.0.0.1, port: 1, security: none, user: support, password_env: SUPPORT_PASSWORD}
+            """);
+
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal("rulemail: imap 127.0.0.1:1: the password variable SUPPORT_PASSWORD is not set", Assert.Single(result.ErrorLines));
+    }
+
+    [Theory]
+    [InlineData("fetch: {every: 30s}", "fetch needs exactly one of imap, pop3 or maildir")]
+    [InlineData("fetch: {maildir: m, every: soon}", "every 'soon' is not an interval")]
+    [InlineData("fetch: {maildir: m, cron: 'not cron'}", "is not a Quartz cron expression")]
+    [InlineData("fetch: {imap: {host: h, port: 993, user: u}}", "a user needs password_env")]
+    [InlineData("fetch: {imap: {host: h, port: 993, security: ssl}}", "security must be none, starttls or tls")]
+    [InlineData("send: {pickup: p}", "send needs an outbox folder")]
+    [InlineData("send: {outbox: o}", "send needs exactly one of smtp or pickup")]
+    public void Invalid_accounts_are_one_clear_line_naming_the_account(string block, string message)
+    {
+        WriteConfig($"""
+            accounts:
+              - name: support
+                address: support@rulemail.test
+                {block}
+            """);
+
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.Equal(3, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("account support", line, StringComparison.Ordinal);
+        Assert.Contains(message, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_wrong_store_passphrase_is_exit_3()
+    {
+        var result = CliRun.Run(_work.Path, new Dictionary<string, string> { ["RULEMAIL_KEYSTORE_PASSPHRASE"] = "wrong" }, "run", "--once");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("passphrase does not open", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _work.Dispose();
+
+    private void WriteConfig(string accounts) => File.WriteAllText(_work.File("rulemail.yaml"), $"""
+        keystore: {Path.Combine(_root, "keystore-sample")}
+        keystore_passphrase_file: {Path.Combine(_root, "keystore-sample", "passphrase.txt")}
+        rules: {Path.Combine(_root, "rules")}
+        state: state/state.db
+        {accounts}
+        """);
+}
