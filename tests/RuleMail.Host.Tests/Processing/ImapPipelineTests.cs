@@ -213,6 +213,33 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         Assert.Contains(message.Actions, a => a.StartsWith("move Quarantine: skipped", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_notice_is_sent_once_through_the_accounts_send_transport()
+    {
+        var account = _harness.Accounts[0];
+        account.Send = new Configuration.SendConfig { Outbox = _harness.Folder.File("outbox"), Pickup = _harness.Folder.File("pickup") };
+        _harness.AddRule("0-notify.yaml", """
+            rules:
+              - name: tell-the-admin-about-failures
+                on: incoming
+                when:
+                  security.sign.success: false
+                then:
+                  notify: admin@rulemail.test
+            """);
+        await AppendDemosAsync(["smime-tampered", "plain"]);
+
+        await FetchOnceAsync();
+        await FetchOnceAsync();
+
+        var notice = Assert.Single(Directory.GetFiles(_harness.Folder.File("pickup")));
+        var message = await MimeMessage.LoadAsync(notice);
+        Assert.Equal("admin@rulemail.test", message.To.Mailboxes.Single().Address);
+        Assert.Equal("support@rulemail.test", message.From.Mailboxes.Single().Address);
+        Assert.Equal("auto-generated", message.Headers["Auto-Submitted"]);
+        Assert.Contains("signature verification failed", message.TextBody, StringComparison.Ordinal);
+    }
+
     private async Task<FetchReport> FetchOnceAsync()
     {
         await using var runtime = await _harness.OpenAsync();
