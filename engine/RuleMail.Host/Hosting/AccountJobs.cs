@@ -75,14 +75,9 @@ public sealed class FetchJob(HostRuntime runtime, ILoggerFactory logging) : Acco
     protected override async Task<string?> RunAsync(AccountRunner runner, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runner);
-        var report = await runner.FetchAsync(new Progress<ProcessedMessage>(m => Log(runner, m)), cancellationToken).ConfigureAwait(false);
+        var report = await runner.FetchAsync(null, cancellationToken).ConfigureAwait(false);
         return report.Error;
     }
-
-    private void Log(AccountRunner runner, ProcessedMessage message) =>
-        Logger.LogInformation("{Account}: {Key} from {From} \"{Subject}\": {Security}; {Decision}; {State}",
-            runner.Account.Name, message.SourceKey, message.From, message.Subject, SecurityStatus.Describe(message.Security),
-            message.DecisionText, message.State.ToString().ToLowerInvariant());
 }
 
 /// <summary>Sends (or holds) what waits in one account's outbox.</summary>

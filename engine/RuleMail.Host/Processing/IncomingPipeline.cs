@@ -63,6 +63,9 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 if (processed is not null)
                 {
                     report.Messages.Add(processed);
+                    _logger.LogInformation("{Account}: {Key} from {From} \"{Subject}\": {Security}; decision: {Decision}; {State}",
+                        account.Name, processed.SourceKey, processed.From, processed.Subject, SecurityStatus.Describe(processed.Security),
+                        processed.DecisionText, processed.State.ToString().ToLowerInvariant());
                     progress?.Report(processed);
                 }
             }

@@ -136,6 +136,27 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains("passphrase does not open", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Logs_go_to_stderr_and_log_json_writes_one_JSON_object_per_line()
+    {
+        var executable = Path.Combine(AppContext.BaseDirectory, "rulemail.dll");
+
+        var result = ExternalTool.TryRun("dotnet", [executable, "run", "--once", "--verbose", "--log", "json"],
+            new ToolOptions { WorkingDirectory = _work.Path });
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.StandardError.TrimEnd('\n').Split('\n');
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            Assert.True(json.RootElement.TryGetProperty("LogLevel", out _), line);
+        }
+
+        Assert.Contains(lines, l => l.Contains("demo-smime-tampered", StringComparison.Ordinal));
+        Assert.Contains("demo      13", result.StandardOutputText, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _work.Dispose();
 
     private void WriteConfig(string accounts) => File.WriteAllText(_work.File("rulemail.yaml"), $"""
