@@ -8,6 +8,13 @@ public interface IMailTransport : IAsyncDisposable
     /// <summary><c>smtp 127.0.0.1:587</c> or <c>pickup /var/spool/rulemail</c>: for reports.</summary>
     string Describe { get; }
 
+    /// <summary>
+    /// Makes sure the destination can be reached (SMTP: connected and logged in) before a message is handed over, so
+    /// that a destination that is down is told apart from trouble with one message: the former never uses up a
+    /// message's attempts. Transient trouble is a <see cref="Fetch.MailSourceException"/>. A pickup folder needs nothing.
+    /// </summary>
+    Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Hands the message over. Transient trouble is a <see cref="Fetch.MailSourceException"/>; a permanent refusal is a <see cref="MailRejectedException"/>.</summary>
     Task SendAsync(MimeMessage message, CancellationToken cancellationToken);
 

@@ -10,13 +10,18 @@ public sealed class SmtpTransport(ServerEndpoint server) : IMailTransport
 
     public string Describe => server.ToString();
 
-    public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
+    public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(message);
         if (!_client.IsConnected)
         {
             await MailConnection.ConnectAsync(_client, server, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        await ConnectAsync(cancellationToken).ConfigureAwait(false);
 
         try
         {

@@ -19,7 +19,9 @@ namespace RuleMail.Host.Processing;
 /// </summary>
 /// <remarks>
 /// Files are never deleted: a sent file moves to <c>sent/</c>, a held one to <c>held/</c> (move it back to try
-/// again, for example after importing a key), one that failed for good to <c>failed/</c>. The ledger records the
+/// again, for example after importing a key), one that failed for good to <c>failed/</c> (refused by the server, or
+/// failing to go through its attempts while the server was reachable; a server that is down or refuses the login
+/// never uses them up, so an outage only delays the outbox). The ledger records the
 /// state before the file moves, so a crash between the two is finished on the next run, never repeated; the
 /// <c>sending</c> state marks the one window (SMTP accepted, ledger not yet written) in which a crash makes the
 /// next run send again — with the same Message-ID.
@@ -155,6 +157,25 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
             return await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
         }
 
+        try
+        {
+            await transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailSourceException e)
+        {
+            // The destination is down or refuses the login: no fault of this message, so it waits without using up
+            // its attempts (an outage must never file messages in failed/); the job's own backoff spaces the runs.
+            var retry = services.Time.GetUtcNow() + services.Retry.Delay(1);
+            if (entry.State != OutboxState.Sending) // One that may have gone out before stays marked so.
+            {
+                var waiting = entry with { State = OutboxState.Queued, NextAttempt = retry, Reason = e.Message, UpdatedAt = services.Time.GetUtcNow() };
+                await services.State.SaveOutboxAsync(waiting, cancellationToken).ConfigureAwait(false);
+            }
+
+            report.Messages.Add(new SentMessage(file.Name, message.Subject, to, OutboxState.Queued, e.Message) { NextAttempt = retry });
+            throw;
+        }
+
         if (entry.State == OutboxState.Sending)
         {
             _logger.LogWarning("{Account}: {File} may have been sent before the last run stopped; sending it again with the same Message-ID {MessageId}",
@@ -210,15 +231,20 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         return new SentMessage(file.Name, message?.Subject, to, state, reason);
     }
 
-    /// <summary>Moves the file into a subfolder of the outbox; an older file of the same name there is kept under a new name.</summary>
+    /// <summary>
+    /// Moves the file into a subfolder of the outbox; when a file of the same name is already there, it is kept and
+    /// this one gets a new name (the time, and a counter when that name is taken too: two in the same millisecond).
+    /// </summary>
     private void FileInto(FileInfo file, string folder)
     {
         var target = Path.Combine(outbox, folder);
         Directory.CreateDirectory(target);
         var destination = Path.Combine(target, file.Name);
-        if (File.Exists(destination))
+        var stamp = services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        for (var n = 1; File.Exists(destination); n++)
         {
-            destination = Path.Combine(target, $"{Path.GetFileNameWithoutExtension(file.Name)}.{services.Time.GetUtcNow().ToUnixTimeMilliseconds()}{file.Extension}");
+            var suffix = n == 1 ? $"{stamp}" : $"{stamp}-{n}";
+            destination = Path.Combine(target, $"{Path.GetFileNameWithoutExtension(file.Name)}.{suffix}{file.Extension}");
         }
 
         try
