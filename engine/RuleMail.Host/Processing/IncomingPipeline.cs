@@ -15,7 +15,8 @@ namespace RuleMail.Host.Processing;
 /// <summary>
 /// One account's incoming mail, once through: list → for each message not yet finished: spool, parse, security
 /// result, rules, record the result with its whole side-effect plan (one transaction), then carry out the plan
-/// in order (keywords, webhooks, notices, the move last), recording each step.
+/// in order (keywords, the move, webhooks, notices), recording each step. Mailbox actions come first so a
+/// quarantine never waits for a webhook that is down; a webhook or notice still due later needs no mailbox.
 /// </summary>
 /// <remarks>
 /// Exactly once: a message is analysed only while the ledger has no plan for it, and a planned side effect runs
@@ -59,14 +60,19 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                     continue;
                 }
 
-                var processed = await ProcessAsync(source, message, entry, cancellationToken).ConfigureAwait(false);
-                if (processed is not null)
+                Add(report, await ProcessAsync(source, message, entry, cancellationToken).ConfigureAwait(false), progress);
+            }
+
+            // Due plans whose message the source no longer lists (moved to Quarantine, gone from a Maildir or POP3):
+            // what is left of their plan (webhooks, notices) needs no mailbox, so it still runs.
+            var listedKeys = listed.Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
+            foreach (var entry in await services.State.DueMessagesAsync(account.Name, source.Folder, services.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!listedKeys.Contains(entry.SourceKey) && entry.DecisionJson is not null)
                 {
-                    report.Messages.Add(processed);
-                    _logger.LogInformation("{Account}: {Key} from {From} \"{Subject}\": {Security}; decision: {Decision}; {State}",
-                        account.Name, processed.SourceKey, processed.From, processed.Subject, SecurityStatus.Describe(processed.Security),
-                        processed.DecisionText, processed.State.ToString().ToLowerInvariant());
-                    progress?.Report(processed);
+                    var message = new SourceMessage(entry.SourceKey, entry.UidValidity, entry.Uid);
+                    Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: false, cancellationToken).ConfigureAwait(false), progress);
                 }
             }
         }
@@ -79,6 +85,20 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         var counts = await services.State.CountMessagesAsync(account.Name, CancellationToken.None).ConfigureAwait(false);
         report.Waiting = Math.Max(report.Waiting, counts[MessageState.Retry] - report.Count(MessageState.Retry));
         return report;
+    }
+
+    private void Add(FetchReport report, ProcessedMessage? processed, IProgress<ProcessedMessage>? progress)
+    {
+        if (processed is null)
+        {
+            return;
+        }
+
+        report.Messages.Add(processed);
+        _logger.LogInformation("{Account}: {Key} from {From} \"{Subject}\": {Security}; decision: {Decision}; {State}",
+            account.Name, processed.SourceKey, processed.From, processed.Subject, SecurityStatus.Describe(processed.Security),
+            processed.DecisionText, processed.State.ToString().ToLowerInvariant());
+        progress?.Report(processed);
     }
 
     private async Task<ProcessedMessage?> ProcessAsync(IMailSource source, SourceMessage message, LedgerEntry? entry, CancellationToken cancellationToken)
@@ -95,7 +115,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             entry = analysed.Entry;
         }
 
-        return await CarryOutAsync(source, message, entry, isNew, cancellationToken).ConfigureAwait(false);
+        return await CarryOutAsync(source, message, entry, isNew, present: true, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(LedgerEntry? Entry, ProcessedMessage? Report)> AnalyseAsync(
@@ -177,7 +197,9 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ProcessedMessage> CarryOutAsync(IMailSource source, SourceMessage message, LedgerEntry entry, bool isNew, CancellationToken cancellationToken)
+    /// <param name="present">False when the source no longer lists the message: keywords and moves are then skipped as gone.</param>
+    private async Task<ProcessedMessage> CarryOutAsync(
+        IMailSource source, SourceMessage message, LedgerEntry entry, bool isNew, bool present, CancellationToken cancellationToken)
     {
         var effects = await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false);
         var actions = new List<string>();
@@ -194,6 +216,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             {
                 result = effect.Kind switch
                 {
+                    SideEffectKind.Keyword or SideEffectKind.Move when !present => SourceActionResult.Gone,
                     SideEffectKind.Keyword => await source.AddKeywordAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
                     SideEffectKind.Move => await source.MoveAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
                     SideEffectKind.Webhook => await WebhookAsync(effect, cancellationToken).ConfigureAwait(false),
@@ -304,6 +327,11 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             Add(SideEffectKind.Keyword, keyword, null);
         }
 
+        if ((decision.Move ?? (decision.Hold is not null ? QuarantineFolder : null)) is { } folder)
+        {
+            Add(SideEffectKind.Move, folder, null);
+        }
+
         if (decision.Webhook.Count > 0)
         {
             var summary = Summary(entry, inspected, decision, ruleErrors, size);
@@ -316,11 +344,6 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         foreach (var address in decision.Notify.Distinct(StringComparer.OrdinalIgnoreCase))
         {
             Add(SideEffectKind.Notify, address, Notice(entry, inspected, decision));
-        }
-
-        if ((decision.Move ?? (decision.Hold is not null ? QuarantineFolder : null)) is { } folder)
-        {
-            Add(SideEffectKind.Move, folder, null);
         }
 
         return plan;

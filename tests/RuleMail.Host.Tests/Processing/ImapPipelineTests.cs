@@ -193,24 +193,27 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_message_deleted_by_someone_else_before_the_move_is_not_an_error()
+    public async Task Quarantine_does_not_wait_for_a_webhook_that_is_down_and_the_webhook_follows_later()
     {
         await AppendDemosAsync(["smime-tampered"]);
-        _webhook.BeforeRespond = async _ =>
-        {
-            using var client = await _dovecot.ConnectImapAsync(User, Password);
-            await client.Inbox.OpenAsync(FolderAccess.ReadWrite);
-            await client.Inbox.AddFlagsAsync(0, MessageFlags.Deleted, true);
-            await client.Inbox.ExpungeAsync();
-            await client.DisconnectAsync(true);
-        };
+        _webhook.RespondNext(1, HttpStatusCode.BadGateway);
 
-        var report = await FetchOnceAsync();
+        var first = await FetchOnceAsync();
 
-        Assert.Null(report.Error);
-        var message = Assert.Single(report.Messages);
-        Assert.Equal(MessageState.Done, message.State);
-        Assert.Contains(message.Actions, a => a.StartsWith("move Quarantine: skipped", StringComparison.Ordinal));
+        Assert.Equal(MessageState.Retry, Assert.Single(first.Messages).State);
+        Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
+        Assert.Empty(_webhook.Acknowledged);
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        var second = await FetchOnceAsync();
+        var third = await FetchOnceAsync();
+
+        var finished = Assert.Single(second.Messages);
+        Assert.Equal(MessageState.Done, finished.State);
+        Assert.Contains("move Quarantine: done", finished.Actions);
+        Assert.Single(_webhook.Acknowledged);
+        Assert.Empty(third.Messages);
+        Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
     }
 
     [Fact]

@@ -1,0 +1,68 @@
+using System.Net;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.State;
+using RuleMail.Host.Tests.Support;
+
+namespace RuleMail.Host.Tests.Processing;
+
+/// <summary>The pipeline over a Maildir: what is left of a plan still runs after the message moved out of the folder.</summary>
+public sealed class MaildirPipelineTests : IAsyncLifetime
+{
+    private readonly HostHarness _harness = HostHarness.Create();
+    private WebhookListener _webhook = null!;
+
+    public Task InitializeAsync()
+    {
+        _webhook = WebhookListener.Start();
+        foreach (var sub in new[] { "new", "cur", "tmp" })
+        {
+            Directory.CreateDirectory(_harness.Folder.File($"Maildir/{sub}"));
+        }
+
+        _harness.Accounts.Add(new AccountConfig
+        {
+            Name = "demo",
+            Address = "support@rulemail.test",
+            Fetch = new FetchConfig { Maildir = _harness.Folder.File("Maildir") },
+        });
+        _harness.AddRule("0-webhook.yaml", $"""
+            rules:
+              - name: tell-the-ticket-system
+                on: incoming
+                then:
+                  webhook: {_webhook.Url}hook
+            """);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _webhook.DisposeAsync();
+        _harness.Dispose();
+    }
+
+    [Fact]
+    public async Task A_webhook_that_was_down_is_delivered_after_the_message_moved_to_Quarantine()
+    {
+        File.WriteAllBytes(_harness.Folder.File("Maildir/new/1.demo-pgp-no-mdc"), HostHarness.DemoMessage("pgp-no-mdc"));
+        _webhook.RespondNext(1, HttpStatusCode.ServiceUnavailable);
+
+        var first = await FetchOnceAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        var second = await FetchOnceAsync();
+        var third = await FetchOnceAsync();
+
+        Assert.Equal(MessageState.Retry, Assert.Single(first.Messages).State);
+        Assert.Equal(MessageState.Done, Assert.Single(second.Messages).State);
+        Assert.Empty(third.Messages);
+        Assert.Single(_webhook.Acknowledged);
+        Assert.Single(Directory.GetFiles(_harness.Folder.File("Maildir/.Quarantine/cur")));
+        Assert.Empty(Directory.GetFiles(_harness.Folder.File("Maildir/new")));
+    }
+
+    private async Task<Host.Processing.FetchReport> FetchOnceAsync()
+    {
+        await using var runtime = await _harness.OpenAsync();
+        return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
+    }
+}
