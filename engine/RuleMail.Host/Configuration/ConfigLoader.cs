@@ -144,6 +144,11 @@ public static partial class ConfigLoader
                     throw new RuleMailException($"{where}: send needs exactly one of smtp or pickup");
                 }
 
+                if (send.SentFolder is not null && account.Fetch?.Imap is null)
+                {
+                    throw new RuleMailException($"{where}: send.sent_folder needs fetch.imap (the copy goes to that IMAP server)");
+                }
+
                 CheckSchedule(send.Every, send.Cron, $"{where}: send");
                 CheckServer(send.Smtp, $"{where}: send.smtp");
             }

@@ -12,4 +12,7 @@ public sealed class SendConfig
     public ServerConfig? Smtp { get; set; }
 
     public string? Pickup { get; set; }
+
+    /// <summary>Keep a copy of each sent message (as sent) in this folder of the account's IMAP server (<c>fetch.imap</c>).</summary>
+    public string? SentFolder { get; set; }
 }

@@ -37,7 +37,20 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
         var transport = Transport() as IMailTransport ?? throw new InvalidOperationException($"{Account.Name} has no smtp or pickup");
         await using (transport.ConfigureAwait(false))
         {
-            return await new OutboxSender(services, Account, send.Outbox!, transport).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            var sentCopy = send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
+                ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
+                : null;
+            try
+            {
+                return await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (sentCopy is not null)
+                {
+                    await sentCopy.DisposeAsync().ConfigureAwait(false);
+                }
+            }
         }
     }
 

@@ -26,7 +26,7 @@ namespace RuleMail.Host.Processing;
 /// <c>sending</c> state marks the one window (SMTP accepted, ledger not yet written) in which a crash makes the
 /// next run send again — with the same Message-ID.
 /// </remarks>
-public sealed class OutboxSender(HostServices services, AccountConfig account, string outbox, IMailTransport transport)
+public sealed class OutboxSender(HostServices services, AccountConfig account, string outbox, IMailTransport transport, ImapSentCopy? sentCopy = null)
 {
     public const string SentFolder = "sent";
     public const string HeldFolder = "held";
@@ -214,7 +214,23 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
             throw;
         }
 
-        return await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
+        var sent = await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
+        return sentCopy is null ? sent : await CopyToSentAsync(sent, finished, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Best effort, after the send is recorded: a failed copy is reported, never a reason to send again.</summary>
+    private async Task<SentMessage> CopyToSentAsync(SentMessage sent, MimeMessage finished, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sentCopy!.AppendAsync(finished, cancellationToken).ConfigureAwait(false);
+            return sent with { Reason = $"{sent.Reason}; copy in {sentCopy.Folder}" };
+        }
+        catch (MailSourceException e)
+        {
+            _logger.LogWarning("{Account}: {File} was sent, but no copy could be kept in {Folder}: {Error}", account.Name, sent.FileName, sentCopy!.Folder, e.Message);
+            return sent with { Reason = $"{sent.Reason}; no copy in {sentCopy.Folder}: {e.Message}" };
+        }
     }
 
     private async Task<SentMessage> FinishAsync(FileInfo file, OutboxEntry entry, OutboxState state, string? reason, MimeMessage? message, string folder, CancellationToken cancellationToken)
