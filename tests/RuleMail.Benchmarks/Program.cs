@@ -1,16 +1,27 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
+using RuleMail.Benchmarks.Pipeline;
 
 namespace RuleMail.Benchmarks;
 
 /// <summary>
 /// Runs the benchmarks, then prints messages per second per core beside the raw RSA-2048 private-key
 /// rate of <c>openssl speed</c> on the same machine (the ceiling for S/MIME: one private operation per message).
+/// With <c>pipeline</c> first, runs the end-to-end pipeline benchmark against a real Dovecot instead
+/// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options).
 /// </summary>
 internal static class Program
 {
-    public static void Main(string[] args)
+    public static int Main(string[] args)
     {
+        switch (args)
+        {
+            case [PipelineBenchmark.Verb, .. var rest]:
+                return PipelineBenchmark.RunAsync(rest).GetAwaiter().GetResult();
+            case [PipelineChild.Verb, .. var rest]:
+                return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
+        }
+
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         var openssl = OpenSslRsa2048SignsPerSecond();
         Console.WriteLine();
@@ -29,6 +40,8 @@ internal static class Program
             var share = name.Contains("S/MIME", StringComparison.Ordinal) ? $" = {perSecond / openssl:P0} of openssl's raw rate" : string.Empty;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-45} {perSecond,8:F0} messages/s per core{share}"));
         }
+
+        return 0;
     }
 
     private static double OpenSslRsa2048SignsPerSecond()
