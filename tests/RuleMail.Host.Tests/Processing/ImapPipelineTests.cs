@@ -146,6 +146,25 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_whose_webhook_never_recovers_is_given_up_after_eight_attempts_and_kept()
+    {
+        await AppendPlainAsync("poison");
+        _webhook.DefaultStatus = HttpStatusCode.InternalServerError;
+
+        var states = new List<MessageState>();
+        for (var run = 0; run < 10; run++)
+        {
+            var report = await FetchOnceAsync();
+            states.AddRange(report.Messages.Select(m => m.State));
+            _harness.Time.Advance(TimeSpan.FromHours(2));
+        }
+
+        Assert.Equal([.. Enumerable.Repeat(MessageState.Retry, 7), MessageState.Failed], states);
+        Assert.Equal(8, _webhook.Received.Count);
+        Assert.Single(await _dovecot.ListAsync(User, Password));
+    }
+
+    [Fact]
     public async Task A_webhook_that_refuses_for_good_is_recorded_and_the_rest_of_the_plan_still_runs()
     {
         await AppendDemosAsync(["smime-tampered"]);
