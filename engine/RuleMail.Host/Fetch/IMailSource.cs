@@ -30,6 +30,12 @@ public interface IMailSource : IAsyncDisposable
     /// <summary>Called once the message is in the ledger, so the source may move its cursor past it.</summary>
     Task RecordedAsync(SourceMessage message, State.IStateStore state, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Called at the end of a run: a source that moves its cursor in memory and saves it now and then saves it here.
+    /// (The ledger is the truth; a cursor saved late only makes the next run look at a few known messages again.)
+    /// </summary>
+    Task FlushAsync(State.IStateStore state, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Sets the keyword (an IMAP keyword, or its Maildir equivalent).</summary>
     Task<SourceActionResult> AddKeywordAsync(SourceMessage message, string keyword, CancellationToken cancellationToken);
 

@@ -16,10 +16,12 @@ namespace RuleMail.Host.Fetch;
 public sealed class ImapSource(ServerEndpoint server, string account, string folderName, ILogger logger) : IMailSource
 {
     private const int ChunkSize = 1024 * 1024;
+    private const int CursorSaveInterval = 100;
     private readonly ImapClient _client = new();
     private IMailFolder? _folder;
     private uint _uidValidity;
     private uint _lastUid;
+    private int _unsaved;
 
     public string Folder => folderName;
 
@@ -96,11 +98,25 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
     public async Task RecordedAsync(SourceMessage message, IStateStore state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        ArgumentNullException.ThrowIfNull(state);
         if (message.UidValidity == _uidValidity && message.Uid is { } uid && uid > _lastUid)
         {
             _lastUid = uid;
-            await state.SetCursorAsync(new FolderCursor(account, folderName, _uidValidity, uid), cancellationToken).ConfigureAwait(false);
+
+            // Each save is a disk sync; the ledger already says the message is known, so save the cursor now and then.
+            if (++_unsaved >= CursorSaveInterval)
+            {
+                await FlushAsync(state, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task FlushAsync(IStateStore state, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_unsaved > 0)
+        {
+            await state.SetCursorAsync(new FolderCursor(account, folderName, _uidValidity, _lastUid), cancellationToken).ConfigureAwait(false);
+            _unsaved = 0;
         }
     }
 

@@ -63,6 +63,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 Add(report, await ProcessAsync(source, message, entry, cancellationToken).ConfigureAwait(false), progress);
             }
 
+            await source.FlushAsync(services.State, cancellationToken).ConfigureAwait(false);
+
             // Due plans whose message the source no longer lists (moved to Quarantine, gone from a Maildir or POP3):
             // what is left of their plan (webhooks, notices) needs no mailbox, so it still runs.
             var listedKeys = listed.Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
@@ -107,9 +109,14 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         if (entry?.DecisionJson is null)
         {
             var analysed = await AnalyseAsync(source, message, entry, cancellationToken).ConfigureAwait(false);
-            if (analysed.Entry is null || analysed.Entry.State is not MessageState.Processing)
+            if (analysed.Entry is null || analysed.Entry.State is MessageState.Retry or MessageState.Failed)
             {
                 return analysed.Report;
+            }
+
+            if (analysed.Entry.State == MessageState.Done)
+            {
+                return Report(analysed.Entry, [], isNew);
             }
 
             entry = analysed.Entry;
@@ -173,6 +180,11 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 FirstSeen = previous?.FirstSeen ?? now,
             };
             var plan = Plan(entry, inspected, decision, evaluation.Errors, size);
+            if (plan.Count == 0)
+            {
+                entry = entry with { State = MessageState.Done }; // Nothing to do: one write, not two.
+            }
+
             await RecordAsync(source, message, entry, plan, cancellationToken).ConfigureAwait(false);
             foreach (var error in evaluation.Errors)
             {
