@@ -14,23 +14,38 @@ internal static class SignedContent
     {
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Dos;
-        using var buffer = new MemoryBlockStream();
-        entity.WriteTo(options, buffer);
-        return buffer.ToArray();
+        return Exactly(target => entity.WriteTo(options, target));
     }
 
     /// <summary>The decoded content of a leaf part (base64 or quoted-printable undone).</summary>
-    public static byte[] Decoded(MimePart part)
-    {
-        using var buffer = new MemoryBlockStream();
-        part.Content?.DecodeTo(buffer);
-        return buffer.ToArray();
-    }
+    public static byte[] Decoded(MimePart part) => Exactly(target => part.Content?.DecodeTo(target));
 
+    /// <summary>
+    /// Parses decrypted bytes without copying them: MimeKit's parts keep referring to <paramref name="bytes"/>
+    /// (a 50 MB attachment stays one 50 MB array, not two).
+    /// </summary>
     public static MimeEntity Parse(byte[] bytes)
     {
-        using var stream = new MemoryStream(bytes, writable: false);
-        return MimeEntity.Load(stream);
+#pragma warning disable CA2000 // The entity keeps reading from the stream; a MemoryStream holds nothing to release.
+        var stream = new MemoryStream(bytes, writable: false);
+#pragma warning restore CA2000
+        return MimeEntity.Load(stream, persistent: true);
+    }
+
+    /// <summary>
+    /// Writes twice — once to count, once into an array of exactly that size — so a large entity costs one copy,
+    /// not a growing buffer plus its copy.
+    /// </summary>
+    private static byte[] Exactly(Action<Stream> write)
+    {
+        using var measure = new MeasuringStream();
+        write(measure);
+        var bytes = new byte[measure.Length];
+        using var target = new MemoryStream(bytes, writable: true);
+        write(target);
+        return target.Position == bytes.Length
+            ? bytes
+            : throw new InvalidOperationException("the entity wrote different lengths twice");
     }
 
     /// <summary>The same message with <paramref name="body"/> in place of its body: the outer headers stay.</summary>
