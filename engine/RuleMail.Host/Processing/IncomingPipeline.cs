@@ -42,7 +42,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             var now = services.Time.GetUtcNow();
             var listed = await source.ListAsync(services.State, now, cancellationToken).ConfigureAwait(false);
             var known = await services.State.FindMessagesAsync(account.Name, source.Folder, [.. listed.Select(m => m.SourceKey)], cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("{Account}: {Count} messages to look at in {Source}", account.Name, listed.Count, description);
+            _logger.Log(listed.Count == 0 ? LogLevel.Debug : LogLevel.Information,
+                "{Account}: {Count} messages to look at in {Source}", account.Name, listed.Count, description);
             foreach (var message in listed)
             {
                 cancellationToken.ThrowIfCancellationRequested();
