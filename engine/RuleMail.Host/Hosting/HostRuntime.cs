@@ -10,11 +10,13 @@ namespace RuleMail.Host.Hosting;
 public sealed class HostRuntime : IAsyncDisposable
 {
     private readonly HttpClient _http;
+    private readonly FileStream _lock;
 
-    private HostRuntime(HostServices services, HttpClient http)
+    private HostRuntime(HostServices services, HttpClient http, FileStream hostLock)
     {
         Services = services;
         _http = http;
+        _lock = hostLock;
         Accounts = [.. services.Config.Accounts.Select(a => new AccountRunner(services, a))];
     }
 
@@ -51,6 +53,7 @@ public sealed class HostRuntime : IAsyncDisposable
             }
         }
 
+        var hostLock = Lock(config.State);
         IStateStore state;
         try
         {
@@ -58,6 +61,7 @@ public sealed class HostRuntime : IAsyncDisposable
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
+            await hostLock.DisposeAsync().ConfigureAwait(false);
             throw new RuleMailException($"{config.State}: cannot open the state database: {e.Message}", e);
         }
 
@@ -65,12 +69,32 @@ public sealed class HostRuntime : IAsyncDisposable
         var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 #pragma warning restore CA2000
         var services = new HostServices(config, store, rules, state, http, logging, time, environment);
-        return new HostRuntime(services, http);
+        return new HostRuntime(services, http, hostLock);
+    }
+
+    /// <summary>
+    /// One host per state: a second <c>rulemail run</c> on the same state (say <c>--once</c> while the service runs)
+    /// would work on the same messages at the same time. The lock is the operating system's, so a killed
+    /// process never leaves it behind.
+    /// </summary>
+    private static FileStream Lock(string statePath)
+    {
+        var path = $"{statePath}.lock";
+        try
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+        }
+        catch (IOException e)
+        {
+            throw new RuleMailException($"{statePath}: another rulemail run is using this state (lock {path}); stop it first, or give this one its own state", e);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
         await Services.State.DisposeAsync().ConfigureAwait(false);
+        await _lock.DisposeAsync().ConfigureAwait(false);
     }
 }
