@@ -179,6 +179,33 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_the_server_resets_UIDVALIDITY_known_messages_are_recognised_by_content_and_not_processed_again()
+    {
+        await AppendPlainAsync("before-reset-1");
+        await AppendPlainAsync("before-reset-2");
+        await FetchOnceAsync();
+        var before = await UidValidityAsync();
+        await _dovecot.StopAsync();
+        var maildir = _dovecot.MaildirOf(User);
+        foreach (var index in Directory.GetFiles(maildir, "dovecot*"))
+        {
+            File.Delete(index); // Without its uidlist and indexes Dovecot numbers the folder anew, with a new UIDVALIDITY.
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1.1)); // Dovecot's UIDVALIDITY is the time in seconds.
+        await _dovecot.RestartAsync();
+        await AppendPlainAsync("after-reset");
+
+        var report = await FetchOnceAsync();
+
+        Assert.NotEqual(before, await UidValidityAsync());
+        Assert.Null(report.Error);
+        var fresh = Assert.Single(report.Messages);
+        Assert.Equal("Question after-reset", fresh.Subject);
+        Assert.Equal(3, _webhook.Acknowledged.Count);
+    }
+
+    [Fact]
     public async Task A_server_outage_is_reported_loses_nothing_and_recovers()
     {
         await AppendPlainAsync("before-outage");
@@ -260,6 +287,15 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         Assert.Equal("support@rulemail.test", message.From.Mailboxes.Single().Address);
         Assert.Equal("auto-generated", message.Headers["Auto-Submitted"]);
         Assert.Contains("signature verification failed", message.TextBody, StringComparison.Ordinal);
+    }
+
+    private async Task<uint> UidValidityAsync()
+    {
+        using var client = await _dovecot.ConnectImapAsync(User, Password);
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        var validity = client.Inbox.UidValidity;
+        await client.DisconnectAsync(true);
+        return validity;
     }
 
     private async Task<FetchReport> FetchOnceAsync()
