@@ -57,7 +57,9 @@ public static partial class ConfigLoader
 
         config.Path = System.IO.Path.GetFullPath(path);
         Validate(config);
-        return Resolve(config, System.IO.Path.GetDirectoryName(config.Path)!);
+        Resolve(config, System.IO.Path.GetDirectoryName(config.Path)!);
+        ValidatePaths(config);
+        return config;
     }
 
     /// <summary>The store passphrase: the environment variable first, then the config's passphrase file; null when neither is set.</summary>
@@ -155,6 +157,37 @@ public static partial class ConfigLoader
         }
     }
 
+    /// <summary>Two jobs on one folder would each take the same messages: outboxes, Maildirs and pickup folders are each one account's.</summary>
+    private static void ValidatePaths(RuleMailConfig config)
+    {
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Claim(string? path, string what)
+        {
+            if (path is null)
+            {
+                return;
+            }
+
+            var key = System.IO.Path.TrimEndingDirectorySeparator(path);
+            if (!owners.TryAdd(key, what))
+            {
+                throw new RuleMailException($"{config.Path}: {what} and {owners[key]} are the same folder ({path}); each must be its own");
+            }
+        }
+
+        foreach (var account in config.Accounts)
+        {
+            Claim(account.Fetch?.Maildir, $"account {account.Name}: fetch.maildir");
+            Claim(account.Send?.Outbox, $"account {account.Name}: send.outbox");
+            Claim(account.Send?.Pickup, $"account {account.Name}: send.pickup");
+            if (account.Send?.SentFolder is { } sent && account.Fetch?.Imap is { } imap
+                && string.Equals(sent, imap.Folder ?? "INBOX", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new RuleMailException($"{config.Path}: account {account.Name}: send.sent_folder is the folder fetch reads; RuleMail would process its own sent mail");
+            }
+        }
+    }
+
     private static void CheckSchedule(string? every, string? cron, string where)
     {
         if (Schedule.TryParse(every, cron, out var error) is null)
@@ -185,11 +218,25 @@ public static partial class ConfigLoader
             throw new RuleMailException($"{where}: security must be none, starttls or tls, not '{server.Security}'");
         }
 
+        if (server.Folder is not null && !where.EndsWith("imap", StringComparison.Ordinal))
+        {
+            throw new RuleMailException($"{where}: folder applies to imap only");
+        }
+
+        if (server.PasswordEnv is not null && server.Security == "none" && !IsLoopback(server.Host))
+        {
+            throw new RuleMailException($"{where}: security none would send the password in clear to {server.Host}; use starttls or tls (none is for loopback only)");
+        }
+
         if (server.User is not null && server.PasswordEnv is null)
         {
             throw new RuleMailException($"{where}: a user needs password_env, the environment variable holding the password (passwords never go in this file)");
         }
     }
+
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
 
     private static RuleMailConfig Resolve(RuleMailConfig config, string baseDirectory)
     {

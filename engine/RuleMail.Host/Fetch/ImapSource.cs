@@ -28,14 +28,21 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         await MailConnection.ConnectAsync(_client, server, cancellationToken).ConfigureAwait(false);
-        _folder = await MailConnection.GuardAsync(server, $"cannot open {folderName}", async () =>
+        try
         {
-            var opened = string.Equals(folderName, "INBOX", StringComparison.OrdinalIgnoreCase)
-                ? _client.Inbox
-                : await _client.GetFolderAsync(folderName, cancellationToken).ConfigureAwait(false);
-            await opened.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
-            return opened;
-        }).ConfigureAwait(false);
+            _folder = await MailConnection.GuardAsync(server, $"cannot open {folderName}", async () =>
+            {
+                var opened = string.Equals(folderName, "INBOX", StringComparison.OrdinalIgnoreCase)
+                    ? _client.Inbox
+                    : await _client.GetFolderAsync(folderName, cancellationToken).ConfigureAwait(false);
+                await opened.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
+                return opened;
+            }).ConfigureAwait(false);
+        }
+        catch (FolderNotFoundException e)
+        {
+            throw new MailSourceException($"{server}: the folder {folderName} does not exist (see fetch.imap.folder)", e);
+        }
     }
 
     public async Task<IReadOnlyList<SourceMessage>> ListAsync(IStateStore state, DateTimeOffset now, CancellationToken cancellationToken)
@@ -136,7 +143,15 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
                 return SourceActionResult.Gone;
             }
 
-            await opened.StoreAsync(uid, new StoreFlagsRequest(StoreAction.Add, [keyword]) { Silent = true }, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await opened.StoreAsync(uid, new StoreFlagsRequest(StoreAction.Add, [keyword]) { Silent = true }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ImapCommandException e) when (e.Response is ImapCommandResponse.No or ImapCommandResponse.Bad)
+            {
+                return SourceActionResult.Unsupported($"the server refused keyword {keyword}: {e.ResponseText}");
+            }
+
             return SourceActionResult.Ok;
         }).ConfigureAwait(false);
     }
@@ -152,19 +167,25 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
                 return SourceActionResult.Gone;
             }
 
-            var destination = await FolderAsync(folder, cancellationToken).ConfigureAwait(false);
+            IMailFolder destination;
+            try
+            {
+                destination = await FolderAsync(folder, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ImapCommandException e) when (e.Response is ImapCommandResponse.No or ImapCommandResponse.Bad)
+            {
+                return SourceActionResult.Unsupported($"the server refused folder {folder}: {e.ResponseText}");
+            }
+
             try
             {
                 await opened.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
             }
-            catch (ImapCommandException)
+            catch (ImapCommandException e) when (e.Response is ImapCommandResponse.No or ImapCommandResponse.Bad)
             {
-                if (await StillThereAsync(uid, cancellationToken).ConfigureAwait(false))
-                {
-                    throw;
-                }
-
-                return SourceActionResult.Gone; // Expunged by another session meanwhile.
+                return await StillThereAsync(uid, cancellationToken).ConfigureAwait(false)
+                    ? SourceActionResult.Unsupported($"the server refused the move to {folder}: {e.ResponseText}")
+                    : SourceActionResult.Gone; // Expunged by another session meanwhile.
             }
 
             return SourceActionResult.Ok;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Fetch;
 using RuleMail.Host.Mail;
@@ -25,7 +26,16 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
             await using (transport.ConfigureAwait(false))
             {
                 var pipeline = new IncomingPipeline(services, Account, transport as IMailTransport);
-                return await pipeline.RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await pipeline.RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
+                    services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
+                    return new FetchReport(Account.Name, description) { Error = $"the run failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}" };
+                }
             }
         }
     }
@@ -43,6 +53,11 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
             try
             {
                 return await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                services.Logging.CreateLogger("RuleMail.Send").LogError(e, "{Account}: the send run failed", Account.Name);
+                return new SendReport(Account.Name, transport.Describe) { Error = $"the run failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}" };
             }
             finally
             {

@@ -66,10 +66,26 @@ public sealed class HostRuntime : IAsyncDisposable
         }
 
 #pragma warning disable CA2000 // Owned by the runtime and disposed with it.
-        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        // No redirects: a 301/302 would turn the webhook's POST into a GET without its body and still look like success.
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
 #pragma warning restore CA2000
         var services = new HostServices(config, store, rules, state, http, logging, time, environment);
+        SweepSpool(services.SpoolDirectory);
         return new HostRuntime(services, http, hostLock);
+    }
+
+    /// <summary>Raw messages a killed process left in the spool (they are still in their mailbox); safe under the host lock.</summary>
+    private static void SweepSpool(string spool)
+    {
+        if (!Directory.Exists(spool))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.GetFiles(spool, "*.eml"))
+        {
+            File.Delete(file);
+        }
     }
 
     /// <summary>

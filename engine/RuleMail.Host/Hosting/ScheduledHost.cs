@@ -25,6 +25,8 @@ public static class ScheduledHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Services.AddQuartz("RuleMail", quartz =>
         {
+            // On shutdown the jobs' tokens are cancelled; the pipeline finishes the message it is on and stops.
+            quartz.ConfigureScheduler(scheduler => scheduler.ShutdownJobInterruption = ShutdownJobInterruption.Always);
             quartz.UseInMemoryStore();
             foreach (var runner in runtime.Accounts)
             {

@@ -61,7 +61,9 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                     continue;
                 }
 
-                Add(report, await ProcessAsync(source, message, entry, cancellationToken).ConfigureAwait(false), progress);
+                // A message is finished once begun (shutdown stops between messages), so the ledger write after an
+                // irreversible step (a webhook's 2xx, a move) is never cancelled.
+                Add(report, await ProcessAsync(source, message, entry, CancellationToken.None).ConfigureAwait(false), progress);
             }
 
             await source.FlushAsync(services.State, cancellationToken).ConfigureAwait(false);
@@ -72,11 +74,22 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             foreach (var entry in await services.State.DueMessagesAsync(account.Name, source.Folder, services.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (!listedKeys.Contains(entry.SourceKey) && entry.DecisionJson is not null)
+                if (listedKeys.Contains(entry.SourceKey))
                 {
-                    var message = new SourceMessage(entry.SourceKey, entry.UidValidity, entry.Uid);
-                    Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: false, cancellationToken).ConfigureAwait(false), progress);
+                    continue;
                 }
+
+                if (entry.DecisionJson is null)
+                {
+                    // It failed before it was analysed, and it is gone now: nothing can be done for it any more.
+                    var gone = entry with { State = MessageState.Failed, NextAttempt = null, Error = $"gone from {source.Folder} before it could be processed (last error: {entry.Error})", UpdatedAt = services.Time.GetUtcNow() };
+                    await services.State.UpdateMessageAsync(gone, CancellationToken.None).ConfigureAwait(false);
+                    Add(report, Report(gone, [], isNew: false), progress);
+                    continue;
+                }
+
+                var message = new SourceMessage(entry.SourceKey, entry.UidValidity, entry.Uid);
+                Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: false, CancellationToken.None).ConfigureAwait(false), progress);
             }
         }
         catch (MailSourceException e)
@@ -110,7 +123,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         if (entry?.DecisionJson is null)
         {
             var analysed = await AnalyseAsync(source, message, entry, cancellationToken).ConfigureAwait(false);
-            if (analysed.Entry is null || analysed.Entry.State is MessageState.Retry or MessageState.Failed)
+            if (analysed.Entry is null || analysed.Entry.State is MessageState.Failed
+                || (analysed.Entry.State is MessageState.Retry && analysed.Entry.DecisionJson is null))
             {
                 return analysed.Report;
             }
@@ -131,12 +145,31 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
     {
         Directory.CreateDirectory(services.SpoolDirectory);
         var spoolPath = Path.Combine(services.SpoolDirectory, $"{Guid.NewGuid():N}.eml");
-        await using var spool = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920,
-            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        var spoolOptions = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            BufferSize = 81920,
+            Options = FileOptions.DeleteOnClose | FileOptions.Asynchronous,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            spoolOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // Raw mail: readable by RuleMail only.
+        }
+
+        await using var spool = new FileStream(spoolPath, spoolOptions);
         if (!await source.CopyToAsync(message, spool, cancellationToken).ConfigureAwait(false))
         {
             _logger.LogInformation("{Account}: {Key} disappeared from {Folder} before it was read", account.Name, message.SourceKey, source.Folder);
-            return (null, null);
+            if (previous is null)
+            {
+                return (null, null);
+            }
+
+            var gone = previous with { State = MessageState.Failed, NextAttempt = null, Error = $"gone from {source.Folder} before it could be processed (last error: {previous.Error})", UpdatedAt = services.Time.GetUtcNow() };
+            await services.State.UpdateMessageAsync(gone, cancellationToken).ConfigureAwait(false);
+            return (gone, Report(gone, [], isNew: false));
         }
 
         spool.Position = 0;
@@ -149,16 +182,31 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             && await services.State.FindByContentHashAsync(account.Name, source.Folder, hash, cancellationToken).ConfigureAwait(false) is { } same
             && same.SourceKey != message.SourceKey)
         {
+            // The same message under a new key: the server reset UIDVALIDITY, or it was delivered twice.
             var duplicate = NewEntry(message, source.Folder, hash, now) with
             {
                 State = MessageState.Done,
                 MessageId = same.MessageId,
                 Subject = same.Subject,
                 From = same.From,
-                Error = $"same content as {same.SourceKey}, processed before",
+                Error = same.State is MessageState.Done or MessageState.Failed
+                    ? $"same content as {same.SourceKey}, processed before"
+                    : $"same content as {same.SourceKey}, whose unfinished plan continues here",
             };
             await RecordAsync(source, message, duplicate, [], cancellationToken).ConfigureAwait(false);
-            return (null, null);
+            if (same.State is MessageState.Done or MessageState.Failed)
+            {
+                return (null, null);
+            }
+
+            if (same.DecisionJson is not null)
+            {
+                return (same, null); // Its keywords and move now apply to the message where it is now.
+            }
+
+            var superseded = same with { State = MessageState.Done, NextAttempt = null, Error = $"superseded by {message.SourceKey} (same content)", UpdatedAt = now };
+            await services.State.UpdateMessageAsync(superseded, cancellationToken).ConfigureAwait(false);
+            previous = null;
         }
 
         try
@@ -235,6 +283,13 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                     SideEffectKind.Webhook => await WebhookAsync(effect, cancellationToken).ConfigureAwait(false),
                     _ => await NotifyAsync(effect, cancellationToken).ConfigureAwait(false),
                 };
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or TransientActionException or MailSourceException))
+            {
+                // A bug or an input the server cannot take (say a folder name it refuses): this step fails with its
+                // reason, the rest of the plan still runs, and the mailbox is never blocked by it.
+                _logger.LogError(e, "{Account}: {Key}: {Action} failed", account.Name, entry.SourceKey, Describe(effect));
+                result = new SourceActionResult(false, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
             }
             catch (Exception e) when (e is TransientActionException or MailSourceException)
             {
@@ -420,11 +475,11 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         }
         catch (HttpRequestException e)
         {
-            throw new TransientActionException($"webhook {url.GetLeftPart(UriPartial.Path)}: {e.Message}", e);
+            throw new TransientActionException($"webhook {Redacted(effect.Target)}: {e.Message}", e);
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TransientActionException($"webhook {url.GetLeftPart(UriPartial.Path)}: no answer in time", e);
+            throw new TransientActionException($"webhook {Redacted(effect.Target)}: no answer in time", e);
         }
 
         using (response)
@@ -435,7 +490,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 return SourceActionResult.Ok;
             }
 
-            var answer = $"webhook {url.GetLeftPart(UriPartial.Path)} answered {status} {response.ReasonPhrase}";
+            var answer = $"webhook {Redacted(effect.Target)} answered {status} {response.ReasonPhrase}";
             return status is 408 or 425 or 429 or >= 500
                 ? throw new TransientActionException(answer)
                 : new SourceActionResult(false, answer);
@@ -514,13 +569,17 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
     private static string IdempotencyKey(LedgerEntry entry, SideEffectKind kind, string target) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry.Account}\n{entry.Folder}\n{entry.SourceKey}\n{kind}\n{target}")))[..32];
 
+    /// <summary>A webhook URL for logs and the ledger: scheme, host and port only (paths and user info often hold tokens).</summary>
+    private static string Redacted(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority.Split('@')[^1]}/…" : "(not a URL)";
+
     private static string Describe(SideEffect effect)
     {
         var what = effect.Kind switch
         {
             SideEffectKind.Keyword => $"flag {effect.Target}",
             SideEffectKind.Move => $"move {effect.Target}",
-            SideEffectKind.Webhook => $"webhook {effect.Target}",
+            SideEffectKind.Webhook => $"webhook {Redacted(effect.Target)}",
             _ => $"notify {effect.Target}",
         };
         var state = effect.State switch

@@ -48,7 +48,8 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var sent = await SendAsync(file, report, cancellationToken).ConfigureAwait(false);
+                // A file is finished once begun (shutdown stops between files), so the ledger write after SMTP's 250 is never cancelled.
+                var sent = await SendAsync(file, report, CancellationToken.None).ConfigureAwait(false);
                 if (sent is not null)
                 {
                     report.Messages.Add(sent);
@@ -75,6 +76,11 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         catch (FileNotFoundException)
         {
             return null; // Taken away by someone else meanwhile.
+        }
+
+        if (raw.Length == 0)
+        {
+            return null; // Created but not yet written: the next run looks again.
         }
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(raw));

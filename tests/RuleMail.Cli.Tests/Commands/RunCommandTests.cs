@@ -127,6 +127,37 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains(message, line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""
+        accounts:
+          - {name: a, address: a@rulemail.test, send: {outbox: out, pickup: p1}}
+          - {name: b, address: b@rulemail.test, send: {outbox: out, pickup: p2}}
+        """, "account b: send.outbox and account a: send.outbox are the same folder")]
+    [InlineData("""
+        accounts:
+          - {name: a, address: a@rulemail.test, send: {outbox: out, pickup: out}}
+        """, "account a: send.pickup and account a: send.outbox are the same folder")]
+    [InlineData("""
+        accounts:
+          - {name: a, address: a@rulemail.test, fetch: {imap: {host: mail.example.org, port: 143, security: none, user: a, password_env: PW}}}
+        """, "security none would send the password in clear to mail.example.org")]
+    [InlineData("""
+        accounts:
+          - name: a
+            address: a@rulemail.test
+            fetch: {imap: {host: 127.0.0.1, port: 143, security: none, user: a, password_env: PW, folder: INBOX}}
+            send: {outbox: out, pickup: p, sent_folder: inbox}
+        """, "send.sent_folder is the folder fetch reads")]
+    public void Configurations_that_would_double_or_leak_are_refused(string accounts, string message)
+    {
+        WriteConfig(accounts);
+
+        var result = CliRun.Run(_work.Path, new Dictionary<string, string> { ["PW"] = "x" }, "run", "--once");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains(message, Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_wrong_store_passphrase_is_exit_3()
     {

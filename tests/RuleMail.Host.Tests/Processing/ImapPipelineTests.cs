@@ -206,6 +206,59 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_move_the_server_refuses_is_recorded_and_neither_blocks_the_plan_nor_the_mailbox()
+    {
+        _harness.AddRule("0-archive.yaml", """
+            rules:
+              - name: archive-by-year
+                on: incoming
+                then:
+                  move: "Archive/2024"
+            """);
+        await AppendPlainAsync("first");
+        await AppendPlainAsync("second");
+
+        var report = await FetchOnceAsync();
+
+        Assert.Null(report.Error);
+        Assert.Equal(2, report.Messages.Count);
+        Assert.All(report.Messages, m => Assert.Equal(MessageState.Done, m.State));
+        Assert.All(report.Messages, m => Assert.Contains(m.Actions, a => a.StartsWith("move Archive/2024: skipped", StringComparison.Ordinal)));
+        Assert.Equal(2, _webhook.Acknowledged.Count);
+        Assert.Equal(2, await _dovecot.CountAsync(User, Password));
+    }
+
+    [Fact]
+    public async Task A_webhook_still_due_after_a_UIDVALIDITY_reset_is_delivered_once()
+    {
+        await AppendDemosAsync(["smime-tampered"]);
+        _webhook.DefaultStatus = HttpStatusCode.ServiceUnavailable;
+        var first = await FetchOnceAsync();
+        Assert.Equal(MessageState.Retry, Assert.Single(first.Messages).State);
+        Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
+
+        await _dovecot.StopAsync();
+        foreach (var index in Directory.GetFiles(_dovecot.MaildirOf(User), "dovecot*", SearchOption.AllDirectories))
+        {
+            File.Delete(index);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        await _dovecot.RestartAsync();
+        _webhook.DefaultStatus = HttpStatusCode.OK;
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+
+        var second = await FetchOnceAsync();
+        var third = await FetchOnceAsync();
+
+        Assert.Null(second.Error);
+        Assert.Contains(second.Messages, m => m.State == MessageState.Done);
+        Assert.Empty(third.Messages);
+        Assert.Single(_webhook.Acknowledged);
+        Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
+    }
+
+    [Fact]
     public async Task A_server_outage_is_reported_loses_nothing_and_recovers()
     {
         await AppendPlainAsync("before-outage");
