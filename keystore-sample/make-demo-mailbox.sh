@@ -24,6 +24,8 @@ trap 'rm -rf "$work"' EXIT
 box="$here/mailbox"
 rm -rf "$box"
 mkdir -p "$box/new" "$box/cur" "$box/tmp"
+# git keeps no empty folders, and a Maildir needs all three: keep cur/ and tmp/ with a dot-file Maildir readers skip.
+touch "$box/cur/.gitkeep" "$box/tmp/.gitkeep"
 n=0
 
 # deliver NAME FROM SUBJECT BODYFILE: headers + the MIME entity in BODYFILE, into new/
