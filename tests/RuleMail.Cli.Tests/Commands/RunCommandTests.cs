@@ -14,20 +14,14 @@ public sealed class RunCommandTests : IDisposable
 
     public RunCommandTests()
     {
-        var source = Path.Combine(_root, "keystore-sample", "mailbox");
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        // The tracked files only (git ls-files), as a fresh clone has them: git keeps no empty folders.
+        var tracked = Core.Tests.Support.ExternalTool.Run("git", ["-C", _root, "ls-files", "-z", "keystore-sample/mailbox"]).StandardOutputText;
+        foreach (var file in tracked.Split('\0', StringSplitOptions.RemoveEmptyEntries))
         {
-            // A demo run in the checkout may have moved messages; the copy starts from all of them in new/.
-            var name = Path.GetFileName(file).Split(':')[0];
-            if (name.Contains(".demo-", StringComparison.Ordinal))
-            {
-                Directory.CreateDirectory(_work.File("mailbox/new"));
-                File.Copy(file, _work.File($"mailbox/new/{name}"));
-            }
+            var target = _work.File(Path.GetRelativePath(Path.Combine("keystore-sample"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.WriteAllBytes(target, Core.Tests.Support.ExternalTool.Run("git", ["-C", _root, "show", $"HEAD:{file}"]).StandardOutput);
         }
-
-        Directory.CreateDirectory(_work.File("mailbox/cur"));
-        Directory.CreateDirectory(_work.File("mailbox/tmp"));
         WriteConfig($"""
             accounts:
               - name: demo
