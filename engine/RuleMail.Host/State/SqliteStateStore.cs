@@ -35,6 +35,12 @@ public sealed class SqliteStateStore : IStateStore
         "account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at";
 
     private readonly SqliteConnection _connection;
+    private static readonly string[] SideEffectParameters =
+    [
+        "$idempotency_key", "$account", "$folder", "$source_key", "$ord", "$kind", "$target", "$payload", "$state",
+        "$attempts", "$detail", "$updated_at",
+    ];
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _disposed;
 
@@ -111,11 +117,8 @@ public sealed class SqliteStateStore : IStateStore
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await Gated(async () =>
         {
-            ThrowIfDisposed();
-
             // BEGIN IMMEDIATE: two processes starting together create the schema once, one after the other.
             await using var transaction = Begin();
             var version = Convert.ToInt32(
@@ -138,11 +141,7 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -150,10 +149,8 @@ public sealed class SqliteStateStore : IStateStore
     {
         ArgumentNullException.ThrowIfNull(account);
         ArgumentNullException.ThrowIfNull(folder);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 "SELECT uid_validity, last_uid FROM folder_cursor WHERE account = $account AND folder = $folder;",
                 ("$account", account),
@@ -165,21 +162,15 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             return new FolderCursor(account, folder, ReadUInt(reader, 0), ReadUInt(reader, 1));
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task SetCursorAsync(FolderCursor cursor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cursor);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 """
                 INSERT INTO folder_cursor (account, folder, uid_validity, last_uid)
@@ -193,11 +184,7 @@ public sealed class SqliteStateStore : IStateStore
                 ("$uid_validity", (long)cursor.UidValidity),
                 ("$last_uid", (long)cursor.LastUid));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -214,11 +201,8 @@ public sealed class SqliteStateStore : IStateStore
             return found;
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
-
             // One read transaction: every chunk sees the same snapshot, and it is faster than one per query.
             await using var transaction = Begin(deferred: true);
             foreach (var chunk in keys.Chunk(KeysPerQuery))
@@ -247,11 +231,7 @@ public sealed class SqliteStateStore : IStateStore
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return found;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -261,11 +241,8 @@ public sealed class SqliteStateStore : IStateStore
         ArgumentNullException.ThrowIfNull(account);
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(contentHash);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
-
             // Several entries may share the hash (the same message twice); the first seen is the stable answer.
             await using var command = Command(
                 $"""
@@ -279,11 +256,7 @@ public sealed class SqliteStateStore : IStateStore
                 ("$content_hash", contentHash));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadEntry(reader) : null;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -292,10 +265,8 @@ public sealed class SqliteStateStore : IStateStore
     {
         ArgumentNullException.ThrowIfNull(account);
         ArgumentNullException.ThrowIfNull(folder);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 $"""
                 SELECT {MessageColumns} FROM message
@@ -317,11 +288,7 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             return due;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -343,10 +310,8 @@ public sealed class SqliteStateStore : IStateStore
             }
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await Gated(async () =>
         {
-            ThrowIfDisposed();
             // A known idempotency key keeps its row as it is: ON CONFLICT DO NOTHING rather than INSERT OR IGNORE,
             // which would also silently drop a side effect breaking a NOT NULL constraint instead of failing.
             await using var transaction = Begin();
@@ -405,11 +370,7 @@ public sealed class SqliteStateStore : IStateStore
                     """);
                 insert.Transaction = transaction;
                 var parameters = insert.Parameters;
-                foreach (var name in new[]
-                {
-                    "$idempotency_key", "$account", "$folder", "$source_key", "$ord", "$kind", "$target", "$payload", "$state",
-                    "$attempts", "$detail", "$updated_at",
-                })
+                foreach (var name in SideEffectParameters)
                 {
                     parameters.Add(new SqliteParameter { ParameterName = name });
                 }
@@ -433,11 +394,7 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -446,10 +403,8 @@ public sealed class SqliteStateStore : IStateStore
     public async Task UpdateMessageAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 """
                 UPDATE message SET
@@ -473,11 +428,7 @@ public sealed class SqliteStateStore : IStateStore
                 throw new InvalidOperationException(
                     $"no ledger entry {entry.Account}/{entry.Folder}/{entry.SourceKey} to update");
             }
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -487,10 +438,8 @@ public sealed class SqliteStateStore : IStateStore
         ArgumentNullException.ThrowIfNull(account);
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(sourceKey);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 $"""
                 SELECT {SideEffectColumns} FROM side_effect
@@ -522,11 +471,7 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             return effects;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -535,10 +480,8 @@ public sealed class SqliteStateStore : IStateStore
     public async Task UpdateSideEffectAsync(SideEffect effect, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(effect);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 """
                 UPDATE side_effect SET
@@ -557,11 +500,7 @@ public sealed class SqliteStateStore : IStateStore
             {
                 throw new InvalidOperationException($"no side effect {effect.IdempotencyKey} to update");
             }
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -569,10 +508,8 @@ public sealed class SqliteStateStore : IStateStore
     {
         ArgumentNullException.ThrowIfNull(account);
         var counts = Enum.GetValues<MessageState>().ToDictionary(state => state, _ => 0);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 "SELECT state, COUNT(*) FROM message WHERE account = $account GROUP BY state;",
                 ("$account", account));
@@ -583,11 +520,7 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             return counts;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -597,10 +530,8 @@ public sealed class SqliteStateStore : IStateStore
         ArgumentNullException.ThrowIfNull(account);
         ArgumentNullException.ThrowIfNull(fileName);
         ArgumentNullException.ThrowIfNull(contentHash);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 $"""
                 SELECT {OutboxColumns} FROM outbox
@@ -627,21 +558,15 @@ public sealed class SqliteStateStore : IStateStore
                 NextAttempt = ReadNullableTime(reader, 7),
                 UpdatedAt = ReadTime(reader.GetString(8)),
             };
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await Gated(async () =>
         {
-            ThrowIfDisposed();
             await using var command = Command(
                 $"""
                 INSERT INTO outbox ({OutboxColumns})
@@ -664,11 +589,7 @@ public sealed class SqliteStateStore : IStateStore
                 ("$next_attempt", WriteTime(entry.NextAttempt)),
                 ("$updated_at", WriteTime(entry.UpdatedAt)));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits for the call in progress, then closes the database.</summary>
@@ -694,6 +615,28 @@ public sealed class SqliteStateStore : IStateStore
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Runs one call alone on the connection (one caller at a time), refusing after dispose.</summary>
+    private async Task<T> Gated<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            return await call().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private Task Gated(Func<Task> call, CancellationToken cancellationToken) =>
+        Gated(async () =>
+        {
+            await call().ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
 
     /// <summary>BEGIN IMMEDIATE (takes the write lock up front, so the busy timeout applies), or BEGIN for reads.</summary>
     /// <remarks>Microsoft.Data.Sqlite has no asynchronous overload taking <c>deferred</c>; BEGIN does no I/O anyway.</remarks>
