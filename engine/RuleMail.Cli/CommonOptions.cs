@@ -1,7 +1,6 @@
 using System.CommandLine;
 using RuleMail.Host.Configuration;
 using RuleMail.Keys;
-using RuleMail.Security;
 
 namespace RuleMail.Cli;
 
@@ -56,11 +55,6 @@ internal sealed class CommonOptions
         return new KeyStoreOptions { Time = console.Time, Passphrase = passphrase };
     }
 
-    public static ComposerSettings ComposerSettings(RuleMailConfig config) => new()
-    {
-        PreferPgp = config.Composer.Prefer == "pgp",
-        MaxEncryptionRecipients = config.Composer.MaxEncryptionRecipients,
-    };
 
     private static string? Absolute(string? path, CliConsole console) =>
         path is null ? null : Path.GetFullPath(path, console.WorkingDirectory);

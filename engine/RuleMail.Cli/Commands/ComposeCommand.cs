@@ -48,7 +48,7 @@ internal static class ComposeCommand
             var message = Build(parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)), OptionsCommand.Split(parse.GetValue(cc)),
                 parse.GetValue(subject)!, parse.GetValue(body)!, parse.GetValue(attach) ?? [], console);
             var policy = OptionsCommand.OutgoingPolicy(config, message);
-            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
+            var options = new ComposerSecurity(store, config.Composer.Settings.With(policy.Decision)).For(parse.GetValue(from), recipients);
             var choice = new OutgoingChoice
             {
                 Sign = Chosen(parse.GetValue(sign), parse.GetValue(noSign)),

@@ -24,7 +24,7 @@ internal static class OptionsCommand
             var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
             var recipients = Split(parse.GetValue(to)).Concat(Split(parse.GetValue(cc))).ToList();
             var policy = OutgoingPolicy(config, Draft(parse.GetValue(from)!, Split(parse.GetValue(to)), Split(parse.GetValue(cc))));
-            var options = new ComposerSecurity(store, CommonOptions.ComposerSettings(config).With(policy.Decision)).For(parse.GetValue(from), recipients);
+            var options = new ComposerSecurity(store, config.Composer.Settings.With(policy.Decision)).For(parse.GetValue(from), recipients);
             if (parse.GetValue(json))
             {
                 console.Output.WriteLine(JsonSerializer.Serialize(options, KeyJson.Options));

@@ -11,4 +11,12 @@ public sealed class ComposerConfig
 
     /// <summary>Encrypt outgoing mail to the sender's own certificate or key too, so the sent copy stays readable.</summary>
     public bool EncryptToSender { get; set; } = true;
+
+    /// <summary>These settings in the composer's terms (the same for <c>options</c>, <c>compose</c> and the send job).</summary>
+    [YamlDotNet.Serialization.YamlIgnore]
+    public Security.ComposerSettings Settings => new()
+    {
+        PreferPgp = Prefer == "pgp",
+        MaxEncryptionRecipients = MaxEncryptionRecipients,
+    };
 }

@@ -3,7 +3,6 @@ using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Keys;
 using RuleMail.Rules;
-using RuleMail.Security;
 
 namespace RuleMail.Host.Processing;
 
@@ -39,10 +38,4 @@ public sealed class HostServices(
 
     /// <summary>Where raw messages are spooled while they are processed.</summary>
     public string SpoolDirectory => Path.Combine(Path.GetDirectoryName(Config.State) ?? ".", "spool");
-
-    public ComposerSettings ComposerSettings => new()
-    {
-        PreferPgp = Config.Composer.Prefer == "pgp",
-        MaxEncryptionRecipients = Config.Composer.MaxEncryptionRecipients,
-    };
 }

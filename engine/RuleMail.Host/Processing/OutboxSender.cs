@@ -127,7 +127,7 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         }
 
         var decision = services.Rules.Evaluate(RuleMessage.From(message, null, "outgoing", account.Address, raw.LongLength), RuleDirection.Outgoing).Decision;
-        var options = new ComposerSecurity(services.Store, services.ComposerSettings.With(decision)).For(from, recipients);
+        var options = new ComposerSecurity(services.Store, services.Config.Composer.Settings.With(decision)).For(from, recipients);
         var plan = OutgoingPlanner.Plan(options, decision, choice);
         if (plan.IsHeld)
         {
