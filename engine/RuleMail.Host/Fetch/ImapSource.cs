@@ -221,18 +221,6 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
         return await ExistsAsync(uid, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<IMailFolder> FolderAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _client.GetFolderAsync(name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (FolderNotFoundException)
-        {
-            var root = _client.GetFolder(_client.PersonalNamespaces[0]);
-            logger.LogInformation("{Account}: creating folder {Folder}", account, name);
-            return await root.CreateAsync(name, true, cancellationToken).ConfigureAwait(false)
-                ?? throw new MailSourceException($"{server}: could not create folder {name}");
-        }
-    }
+    private Task<IMailFolder> FolderAsync(string name, CancellationToken cancellationToken) =>
+        MailConnection.FolderAsync(_client, server, name, () => logger.LogInformation("{Account}: creating folder {Folder}", account, name), cancellationToken);
 }

@@ -30,17 +30,6 @@ public sealed class ImapSentCopy(ServerEndpoint server, string folder) : IAsyncD
 
     public async ValueTask DisposeAsync() => await MailConnection.DisconnectQuietlyAsync(_client).ConfigureAwait(false);
 
-    private async Task<IMailFolder> OpenAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _client.GetFolderAsync(folder, cancellationToken).ConfigureAwait(false);
-        }
-        catch (FolderNotFoundException)
-        {
-            var root = _client.GetFolder(_client.PersonalNamespaces[0]);
-            return await root.CreateAsync(folder, true, cancellationToken).ConfigureAwait(false)
-                ?? throw new Fetch.MailSourceException($"{server}: could not create folder {folder}");
-        }
-    }
+    private Task<IMailFolder> OpenAsync(CancellationToken cancellationToken) =>
+        MailConnection.FolderAsync(_client, server, folder, null, cancellationToken);
 }

@@ -46,6 +46,22 @@ internal static class MailConnection
         }
     }
 
+    /// <summary>The folder by its full name, created (subscribed) in the personal namespace when it is missing.</summary>
+    public static async Task<IMailFolder> FolderAsync(ImapClient client, ServerEndpoint server, string name, Action? creating, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.GetFolderAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FolderNotFoundException)
+        {
+            creating?.Invoke();
+            var root = client.GetFolder(client.PersonalNamespaces[0]);
+            return await root.CreateAsync(name, true, cancellationToken).ConfigureAwait(false)
+                ?? throw new MailSourceException($"{server}: could not create folder {name}");
+        }
+    }
+
     /// <summary>Disconnects politely; a server that is already gone is not an error here.</summary>
     public static async Task DisconnectQuietlyAsync(IMailService client)
     {
