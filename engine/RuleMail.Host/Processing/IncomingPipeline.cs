@@ -82,9 +82,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 if (entry.DecisionJson is null)
                 {
                     // It failed before it was analysed, and it is gone now: nothing can be done for it any more.
-                    var gone = entry with { State = MessageState.Failed, NextAttempt = null, Error = $"gone from {source.Folder} before it could be processed (last error: {entry.Error})", UpdatedAt = services.Time.GetUtcNow() };
-                    await services.State.UpdateMessageAsync(gone, CancellationToken.None).ConfigureAwait(false);
-                    Add(report, Report(gone, [], isNew: false), progress);
+                    Add(report, await GoneAsync(entry, source.Folder, CancellationToken.None).ConfigureAwait(false), progress);
                     continue;
                 }
 
@@ -167,9 +165,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 return (null, null);
             }
 
-            var gone = previous with { State = MessageState.Failed, NextAttempt = null, Error = $"gone from {source.Folder} before it could be processed (last error: {previous.Error})", UpdatedAt = services.Time.GetUtcNow() };
-            await services.State.UpdateMessageAsync(gone, cancellationToken).ConfigureAwait(false);
-            return (gone, Report(gone, [], isNew: false));
+            var gone = await GoneAsync(previous, source.Folder, cancellationToken).ConfigureAwait(false);
+            return (previous with { State = gone.State }, gone);
         }
 
         spool.Position = 0;
@@ -250,6 +247,20 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
             return (failed, Report(failed, [], isNew: previous is null));
         }
+    }
+
+    /// <summary>Closes an entry that failed before its analysis and whose message has since left the folder.</summary>
+    private async Task<ProcessedMessage> GoneAsync(LedgerEntry entry, string folder, CancellationToken cancellationToken)
+    {
+        var gone = entry with
+        {
+            State = MessageState.Failed,
+            NextAttempt = null,
+            Error = $"gone from {folder} before it could be processed (last error: {entry.Error})",
+            UpdatedAt = services.Time.GetUtcNow(),
+        };
+        await services.State.UpdateMessageAsync(gone, cancellationToken).ConfigureAwait(false);
+        return Report(gone, [], isNew: false);
     }
 
     private async Task RecordAsync(IMailSource source, SourceMessage message, LedgerEntry entry, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken)
