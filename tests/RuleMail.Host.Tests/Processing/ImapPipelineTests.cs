@@ -1,7 +1,6 @@
 using System.Net;
 using MailKit;
 using MimeKit;
-using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
@@ -48,8 +47,8 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     {
         await AppendDemosAsync([.. GoodDemos, .. FailedDemos]);
 
-        var first = await FetchOnceAsync();
-        var second = await FetchOnceAsync();
+        var first = await _harness.FetchOnceAsync();
+        var second = await _harness.FetchOnceAsync();
 
         Assert.Null(first.Error);
         Assert.Equal(7, first.Messages.Count);
@@ -60,7 +59,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
 
         await AppendPlainAsync("late-1");
         await AppendPlainAsync("late-2");
-        var third = await FetchOnceAsync();
+        var third = await _harness.FetchOnceAsync();
 
         Assert.Equal(2, third.Messages.Count);
         Assert.Equal(9, _webhook.Received.Count);
@@ -71,7 +70,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     {
         await AppendDemosAsync([.. GoodDemos, .. FailedDemos]);
 
-        await FetchOnceAsync();
+        await _harness.FetchOnceAsync();
 
         var quarantine = await _dovecot.ListAsync(User, Password, "Quarantine");
         var inbox = await _dovecot.ListAsync(User, Password);
@@ -87,7 +86,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     {
         await AppendDemosAsync(["smime-tampered"]);
 
-        await FetchOnceAsync();
+        await _harness.FetchOnceAsync();
 
         var call = Assert.Single(_webhook.Acknowledged);
         Assert.Equal("POST", call.Method);
@@ -116,7 +115,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
             """);
         await AppendDemosAsync(["smime-signed", "pgp-signed-encrypted"]);
 
-        await FetchOnceAsync();
+        await _harness.FetchOnceAsync();
 
         var inbox = await _dovecot.ListAsync(User, Password);
         var alice = Assert.Single(inbox, m => m.Subject == "New delivery address");
@@ -131,10 +130,10 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         await AppendPlainAsync("one");
         _webhook.RespondNext(1, HttpStatusCode.ServiceUnavailable);
 
-        var failed = await FetchOnceAsync();
-        var tooEarly = await FetchOnceAsync();
+        var failed = await _harness.FetchOnceAsync();
+        var tooEarly = await _harness.FetchOnceAsync();
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
-        var retried = await FetchOnceAsync();
+        var retried = await _harness.FetchOnceAsync();
 
         Assert.Equal(MessageState.Retry, Assert.Single(failed.Messages).State);
         Assert.Empty(tooEarly.Messages);
@@ -154,7 +153,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         var states = new List<MessageState>();
         for (var run = 0; run < 10; run++)
         {
-            var report = await FetchOnceAsync();
+            var report = await _harness.FetchOnceAsync();
             states.AddRange(report.Messages.Select(m => m.State));
             _harness.Time.Advance(TimeSpan.FromHours(2));
         }
@@ -170,7 +169,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         await AppendDemosAsync(["smime-tampered"]);
         _webhook.RespondNext(1, HttpStatusCode.BadRequest);
 
-        var report = await FetchOnceAsync();
+        var report = await _harness.FetchOnceAsync();
 
         var message = Assert.Single(report.Messages);
         Assert.Equal(MessageState.Done, message.State);
@@ -183,7 +182,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     {
         await AppendPlainAsync("before-reset-1");
         await AppendPlainAsync("before-reset-2");
-        await FetchOnceAsync();
+        await _harness.FetchOnceAsync();
         var before = await UidValidityAsync();
         await _dovecot.StopAsync();
         var maildir = _dovecot.MaildirOf(User);
@@ -196,7 +195,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         await _dovecot.RestartAsync();
         await AppendPlainAsync("after-reset");
 
-        var report = await FetchOnceAsync();
+        var report = await _harness.FetchOnceAsync();
 
         Assert.NotEqual(before, await UidValidityAsync());
         Assert.Null(report.Error);
@@ -218,7 +217,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         await AppendPlainAsync("first");
         await AppendPlainAsync("second");
 
-        var report = await FetchOnceAsync();
+        var report = await _harness.FetchOnceAsync();
 
         Assert.Null(report.Error);
         Assert.Equal(2, report.Messages.Count);
@@ -233,7 +232,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     {
         await AppendDemosAsync(["smime-tampered"]);
         _webhook.DefaultStatus = HttpStatusCode.ServiceUnavailable;
-        var first = await FetchOnceAsync();
+        var first = await _harness.FetchOnceAsync();
         Assert.Equal(MessageState.Retry, Assert.Single(first.Messages).State);
         Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
 
@@ -248,8 +247,8 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         _webhook.DefaultStatus = HttpStatusCode.OK;
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
 
-        var second = await FetchOnceAsync();
-        var third = await FetchOnceAsync();
+        var second = await _harness.FetchOnceAsync();
+        var third = await _harness.FetchOnceAsync();
 
         Assert.Null(second.Error);
         Assert.Contains(second.Messages, m => m.State == MessageState.Done);
@@ -264,14 +263,14 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         await AppendPlainAsync("before-outage");
         await _dovecot.StopAsync();
 
-        var down = await FetchOnceAsync();
+        var down = await _harness.FetchOnceAsync();
 
         Assert.NotNull(down.Error);
         Assert.Contains("connection refused", down.Error, StringComparison.OrdinalIgnoreCase);
         Assert.Empty(_webhook.Received);
 
         await _dovecot.RestartAsync();
-        var up = await FetchOnceAsync();
+        var up = await _harness.FetchOnceAsync();
 
         Assert.Null(up.Error);
         Assert.Single(up.Messages);
@@ -283,7 +282,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
     {
         _harness.Environment["PW_SUPPORT"] = "wrong-password";
 
-        var report = await FetchOnceAsync();
+        var report = await _harness.FetchOnceAsync();
 
         Assert.NotNull(report.Error);
         Assert.Contains("refused the login", report.Error, StringComparison.Ordinal);
@@ -297,15 +296,15 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         await AppendDemosAsync(["smime-tampered"]);
         _webhook.RespondNext(1, HttpStatusCode.BadGateway);
 
-        var first = await FetchOnceAsync();
+        var first = await _harness.FetchOnceAsync();
 
         Assert.Equal(MessageState.Retry, Assert.Single(first.Messages).State);
         Assert.Single(await _dovecot.ListAsync(User, Password, "Quarantine"));
         Assert.Empty(_webhook.Acknowledged);
 
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
-        var second = await FetchOnceAsync();
-        var third = await FetchOnceAsync();
+        var second = await _harness.FetchOnceAsync();
+        var third = await _harness.FetchOnceAsync();
 
         var finished = Assert.Single(second.Messages);
         Assert.Equal(MessageState.Done, finished.State);
@@ -331,8 +330,8 @@ public sealed class ImapPipelineTests : IAsyncLifetime
             """);
         await AppendDemosAsync(["smime-tampered", "plain"]);
 
-        await FetchOnceAsync();
-        await FetchOnceAsync();
+        await _harness.FetchOnceAsync();
+        await _harness.FetchOnceAsync();
 
         var notice = Assert.Single(Directory.GetFiles(_harness.Folder.File("pickup")));
         var message = await MimeMessage.LoadAsync(notice);
@@ -351,11 +350,6 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         return validity;
     }
 
-    private async Task<FetchReport> FetchOnceAsync()
-    {
-        await using var runtime = await _harness.OpenAsync();
-        return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
-    }
 
     private async Task AppendDemosAsync(IEnumerable<string> names)
     {
@@ -365,14 +359,5 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         }
     }
 
-    private async Task AppendPlainAsync(string id)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@customer.test"));
-        message.To.Add(MailboxAddress.Parse("support@rulemail.test"));
-        message.Subject = $"Question {id}";
-        message.MessageId = $"{id}@customer.test";
-        message.Body = new TextPart("plain") { Text = $"Hello ({id})" };
-        await _dovecot.AppendAsync(User, Password, message);
-    }
+    private Task AppendPlainAsync(string id) => _dovecot.AppendAsync(User, Password, HostHarness.PlainQuestion(id));
 }

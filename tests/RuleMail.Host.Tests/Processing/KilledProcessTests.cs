@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MimeKit;
 using RuleMail.Host.Tests.Support;
 
 namespace RuleMail.Host.Tests.Processing;
@@ -133,14 +132,5 @@ public sealed class KilledProcessTests : IAsyncLifetime
         return (process.ExitCode, await output + await error);
     }
 
-    private async Task AppendPlainAsync(string id)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("alice@customer.test"));
-        message.To.Add(MailboxAddress.Parse("support@rulemail.test"));
-        message.Subject = $"Question {id}";
-        message.MessageId = $"{id}@customer.test";
-        message.Body = new TextPart("plain") { Text = $"Hello ({id})" };
-        await _dovecot.AppendAsync(User, Password, message);
-    }
+    private Task AppendPlainAsync(string id) => _dovecot.AppendAsync(User, Password, HostHarness.PlainQuestion(id));
 }

@@ -47,10 +47,10 @@ public sealed class MaildirPipelineTests : IAsyncLifetime
         File.WriteAllBytes(_harness.Folder.File("Maildir/new/1.demo-pgp-no-mdc"), HostHarness.DemoMessage("pgp-no-mdc"));
         _webhook.RespondNext(1, HttpStatusCode.ServiceUnavailable);
 
-        var first = await FetchOnceAsync();
+        var first = await _harness.FetchOnceAsync();
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
-        var second = await FetchOnceAsync();
-        var third = await FetchOnceAsync();
+        var second = await _harness.FetchOnceAsync();
+        var third = await _harness.FetchOnceAsync();
 
         Assert.Equal(MessageState.Retry, Assert.Single(first.Messages).State);
         Assert.Equal(MessageState.Done, Assert.Single(second.Messages).State);
@@ -58,11 +58,5 @@ public sealed class MaildirPipelineTests : IAsyncLifetime
         Assert.Single(_webhook.Acknowledged);
         Assert.Single(Directory.GetFiles(_harness.Folder.File("Maildir/.Quarantine/cur")));
         Assert.Empty(Directory.GetFiles(_harness.Folder.File("Maildir/new")));
-    }
-
-    private async Task<Host.Processing.FetchReport> FetchOnceAsync()
-    {
-        await using var runtime = await _harness.OpenAsync();
-        return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
     }
 }

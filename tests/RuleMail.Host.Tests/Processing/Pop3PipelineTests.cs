@@ -49,8 +49,8 @@ public sealed class Pop3PipelineTests : IAsyncLifetime
         await _dovecot.AppendAsync(User, Password, HostHarness.DemoMessage("smime-tampered"));
         await _dovecot.AppendAsync(User, Password, HostHarness.DemoMessage("plain"));
 
-        var first = await FetchOnceAsync();
-        var second = await FetchOnceAsync();
+        var first = await _harness.FetchOnceAsync();
+        var second = await _harness.FetchOnceAsync();
 
         Assert.Null(first.Error);
         Assert.Equal(2, first.Messages.Count);
@@ -61,11 +61,5 @@ public sealed class Pop3PipelineTests : IAsyncLifetime
         Assert.Equal(MessageState.Done, failed.State);
         Assert.Contains(failed.Actions, a => a.StartsWith("flag security-failed: skipped", StringComparison.Ordinal));
         Assert.Contains(failed.Actions, a => a.StartsWith("move Quarantine: skipped", StringComparison.Ordinal));
-    }
-
-    private async Task<Host.Processing.FetchReport> FetchOnceAsync()
-    {
-        await using var runtime = await _harness.OpenAsync();
-        return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
     }
 }

@@ -41,8 +41,8 @@ public sealed class SentCopyTests : IAsyncLifetime
         File.WriteAllText(Path.Combine(_harness.Folder.File("outbox"), "reply.eml"),
             OutboxFolder.Mail("alice@customer.test", "Your order", "It ships today.", "reply-1@rulemail.test"));
 
-        var first = await SendOnceAsync();
-        var second = await SendOnceAsync();
+        var first = await _harness.SendOnceAsync();
+        var second = await _harness.SendOnceAsync();
 
         var sent = Assert.Single(first.Messages);
         Assert.Equal(OutboxState.Sent, sent.State);
@@ -54,11 +54,5 @@ public sealed class SentCopyTests : IAsyncLifetime
         Assert.Equal("reply-1@rulemail.test", copy.MessageId);
         var stored = await _dovecot.GetMessageAsync(User, Password, copy.Uid, "Sent");
         Assert.Equal("application/pkcs7-mime", stored.Body!.ContentType.MimeType);
-    }
-
-    private async Task<Host.Processing.SendReport> SendOnceAsync()
-    {
-        await using var runtime = await _harness.OpenAsync();
-        return await runtime.Accounts[0].SendAsync(null, CancellationToken.None);
     }
 }

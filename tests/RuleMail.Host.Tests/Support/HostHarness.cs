@@ -87,6 +87,32 @@ internal sealed class HostHarness : IDisposable
             name => Environment.TryGetValue(name, out var value) ? value : null,
             CancellationToken.None);
 
+    /// <summary>One fetch of the first account, as one <c>run --once</c> would do it (a fresh runtime each time).</summary>
+    public async Task<Host.Processing.FetchReport> FetchOnceAsync()
+    {
+        await using var runtime = await OpenAsync();
+        return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
+    }
+
+    /// <summary>One send run of the first account, with a fresh runtime.</summary>
+    public async Task<Host.Processing.SendReport> SendOnceAsync()
+    {
+        await using var runtime = await OpenAsync();
+        return await runtime.Accounts[0].SendAsync(null, CancellationToken.None);
+    }
+
+    /// <summary>A plain question from alice@customer.test to support, with <paramref name="id"/> in its subject and Message-ID.</summary>
+    public static MimeKit.MimeMessage PlainQuestion(string id)
+    {
+        var message = new MimeKit.MimeMessage();
+        message.From.Add(MimeKit.MailboxAddress.Parse("alice@customer.test"));
+        message.To.Add(MimeKit.MailboxAddress.Parse("support@rulemail.test"));
+        message.Subject = $"Question {id}";
+        message.MessageId = $"{id}@customer.test";
+        message.Body = new MimeKit.TextPart("plain") { Text = $"Hello ({id})" };
+        return message;
+    }
+
     /// <summary>A demo message's raw bytes (keystore-sample/mailbox), e.g. <c>smime-tampered</c>.</summary>
     public static byte[] DemoMessage(string name) =>
         File.ReadAllBytes(Directory.GetFiles(Path.Combine(RepositoryRoot, "keystore-sample", "mailbox"), "*", SearchOption.AllDirectories)
