@@ -8,8 +8,8 @@ namespace RuleMail.Host.Tests.Fetch;
 
 public sealed class MaildirSourceTests : IDisposable
 {
-    private const string Account = "support";
-    private static readonly DateTimeOffset Now = new(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private const string Account = SourceTesting.Account;
+    private static readonly DateTimeOffset Now = SourceTesting.Now;
     private readonly TempDirectory _temp = new("maildir");
 
     public MaildirSourceTests()
@@ -90,11 +90,11 @@ public sealed class MaildirSourceTests : IDisposable
         Deliver("new", "1700000005.failed");
 
         await using var state = await StoreAsync();
-        await RecordAsync(state, "1700000001.done", MessageState.Done);
-        await RecordAsync(state, "1700000002.retry-due", MessageState.Retry, Now.AddMinutes(-1));
-        await RecordAsync(state, "1700000003.retry-later", MessageState.Retry, Now.AddMinutes(5));
-        await RecordAsync(state, "1700000005.failed", MessageState.Failed);
-        await RecordAsync(state, "1700000009.due-but-gone", MessageState.Retry, Now.AddMinutes(-1));
+        await SourceTesting.RecordAsync(state, "INBOX", "1700000001.done", MessageState.Done);
+        await SourceTesting.RecordAsync(state, "INBOX", "1700000002.retry-due", MessageState.Retry, Now.AddMinutes(-1));
+        await SourceTesting.RecordAsync(state, "INBOX", "1700000003.retry-later", MessageState.Retry, Now.AddMinutes(5));
+        await SourceTesting.RecordAsync(state, "INBOX", "1700000005.failed", MessageState.Failed);
+        await SourceTesting.RecordAsync(state, "INBOX", "1700000009.due-but-gone", MessageState.Retry, Now.AddMinutes(-1));
 
         await using var source = await ConnectedAsync();
         var listed = await source.ListAsync(state, Now, CancellationToken.None);
@@ -110,12 +110,12 @@ public sealed class MaildirSourceTests : IDisposable
         await using var source = await ConnectedAsync();
         var message = Assert.Single(await source.ListAsync(state, Now, CancellationToken.None));
 
-        Assert.Equal(File.ReadAllBytes(path), await CopyAsync(source, message));
+        Assert.Equal(File.ReadAllBytes(path), await SourceTesting.CopyAsync(source, message));
 
         // A mail client reads it: new/ → cur/ with the Seen flag.
         var renamed = Path.Combine(Root, "cur", "1700000001.M1P1.host:2,S");
         File.Move(path, renamed);
-        Assert.Equal(File.ReadAllBytes(renamed), await CopyAsync(source, message));
+        Assert.Equal(File.ReadAllBytes(renamed), await SourceTesting.CopyAsync(source, message));
 
         File.Delete(renamed);
         using var sink = new MemoryStream();
@@ -323,7 +323,7 @@ public sealed class MaildirSourceTests : IDisposable
         var byId = new Dictionary<string, SourceMessage>(StringComparer.Ordinal);
         foreach (var message in await source.ListAsync(state, Now, CancellationToken.None))
         {
-            var text = Encoding.ASCII.GetString(await CopyAsync(source, message));
+            var text = Encoding.ASCII.GetString(await SourceTesting.CopyAsync(source, message));
             byId[text.Contains("<first@test>", StringComparison.Ordinal) ? "first" : text.Contains("<second@test>", StringComparison.Ordinal) ? "second" : "third"] = message;
         }
 
@@ -400,27 +400,4 @@ public sealed class MaildirSourceTests : IDisposable
     }
 
     private Task<SqliteStateStore> StoreAsync() => SqliteStateStore.OpenAsync(_temp.File("state.db"), CancellationToken.None);
-
-    private static Task RecordAsync(IStateStore state, string key, MessageState status, DateTimeOffset? next = null) =>
-        state.RecordAsync(
-            new LedgerEntry
-            {
-                Account = Account,
-                Folder = "INBOX",
-                SourceKey = key,
-                ContentHash = new string('0', 64),
-                State = status,
-                NextAttempt = next,
-                FirstSeen = Now.AddHours(-1),
-                UpdatedAt = Now.AddHours(-1),
-            },
-            [],
-            CancellationToken.None);
-
-    private static async Task<byte[]> CopyAsync(IMailSource source, SourceMessage message)
-    {
-        using var sink = new MemoryStream();
-        Assert.True(await source.CopyToAsync(message, sink, CancellationToken.None));
-        return sink.ToArray();
-    }
 }

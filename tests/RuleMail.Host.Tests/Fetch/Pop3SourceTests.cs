@@ -12,10 +12,10 @@ namespace RuleMail.Host.Tests.Fetch;
 
 public sealed class Pop3SourceTests : IDisposable
 {
-    private const string Account = "support";
+    private const string Account = SourceTesting.Account;
     private const string User = "pop";
     private const string Password = "pop-secret-Xq7";
-    private static readonly DateTimeOffset Now = new(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Now = SourceTesting.Now;
     private readonly TempDirectory _temp = new("pop3");
 
     public void Dispose() => _temp.Dispose();
@@ -43,14 +43,14 @@ public sealed class Pop3SourceTests : IDisposable
             Assert.Equal(["0", "1", "2", "3", "4"], all.Select(m => m.Location));
             for (var i = 0; i < all.Count; i++)
             {
-                Assert.Equal(raws[i], await CopyAsync(source, all[i]));
+                Assert.Equal(raws[i], await SourceTesting.CopyAsync(source, all[i]));
             }
 
-            await RecordAsync(state, all[0].SourceKey, MessageState.Done);
-            await RecordAsync(state, all[1].SourceKey, MessageState.Failed);
-            await RecordAsync(state, all[2].SourceKey, MessageState.Retry, Now.AddMinutes(-1));
-            await RecordAsync(state, all[3].SourceKey, MessageState.Retry, Now.AddMinutes(10));
-            await RecordAsync(state, "no-longer-there", MessageState.Retry, Now.AddMinutes(-1));
+            await SourceTesting.RecordAsync(state, "POP3", all[0].SourceKey, MessageState.Done);
+            await SourceTesting.RecordAsync(state, "POP3", all[1].SourceKey, MessageState.Failed);
+            await SourceTesting.RecordAsync(state, "POP3", all[2].SourceKey, MessageState.Retry, Now.AddMinutes(-1));
+            await SourceTesting.RecordAsync(state, "POP3", all[3].SourceKey, MessageState.Retry, Now.AddMinutes(10));
+            await SourceTesting.RecordAsync(state, "POP3", "no-longer-there", MessageState.Retry, Now.AddMinutes(-1));
             Assert.Equal([all[2].SourceKey, all[4].SourceKey], (await source.ListAsync(state, Now, CancellationToken.None)).Select(m => m.SourceKey));
 
             Assert.Equal(SourceActionResult.Unsupported("POP3 has no keywords"), await source.AddKeywordAsync(all[0], "Urgent", CancellationToken.None));
@@ -87,9 +87,9 @@ public sealed class Pop3SourceTests : IDisposable
 
         await using var source = Source(dovecot);
         await source.ConnectAsync(CancellationToken.None);
-        Assert.Equal(raws[2], await CopyAsync(source, listed[2] with { Location = null }));
-        Assert.Equal(raws[1], await CopyAsync(source, listed[1] with { Location = "0" }));
-        Assert.Equal(raws[0], await CopyAsync(source, listed[0] with { Location = "99" }));
+        Assert.Equal(raws[2], await SourceTesting.CopyAsync(source, listed[2] with { Location = null }));
+        Assert.Equal(raws[1], await SourceTesting.CopyAsync(source, listed[1] with { Location = "0" }));
+        Assert.Equal(raws[0], await SourceTesting.CopyAsync(source, listed[0] with { Location = "99" }));
 
         using var sink = new MemoryStream();
         Assert.False(await source.CopyToAsync(new SourceMessage("unknown-uidl", Location: "0"), sink, CancellationToken.None));
@@ -172,28 +172,6 @@ public sealed class Pop3SourceTests : IDisposable
     private static byte[] Mail(int n) =>
         Encoding.ASCII.GetBytes($"Message-ID: <m{n}@test>\r\nSubject: Message {n}\r\nFrom: a@test\r\nTo: b@test\r\n\r\nbody {n}\r\n.dot-stuffed line\r\n");
 
-    private static Task RecordAsync(IStateStore state, string key, MessageState status, DateTimeOffset? next = null) =>
-        state.RecordAsync(
-            new LedgerEntry
-            {
-                Account = Account,
-                Folder = "POP3",
-                SourceKey = key,
-                ContentHash = new string('0', 64),
-                State = status,
-                NextAttempt = next,
-                FirstSeen = Now.AddHours(-1),
-                UpdatedAt = Now.AddHours(-1),
-            },
-            [],
-            CancellationToken.None);
-
-    private static async Task<byte[]> CopyAsync(IMailSource source, SourceMessage message)
-    {
-        using var sink = new MemoryStream();
-        Assert.True(await source.CopyToAsync(message, sink, CancellationToken.None));
-        return sink.ToArray();
-    }
 
     /// <summary>A one-connection POP3 server that answers USER/PASS/STAT and refuses CAPA and UIDL; it records the commands.</summary>
     private sealed class ScriptedPop3Server : IDisposable
