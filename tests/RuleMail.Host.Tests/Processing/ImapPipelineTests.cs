@@ -25,14 +25,7 @@ public sealed class ImapPipelineTests : IAsyncLifetime
         _dovecot = await DovecotServer.StartAsync((User, Password));
         _webhook = WebhookListener.Start();
         _harness.ImapAccount(_dovecot, User, Password);
-        _harness.AddRule("0-webhook.yaml", $"""
-            rules:
-              - name: tell-the-ticket-system
-                on: incoming
-                then:
-                  webhook: {_webhook.Url}hook
-                  tag: seen-by-rulemail
-            """);
+        _harness.AddWebhookRule(_webhook.Url, "seen-by-rulemail");
     }
 
     public async Task DisposeAsync()

@@ -22,13 +22,7 @@ public sealed class KilledProcessTests : IAsyncLifetime
     {
         _dovecot = await DovecotServer.StartAsync((User, Password));
         _webhook = WebhookListener.Start();
-        _harness.AddRule("0-webhook.yaml", $"""
-            rules:
-              - name: tell-the-ticket-system
-                on: incoming
-                then:
-                  webhook: {_webhook.Url}hook
-            """);
+        _harness.AddWebhookRule(_webhook.Url);
         File.WriteAllText(_harness.ConfigPath, $"""
             keystore: {Path.Combine(HostHarness.RepositoryRoot, "keystore-sample")}
             keystore_passphrase_file: {Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "passphrase.txt")}

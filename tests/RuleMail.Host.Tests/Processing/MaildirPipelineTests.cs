@@ -25,13 +25,7 @@ public sealed class MaildirPipelineTests : IAsyncLifetime
             Address = "support@rulemail.test",
             Fetch = new FetchConfig { Maildir = _harness.Folder.File("Maildir") },
         });
-        _harness.AddRule("0-webhook.yaml", $"""
-            rules:
-              - name: tell-the-ticket-system
-                on: incoming
-                then:
-                  webhook: {_webhook.Url}hook
-            """);
+        _harness.AddWebhookRule(_webhook.Url);
         return Task.CompletedTask;
     }
 

@@ -27,13 +27,7 @@ public sealed class Pop3PipelineTests : IAsyncLifetime
                 Pop3 = new ServerConfig { Host = _dovecot.Host, Port = _dovecot.Pop3Port, Security = "none", User = User, PasswordEnv = "POP3_PASSWORD" },
             },
         });
-        _harness.AddRule("0-webhook.yaml", $"""
-            rules:
-              - name: tell-the-ticket-system
-                on: incoming
-                then:
-                  webhook: {_webhook.Url}hook
-            """);
+        _harness.AddWebhookRule(_webhook.Url);
     }
 
     public async Task DisposeAsync()

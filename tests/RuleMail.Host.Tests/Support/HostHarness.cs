@@ -48,6 +48,16 @@ internal sealed class HostHarness : IDisposable
     /// <summary>Adds a rule file (YAML) to the test's rules folder; names sort after the shipped 00- and 50- files unless chosen otherwise.</summary>
     public void AddRule(string fileName, string yaml) => File.WriteAllText(Path.Combine(RulesDirectory, fileName), yaml);
 
+    /// <summary>A rule (first in name order, before the shipped ones stop anything) posting every incoming message to <paramref name="webhook"/><c>hook</c>.</summary>
+    public void AddWebhookRule(Uri webhook, string? tag = null) => AddRule("0-webhook.yaml", $"""
+        rules:
+          - name: tell-the-ticket-system
+            on: incoming
+            then:
+              webhook: {webhook}hook
+        {(tag is null ? string.Empty : $"      tag: {tag}")}
+        """);
+
     /// <summary>An account fetching from Dovecot over IMAP (no TLS on loopback); its password goes in the environment.</summary>
     public AccountConfig ImapAccount(DovecotServer dovecot, string user, string password, string name = "support", string address = "support@rulemail.test")
     {
