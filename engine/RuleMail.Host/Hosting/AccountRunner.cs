@@ -20,23 +20,17 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
     {
         var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
         var (source, description) = Source(fetch);
-        await using (source.ConfigureAwait(false))
+        await using var closeSource = source.ConfigureAwait(false);
+        await using var transport = Transport(); // For notices; none when the account does not send.
+        try
         {
-            var transport = Transport();
-            await using (transport.ConfigureAwait(false))
-            {
-                var pipeline = new IncomingPipeline(services, Account, transport as IMailTransport);
-                try
-                {
-                    return await pipeline.RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
-                    services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
-                    return new FetchReport(Account.Name, description) { Error = $"the run failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}" };
-                }
-            }
+            return await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
+            services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
+            return new FetchReport(Account.Name, description) { Error = RunFailed(e) };
         }
     }
 
@@ -44,28 +38,18 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
     public async Task<SendReport> SendAsync(IProgress<SentMessage>? progress, CancellationToken cancellationToken)
     {
         var send = Account.Send ?? throw new InvalidOperationException($"{Account.Name} has no send");
-        var transport = Transport() as IMailTransport ?? throw new InvalidOperationException($"{Account.Name} has no smtp or pickup");
-        await using (transport.ConfigureAwait(false))
+        await using var transport = Transport() ?? throw new InvalidOperationException($"{Account.Name} has no smtp or pickup");
+        await using var sentCopy = send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
+            ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
+            : null;
+        try
         {
-            var sentCopy = send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
-                ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
-                : null;
-            try
-            {
-                return await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                services.Logging.CreateLogger("RuleMail.Send").LogError(e, "{Account}: the send run failed", Account.Name);
-                return new SendReport(Account.Name, transport.Describe) { Error = $"the run failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}" };
-            }
-            finally
-            {
-                if (sentCopy is not null)
-                {
-                    await sentCopy.DisposeAsync().ConfigureAwait(false);
-                }
-            }
+            return await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            services.Logging.CreateLogger("RuleMail.Send").LogError(e, "{Account}: the send run failed", Account.Name);
+            return new SendReport(Account.Name, transport.Describe) { Error = RunFailed(e) };
         }
     }
 
@@ -88,26 +72,16 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
         return (new MaildirSource(fetch.Maildir!, Account.Name), $"maildir {fetch.Maildir}");
     }
 
-    /// <summary>The account's SMTP or pickup transport, or an object that is only disposable when it sends nothing.</summary>
-    private IAsyncDisposable Transport()
+    /// <summary>The account's SMTP or pickup transport; null when it does not send.</summary>
+    private IMailTransport? Transport()
     {
         if (Account.Send?.Smtp is { } smtp)
         {
             return new SmtpTransport(ServerEndpoint.From("smtp", smtp, services.Environment));
         }
 
-        if (Account.Send?.Pickup is { } pickup)
-        {
-            return new PickupTransport(pickup);
-        }
-
-        return NoTransport.Instance;
+        return Account.Send?.Pickup is { } pickup ? new PickupTransport(pickup) : null;
     }
 
-    private sealed class NoTransport : IAsyncDisposable
-    {
-        public static NoTransport Instance { get; } = new();
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+    private static string RunFailed(Exception e) => $"the run failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}";
 }
