@@ -30,7 +30,7 @@ internal static class RunCommand
             var json = parse.GetValue(log) == "json";
             var runOnce = parse.GetValue(once);
             var level = runOnce && !parse.GetValue(verbose) ? LogLevel.Warning : LogLevel.Information;
-            using var logging = LoggerFactory.Create(builder => Logging(builder, json, level, console));
+            using var logging = LoggerFactory.Create(builder => Logging(builder, json, level));
             await using var runtime = await HostRuntime.OpenAsync(config, options, logging, console.Time, console.GetEnvironmentVariable, cancellationToken);
             var unlocked = PrivateKeys(runtime.Services.Store, options);
 
@@ -42,7 +42,7 @@ internal static class RunCommand
             if (!runOnce)
             {
                 console.Output.WriteLine("Running the schedules; stop with Ctrl+C (running jobs finish their current message).");
-                await ScheduledHost.RunAsync(runtime, builder => Logging(builder, json, LogLevel.Information, console), cancellationToken);
+                await ScheduledHost.RunAsync(runtime, builder => Logging(builder, json, LogLevel.Information), cancellationToken);
                 return ExitCodes.Done;
             }
 
@@ -219,7 +219,7 @@ internal static class RunCommand
 
     private static string Number(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
 
-    private static void Logging(ILoggingBuilder builder, bool json, LogLevel level, CliConsole console)
+    private static void Logging(ILoggingBuilder builder, bool json, LogLevel level)
     {
         builder.SetMinimumLevel(level);
         builder.AddFilter("Quartz", LogLevel.Warning);
@@ -239,7 +239,6 @@ internal static class RunCommand
         }
 
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        _ = console;
     }
 
     /// <summary>Opens every private key once, so a wrong passphrase shows at start, not on the first message.</summary>
