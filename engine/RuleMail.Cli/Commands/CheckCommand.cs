@@ -29,7 +29,7 @@ internal static class CheckCommand
             var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
             var message = Load(path);
             var size = new FileInfo(path).Length;
-            var report = new IncomingSecurity(store).Inspect(message, parse.GetValue(account));
+            var report = new IncomingSecurity(store, config.Security.Policy).Inspect(message, parse.GetValue(account));
             var rules = RulesCommand.Load(config);
             var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, "incoming", parse.GetValue(account), size), RuleDirection.Incoming);
 

@@ -20,13 +20,17 @@ public sealed class IncomingSecurity
     private readonly SmimeDecryption _smimeDecryption;
     private readonly PgpIncoming _pgp;
 
-    public IncomingSecurity(KeyStore store)
+    public IncomingSecurity(KeyStore store, SecurityPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        _smimeSignatures = new SmimeSignatureCheck(store);
-        _smimeDecryption = new SmimeDecryption(store);
-        _pgp = new PgpIncoming(store);
+        Policy = policy ?? SecurityPolicy.Default;
+        _smimeSignatures = new SmimeSignatureCheck(store, Policy);
+        _smimeDecryption = new SmimeDecryption(store, Policy);
+        _pgp = new PgpIncoming(store, Policy);
     }
+
+    /// <summary>The algorithm policy and resource limits every message is judged under.</summary>
+    public SecurityPolicy Policy { get; }
 
     /// <summary>
     /// Decrypts and verifies <paramref name="message"/>. Removes <c>X-RuleMail-*</c> headers from it first:

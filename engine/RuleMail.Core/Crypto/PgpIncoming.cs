@@ -10,7 +10,7 @@ namespace RuleMail.Crypto;
 /// here, not trusted to the library: a message without MDC/AEAD is refused before decryption, and
 /// plaintext whose check fails is wiped and never returned (EFAIL).
 /// </summary>
-internal sealed class PgpIncoming(KeyStore store)
+internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
 {
     public PgpDecryption Decrypt(byte[] message, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
     {
@@ -82,7 +82,7 @@ internal sealed class PgpIncoming(KeyStore store)
         }
 
         SecurityOutcome? firstFailure = null;
-        for (var i = 0; i < signatures.Count; i++)
+        for (var i = 0; i < Math.Min(signatures.Count, policy.MaxSignatures); i++)
         {
             var one = signatures[i];
             var outcome = Judge(one.KeyId, key =>

@@ -11,7 +11,7 @@ namespace RuleMail.Crypto;
 /// authEnveloped-data (<see cref="AuthEnvelopedData"/>) with the store's private keys: those of the
 /// preferred addresses first, then every other one. Keys of expired certificates still open old mail.
 /// </summary>
-internal sealed class SmimeDecryption(KeyStore store)
+internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
 {
     public const string EnvelopedDataOid = "1.2.840.113549.1.7.3";
     public const string SignedDataOid = "1.2.840.113549.1.7.2";
@@ -52,7 +52,7 @@ internal sealed class SmimeDecryption(KeyStore store)
         var cms = new EnvelopedCms();
         cms.Decode(contentInfo);
         CryptographicException? failure = null;
-        foreach (var candidate in Candidates(preferred))
+        foreach (var candidate in Candidates(preferred).Take(policy.MaxKeyAttempts))
         {
             foreach (var recipient in cms.RecipientInfos)
             {
@@ -87,7 +87,7 @@ internal sealed class SmimeDecryption(KeyStore store)
 
     private (SecurityOutcome, byte[]?) DecryptAuthEnveloped(AuthEnvelopedData data, IReadOnlyList<string> preferred)
     {
-        foreach (var candidate in Candidates(preferred))
+        foreach (var candidate in Candidates(preferred).Take(policy.MaxKeyAttempts))
         {
             var recipient = data.Recipients.FirstOrDefault(r => r.Matches(candidate.Certificate));
             if (recipient is null)

@@ -12,7 +12,7 @@ namespace RuleMail.Crypto;
 /// the message or the store), the certificate must be valid now, unrevoked, allowed for signing, and
 /// name the sender.
 /// </summary>
-internal sealed class SmimeSignatureCheck(KeyStore store)
+internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
 {
     private const int MaxCachedPaths = 10_000;
     private readonly ConcurrentDictionary<string, (object Version, SmimeCertificateEntry[] Issuers)> _paths = new(StringComparer.Ordinal);
@@ -59,7 +59,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store)
         }
 
         SecurityOutcome? firstFailure = null;
-        foreach (var signer in cms.SignerInfos)
+        foreach (var signer in cms.SignerInfos.Cast<SignerInfo>().Take(policy.MaxSignatures))
         {
             var outcome = JudgeSigner(cms, signer, senders);
             if (outcome.Success)

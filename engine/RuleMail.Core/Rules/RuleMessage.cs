@@ -115,6 +115,40 @@ public sealed class RuleMessage
         };
     }
 
-    private static JsonObject? Outcome(SecurityOutcome? outcome) =>
-        outcome is null ? null : new JsonObject { ["success"] = outcome.Success, ["comment"] = outcome.Comment };
+    /// <summary>The contract's <c>success</c> and <c>comment</c>, and the facts beside them (only those known).</summary>
+    private static JsonObject? Outcome(SecurityOutcome? outcome)
+    {
+        if (outcome is null)
+        {
+            return null;
+        }
+
+        var json = new JsonObject { ["success"] = outcome.Success, ["comment"] = outcome.Comment };
+        if (outcome.Signer is { } signer)
+        {
+            json["signer"] = new JsonObject { ["address"] = signer.Address, ["fingerprint"] = signer.Fingerprint };
+        }
+
+        if (outcome.Digest is { } digest)
+        {
+            json["digest"] = digest;
+        }
+
+        if (outcome.Key is { } key)
+        {
+            json["key"] = new JsonObject { ["algorithm"] = key.Algorithm, ["bits"] = key.Bits };
+        }
+
+        if (outcome.Cipher is { } cipher)
+        {
+            json["cipher"] = cipher;
+        }
+
+        if (outcome.Integrity is { } integrity)
+        {
+            json["integrity"] = integrity;
+        }
+
+        return json;
+    }
 }

@@ -1,3 +1,4 @@
+using RuleMail.Crypto;
 using RuleMail.Keys;
 using RuleMail.Yaml;
 using YamlDotNet.Core;
@@ -88,6 +89,19 @@ public static partial class ConfigLoader
         {
             throw new RuleMailException(
                 $"{config.Path}: javascript limits out of range (timeout_ms 1-60000, max_statements 1-100000000, max_memory_mb 1-4096, max_recursion 1-10000)");
+        }
+
+        var security = config.Security;
+        if (security.MinRsaBits is < SecurityPolicy.SmallestMinRsaBits or > 16384)
+        {
+            throw new RuleMailException($"{config.Path}: security.min_rsa_bits must be between {SecurityPolicy.SmallestMinRsaBits} and 16384, not {security.MinRsaBits}");
+        }
+
+        if (security.MaxDecompressedMb is < 1 or > 65536 || security.MaxHeaderKb is < 16 or > 65536 || security.MaxMimeParts is < 10 or > 10_000_000
+            || security.MaxSignatures is < 1 or > 1000 || security.MaxKeyAttempts is < 1 or > 1000)
+        {
+            throw new RuleMailException(
+                $"{config.Path}: security limits out of range (max_decompressed_mb 1-65536, max_header_kb 16-65536, max_mime_parts 10-10000000, max_signatures 1-1000, max_key_attempts 1-1000)");
         }
 
         if (config.Composer.MaxEncryptionRecipients < 1)

@@ -24,6 +24,8 @@ public sealed class RuleMailConfig
 
     public JavaScriptConfig Javascript { get; set; } = new();
 
+    public SecurityConfig Security { get; set; } = new();
+
     public List<AccountConfig> Accounts { get; set; } = [];
 
     /// <summary>The rules in <see cref="Rules"/>; none when the folder does not exist.</summary>

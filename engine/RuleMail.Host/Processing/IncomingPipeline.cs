@@ -29,7 +29,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
 {
     private const string QuarantineFolder = "Quarantine";
     private readonly ILogger _logger = services.Logging.CreateLogger("RuleMail.Fetch");
-    private readonly IncomingSecurity _security = new(services.Store);
+    private readonly IncomingSecurity _security = new(services.Store, services.Config.Security.Policy);
 
     /// <summary>Runs the account's fetch once. Server trouble ends the run early with <see cref="FetchReport.Error"/> set; nothing is lost.</summary>
     public async Task<FetchReport> RunAsync(IMailSource source, string description, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
