@@ -57,5 +57,38 @@ public static class SecurityComments
 
     public static string Unsupported(string detail) => $"The message uses something RuleMail cannot check: {detail}";
 
+    // The algorithm policy and the resource limits (security: in rulemail.yaml). Each refusal names what was
+    // refused and the setting that governs it, so an admin can act on it.
+
+    /// <summary>The signature's digest (or signature algorithm) is MD2, MD4 or MD5: forgeable, refused always.</summary>
+    public static string BrokenDigest(string digest) =>
+        $"The signature uses {digest.ToUpperInvariant()}, a broken digest algorithm, so it proves nothing about the content";
+
+    public const string Sha1Refused =
+        "The signature uses SHA-1, which is no longer accepted as proof (security.accept_sha1_signatures allows it)";
+
+    public static string SignerKeyTooSmall(string algorithm, int bits, int minimum) =>
+        $"The signer's {algorithm.ToUpperInvariant()} key has only {bits.ToString(CultureInfo.InvariantCulture)} bits; at least {minimum.ToString(CultureInfo.InvariantCulture)} are required (security.min_rsa_bits)";
+
+    public static string TooManySignatures(int count, int maximum) =>
+        $"The message carries {count.ToString(CultureInfo.InvariantCulture)} signatures, more than the {maximum.ToString(CultureInfo.InvariantCulture)} RuleMail examines (security.max_signatures), so none of them was judged";
+
+    public static string TooManyKeyAttempts(int maximum) =>
+        $"No private key opened the message within {maximum.ToString(CultureInfo.InvariantCulture)} attempts (security.max_key_attempts); it was not decrypted";
+
+    public static string DecompressedTooLarge(long maximumBytes) =>
+        Malformed($"its compressed data expands to more than {(maximumBytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)} MB (security.max_decompressed_mb); it was not expanded further");
+
+    public static string CompressionTooDeep(int maximum) =>
+        Malformed($"its compressed data is nested more than {maximum.ToString(CultureInfo.InvariantCulture)} levels deep");
+
+    public const string MultipleSenders =
+        "The message names more than one sender (several From addresses, a group, or more than one From field), so no signature can stand for its sender";
+
+    public const string NoSender = "The message names no sender (no valid From address), so no signature can stand for its sender";
+
+    /// <summary>A limit on the message's structure was hit before it was parsed: it is damaged, judged without parsing further.</summary>
+    public static string StructureTooLarge(string detail) => Malformed(detail);
+
     private static string Date(DateTimeOffset when) => when.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 }
