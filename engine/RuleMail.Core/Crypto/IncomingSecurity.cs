@@ -33,6 +33,75 @@ public sealed class IncomingSecurity
     public SecurityPolicy Policy { get; }
 
     /// <summary>
+    /// Parses and judges one message as received. Its structure is bounded before MIME parsing (header block and
+    /// field sizes, folded lines, parameters, parts, depth: <see cref="SecurityPolicy"/>); a message over a bound,
+    /// or one whose headers cannot be parsed, is damaged: its result is a signature failure that says why, and its
+    /// view holds what could be read safely. Never throws for what the message holds.
+    /// </summary>
+    /// <param name="raw">The message, seekable; it is read in place (MimeKit keeps referring to it), so keep it open while the report is used.</param>
+    /// <param name="accountAddress">The address of the account that received it: its private keys are tried first.</param>
+    public IncomingReport Inspect(Stream raw, string? accountAddress = null)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        if (!raw.CanSeek)
+        {
+            throw new ArgumentException("the message stream must be seekable", nameof(raw));
+        }
+
+        var start = raw.Position;
+        var scan = StructureScan.Run(raw, Policy);
+        raw.Position = start;
+        if (scan.Problem is { } problem)
+        {
+            return Damaged(scan.TopHeadersComplete ? HeadersOnly(raw) : new MimeMessage(), SecurityComments.StructureTooLarge(problem));
+        }
+
+        MimeMessage message;
+        try
+        {
+            message = MimeMessage.Load(ParserOptions, raw, persistent: true);
+        }
+        catch (FormatException e)
+        {
+            return Damaged(new MimeMessage(), SecurityComments.Malformed($"its headers cannot be parsed ({e.Message.TrimEnd('.')})"));
+        }
+
+        return Inspect(message, accountAddress);
+    }
+
+    /// <summary>How MimeKit parses what RuleMail judges: no deeper than the scan allowed.</summary>
+    internal static ParserOptions ParserOptions { get; } = CreateParserOptions();
+
+    private static ParserOptions CreateParserOptions()
+    {
+        var options = ParserOptions.Default.Clone();
+        options.MaxMimeDepth = StructureScan.MaxDepth;
+        return options;
+    }
+
+    /// <summary>The top-level headers alone (the block passed the scan), with an empty body, for a message whose body is over a bound.</summary>
+    private static MimeMessage HeadersOnly(Stream raw)
+    {
+        try
+        {
+            var headers = HeaderList.Load(ParserOptions, raw);
+            var message = new MimeMessage(headers.Where(h => !h.Field.StartsWith("Content-", StringComparison.OrdinalIgnoreCase) && h.Id != HeaderId.MimeVersion));
+            message.Body = new TextPart("plain") { Text = string.Empty };
+            return message;
+        }
+        catch (FormatException)
+        {
+            return new MimeMessage();
+        }
+    }
+
+    private static IncomingReport Damaged(MimeMessage view, string comment)
+    {
+        RemoveOwnHeaders(view.Headers);
+        return new IncomingReport(new SecurityResult(null, SecurityOutcome.Failed(comment), null), view);
+    }
+
+    /// <summary>
     /// Decrypts and verifies <paramref name="message"/>. Removes <c>X-RuleMail-*</c> headers from it first:
     /// they are never trusted from outside.
     /// </summary>
