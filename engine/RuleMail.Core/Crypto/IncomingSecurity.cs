@@ -130,7 +130,9 @@ public sealed class IncomingSecurity
 
     private IncomingReport InspectRoot(MimeMessage message, string? accountAddress)
     {
-        var senders = RecipientOrder.Senders(message);
+        var sender = SoleSender(message, out var senderProblem);
+        IReadOnlyList<string> senders = sender is null ? [] : [sender];
+        string? damaged = null;
         var view = message;
         string? type = null;
         SecurityOutcome? encryption = null;
@@ -157,7 +159,7 @@ public sealed class IncomingSecurity
                 return Report(type, null, encryption, view);
             }
 
-            view = SignedContent.WithBody(message, Clean(SignedContent.Parse(plaintext)));
+            view = SignedContent.WithBody(message, Inner(plaintext, ref damaged));
         }
         else if (message.Body is Multipart { ContentType.MimeType: var encryptedType } pgpMime
                  && encryptedType.Equals("multipart/encrypted", StringComparison.OrdinalIgnoreCase))
@@ -176,7 +178,7 @@ public sealed class IncomingSecurity
             }
 
             sign = opened.Signature;
-            view = SignedContent.WithBody(message, Clean(SignedContent.Parse(opened.Plaintext)));
+            view = SignedContent.WithBody(message, Inner(opened.Plaintext, ref damaged));
         }
         else if (message.Body is TextPart inline && inline.IsPlain && IsWholeArmor(inline.Text, "MESSAGE"))
         {
@@ -193,16 +195,113 @@ public sealed class IncomingSecurity
         }
 
         // 2. A signature over the whole (decrypted) content.
-        if (sign is null)
+        if (sign is null && damaged is null)
         {
-            (sign, view, var signType) = VerifyRoot(view, senders);
+            (sign, view, var signType) = VerifyRoot(view, senders, ref damaged);
             type ??= signType;
+        }
+
+        // 3. Content over a structure bound is damaged, whatever else held; a signature stands for the sender only
+        //    when the message names exactly one (the rules and the webhook see that same From).
+        if (damaged is not null)
+        {
+            sign = SecurityOutcome.Failed(SecurityComments.StructureTooLarge(damaged));
+        }
+        else if (sign is not null && senderProblem is not null)
+        {
+            sign = sign with { Success = false, Comment = senderProblem };
         }
 
         return Report(type, sign, encryption, view);
     }
 
-    private (SecurityOutcome? Sign, MimeMessage View, string? Type) VerifyRoot(MimeMessage view, IReadOnlyList<string> senders)
+    /// <summary>
+    /// The one address a signature must name: the message has exactly one From field holding exactly one mailbox,
+    /// read the same by MimeKit's lenient and strict address parsers. Null, with the reason, otherwise: a list, a
+    /// group or a second From field would let a signature by one author vouch for a message shown as another's.
+    /// </summary>
+    private static string? SoleSender(MimeMessage message, out string? problem)
+    {
+        problem = null;
+        Header? field = null;
+        foreach (var header in message.Headers)
+        {
+            if (header.Id != HeaderId.From)
+            {
+                continue;
+            }
+
+            if (field is not null)
+            {
+                problem = SecurityComments.MultipleSenders;
+                return null;
+            }
+
+            field = header;
+        }
+
+        if (field is null)
+        {
+            problem = SecurityComments.NoSender;
+            return null;
+        }
+
+        var lenient = InternetAddressList.TryParse(ParserOptions, field.RawValue, out var list) ? list : null;
+        if (lenient is { Count: > 1 } || lenient?.FirstOrDefault() is GroupAddress)
+        {
+            problem = SecurityComments.MultipleSenders;
+            return null;
+        }
+
+        var strict = InternetAddressList.TryParse(StrictAddresses, field.RawValue, out var strictList) ? strictList : null;
+        var address = lenient is { Count: 1 } && lenient[0] is MailboxAddress mailbox ? MailAddresses.Normalize(mailbox.Address) : null;
+        if (address is null || strict is not { Count: 1 } || strict[0] is not MailboxAddress strictMailbox
+            || MailAddresses.Normalize(strictMailbox.Address) != address)
+        {
+            problem = SecurityComments.NoSender;
+            return null;
+        }
+
+        return address;
+    }
+
+    private static readonly ParserOptions StrictAddresses = CreateStrictAddresses();
+
+    private static ParserOptions CreateStrictAddresses()
+    {
+        var options = ParserOptions.Clone();
+        options.AddressParserComplianceMode = RfcComplianceMode.Strict;
+        options.AllowAddressesWithoutDomain = false;
+        return options;
+    }
+
+    /// <summary>
+    /// Decrypted or unwrapped bytes as the view's body, bounded like a message before they are parsed; on a bound or
+    /// a parse failure the body is empty and <paramref name="damaged"/> says why.
+    /// </summary>
+    private MimeEntity Inner(byte[] bytes, ref string? damaged)
+    {
+        using (var scanned = new MemoryStream(bytes, writable: false))
+        {
+            if (StructureScan.Run(scanned, Policy).Problem is { } problem)
+            {
+                damaged ??= $"the protected content: {problem}";
+                return new TextPart("plain") { Text = string.Empty };
+            }
+        }
+
+        try
+        {
+            return Clean(SignedContent.Parse(bytes));
+        }
+        catch (FormatException e)
+        {
+            damaged ??= $"the protected content cannot be parsed ({e.Message.TrimEnd('.')})";
+            return new TextPart("plain") { Text = string.Empty };
+        }
+    }
+
+    private (SecurityOutcome? Sign, MimeMessage View, string? Type) VerifyRoot(MimeMessage view, IReadOnlyList<string> senders, ref string? damaged)
     {
         switch (view.Body)
         {
@@ -232,7 +331,7 @@ public sealed class IncomingSecurity
             case MimePart part when Pkcs7Content(part, out var cmsType) is { } signedData && cmsType == SmimeDecryption.SignedDataOid:
             {
                 var outcome = _smimeSignatures.VerifyOpaque(signedData, senders, out var content);
-                var unwrapped = content is null ? view : SignedContent.WithBody(view, Clean(SignedContent.Parse(content)));
+                var unwrapped = content is null ? view : SignedContent.WithBody(view, Inner(content, ref damaged));
                 return (outcome, unwrapped, SecurityResult.SmimeType);
             }
 
@@ -289,9 +388,20 @@ public sealed class IncomingSecurity
         return trimmed.StartsWith($"-----BEGIN PGP {kind}-----", StringComparison.Ordinal) && trimmed.EndsWith(end, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The inner entity keeps only its Content-* headers: the view's headers are the outer message's. An inner From,
+    /// Subject or To (written by whoever encrypted the message) would otherwise be written out beside the real ones.
+    /// </summary>
     private static MimeEntity Clean(MimeEntity entity)
     {
-        RemoveOwnHeaders(entity.Headers);
+        for (var i = entity.Headers.Count - 1; i >= 0; i--)
+        {
+            if (!entity.Headers[i].Field.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
+            {
+                entity.Headers.RemoveAt(i);
+            }
+        }
+
         return entity;
     }
 

@@ -11,11 +11,13 @@ internal static class RecipientOrder
 {
     public static IReadOnlyList<string> Preferred(MimeMessage message, string? accountAddress)
     {
+        // Linear in the recipients: a message may name 100,000 of them.
         var addresses = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         void Add(string? text)
         {
             var normalized = MailAddresses.Normalize(text);
-            if (normalized is not null && !addresses.Contains(normalized))
+            if (normalized is not null && seen.Add(normalized))
             {
                 addresses.Add(normalized);
             }
@@ -34,8 +36,4 @@ internal static class RecipientOrder
         Add(accountAddress);
         return addresses;
     }
-
-    /// <summary>The senders a signature must name: the From addresses (lower-case).</summary>
-    public static IReadOnlyList<string> Senders(MimeMessage message) =>
-        [.. message.From.Mailboxes.Select(m => MailAddresses.Normalize(m.Address)).OfType<string>().Distinct()];
 }

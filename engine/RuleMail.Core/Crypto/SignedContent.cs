@@ -29,7 +29,7 @@ internal static class SignedContent
 #pragma warning disable CA2000 // The entity keeps reading from the stream; a MemoryStream holds nothing to release.
         var stream = new MemoryStream(bytes, writable: false);
 #pragma warning restore CA2000
-        return MimeEntity.Load(stream, persistent: true);
+        return MimeEntity.Load(IncomingSecurity.ParserOptions, stream, persistent: true);
     }
 
     /// <summary>
@@ -52,8 +52,7 @@ internal static class SignedContent
     public static MimeMessage WithBody(MimeMessage message, MimeEntity body)
     {
         var copy = new MimeMessage(message.Headers
-            .Where(h => h.Id is not HeaderId.ContentType and not HeaderId.ContentTransferEncoding and not HeaderId.ContentDisposition
-                and not HeaderId.ContentDescription and not HeaderId.ContentId and not HeaderId.MimeVersion)
+            .Where(h => !h.Field.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
             .Select(h => h.Clone()));
         copy.Body = body;
         return copy;

@@ -53,7 +53,9 @@ internal sealed class MailboxStore : IDisposable
     public IncomingReport Inspect(MimeMessage message, string? accountAddress = null) =>
         new IncomingSecurity(Store).Inspect(message, accountAddress);
 
-    public IncomingReport Inspect(byte[] message, string? accountAddress = null) => Inspect(IncomingMail.Load(message), accountAddress);
+    /// <summary>The raw message through the product's path: structure bounds, parsing, then decryption and verification.</summary>
+    public IncomingReport Inspect(byte[] message, string? accountAddress = null, SecurityPolicy? policy = null) =>
+        new IncomingSecurity(Store, policy).Inspect(new MemoryStream(message, writable: false), accountAddress);
 
     public void Dispose() => _folder.Dispose();
 }
