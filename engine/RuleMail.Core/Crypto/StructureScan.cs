@@ -147,24 +147,26 @@ internal static class StructureScan
 
         private string? HeaderLine(ReadOnlySpan<byte> line, long length)
         {
+            if (length > _fieldLimit)
+            {
+                return $"a header field is larger than {Kb(_fieldLimit)} KB";
+            }
+
+            var continues = _fieldOpen && line.Length > 0 && line[0] is (byte)' ' or (byte)'\t';
+            if (continues && _fieldBytes + length + 2 > _fieldLimit)
+            {
+                return $"a header field is larger than {Kb(_fieldLimit)} KB";
+            }
+
             _blockBytes += length + 2;
             if (_blockBytes > policy.MaxHeaderBytes)
             {
                 return $"a header block is larger than {Kb(policy.MaxHeaderBytes)} KB (security.max_header_kb)";
             }
 
-            if (length > _fieldLimit)
-            {
-                return $"a header field is larger than {Kb(_fieldLimit)} KB";
-            }
-
-            if (_fieldOpen && line.Length > 0 && line[0] is (byte)' ' or (byte)'\t')
+            if (continues)
             {
                 _fieldBytes += length + 2;
-                if (_fieldBytes > _fieldLimit)
-                {
-                    return $"a header field is larger than {Kb(_fieldLimit)} KB";
-                }
 
                 if (++_fieldLines > MaxFoldedLines)
                 {
