@@ -161,7 +161,9 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
             // BouncyCastle names the cipher only by decrypting the session key a second time; cheap next to reading the message.
             return (clear, data.GetSymmetricAlgorithm(privateKey));
         }
-        catch (Exception e) when (e is PgpException or CryptoException or ArgumentException or InvalidOperationException)
+        // A key of another algorithm than the packet's fails inside BouncyCastle with a cast or index error: not this key either.
+        catch (Exception e) when (e is PgpException or CryptoException or ArgumentException or InvalidOperationException
+                                      or InvalidCastException or IndexOutOfRangeException or ArithmeticException)
         {
             return null;
         }
