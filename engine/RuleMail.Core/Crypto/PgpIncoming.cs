@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Org.BouncyCastle.Bcpg;
 using Org.BouncyCastle.Bcpg.OpenPgp;
+using Org.BouncyCastle.Crypto;
 using RuleMail.Keys;
 
 namespace RuleMail.Crypto;
@@ -8,10 +10,18 @@ namespace RuleMail.Crypto;
 /// <summary>
 /// OpenPGP decryption and verification on BouncyCastle, with the store's keys. Integrity is enforced
 /// here, not trusted to the library: a message without MDC/AEAD is refused before decryption, and
-/// plaintext whose check fails is wiped and never returned (EFAIL).
+/// plaintext whose check fails is wiped and never returned (EFAIL). What a message may cost is bounded by
+/// the policy: compressed data is inflated through <see cref="PgpInflation"/>, signatures and private-key
+/// attempts are counted, and every limit that is hit is a failure with its own comment.
 /// </summary>
 internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
 {
+    /// <summary>
+    /// The most a detached or cleartext signature's compressed data may inflate to: signatures are small, and every
+    /// inflated byte could become a parsed signature object before the count of them is known.
+    /// </summary>
+    private const long SignatureBytesEach = 64 * 1024;
+
     public PgpDecryption Decrypt(byte[] message, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
     {
         try
@@ -28,30 +38,17 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                 return new(SecurityOutcome.Failed(SecurityComments.Unsupported("an OpenPGP message encrypted with a password, not a key")), null, null);
             }
 
-            var candidates = Candidates(preferred).ToList();
-            foreach (var (entry, keyId) in candidates)
+            // Every session-key packet of a message precedes the same encrypted data packet.
+            if (!encrypted[0].IsIntegrityProtected())
             {
-                var match = encrypted.FirstOrDefault(e => e.KeyId == keyId);
-                if (match is not null)
-                {
-                    return Open(match, entry, keyId, senders);
-                }
+                return new(SecurityOutcome.Failed(SecurityComments.NoIntegrityProtection) with { Integrity = Integrity.None }, null, null);
             }
 
-            // Hidden recipients (key ID 0): try every key until one opens the session key.
-            foreach (var hidden in encrypted.Where(e => e.KeyId == 0))
-            {
-                foreach (var (entry, keyId) in candidates)
-                {
-                    var result = Open(hidden, entry, keyId, senders);
-                    if (result.Encryption.Success || result.Plaintext is not null || result.Encryption.Comment != SessionKeyRefused)
-                    {
-                        return result;
-                    }
-                }
-            }
-
-            return new(SecurityOutcome.Failed(SecurityComments.PrivateKeyNotFound), null, null);
+            return OpenWithStoreKeys(encrypted, preferred, senders);
+        }
+        catch (PgpLimitException e)
+        {
+            return new(SecurityOutcome.Failed(e.Message), null, null);
         }
         catch (Exception e) when (e is PgpException or IOException)
         {
@@ -67,13 +64,14 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyList<string> senders)
     {
         PgpSignatureList? signatures;
+        var inflation = new PgpInflation(policy, Math.Min(policy.MaxDecompressedBytes, policy.MaxSignatures * SignatureBytesEach));
         try
         {
-            signatures = ReadSignatures(signature);
+            signatures = ReadSignatures(signature, inflation);
         }
-        catch (Exception e) when (e is PgpException or IOException)
+        catch (Exception e) when (e is PgpException or IOException or InvalidOperationException or ArgumentException or IndexOutOfRangeException)
         {
-            return SecurityOutcome.Failed(SecurityComments.Malformed($"the OpenPGP signature cannot be read ({Describe(e)})"));
+            return SecurityOutcome.Failed(inflation.Refusal ?? SecurityComments.Malformed($"the OpenPGP signature cannot be read ({Describe(e)})"));
         }
 
         if (signatures is null || signatures.Count == 0)
@@ -81,16 +79,16 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
             return SecurityOutcome.Failed(SecurityComments.NoSigner);
         }
 
+        if (signatures.Count > policy.MaxSignatures)
+        {
+            return SecurityOutcome.Failed(SecurityComments.TooManySignatures(signatures.Count, policy.MaxSignatures));
+        }
+
         SecurityOutcome? firstFailure = null;
-        for (var i = 0; i < Math.Min(signatures.Count, policy.MaxSignatures); i++)
+        for (var i = 0; i < signatures.Count; i++)
         {
             var one = signatures[i];
-            var outcome = Judge(one.KeyId, key =>
-            {
-                one.InitVerify(key);
-                one.Update(content);
-                return one.Verify();
-            }, senders);
+            var outcome = Judge(one, content, senders);
             if (outcome.Success)
             {
                 return outcome;
@@ -106,29 +104,84 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     public SecurityOutcome VerifyClearSigned(ClearSignedText block, IReadOnlyList<string> senders) =>
         VerifyDetached(block.SignedBytes, Encoding.ASCII.GetBytes(block.SignatureArmor), senders);
 
-    private const string SessionKeyRefused = "session key refused";
-
-    private PgpDecryption Open(PgpPublicKeyEncryptedData data, PgpKeyEntry entry, long keyId, IReadOnlyList<string> senders)
+    /// <summary>
+    /// Tries the store's secret keys on the message's session-key packets, at most <see cref="SecurityPolicy.MaxKeyAttempts"/>
+    /// private-key operations in all: first the packets that name a key the store holds (a lookup, not a scan per key),
+    /// then the anonymous ones (key ID 0), each against the keys in preference order.
+    /// </summary>
+    private PgpDecryption OpenWithStoreKeys(List<PgpPublicKeyEncryptedData> encrypted, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
     {
-        if (!data.IsIntegrityProtected())
+        var candidates = Candidates(preferred).ToList();
+        var byKeyId = encrypted.ToLookup(e => e.KeyId);
+        var attempts = 0;
+        foreach (var (entry, keyId) in candidates)
         {
-            return new(SecurityOutcome.Failed(SecurityComments.NoIntegrityProtection), null, null);
+            foreach (var match in byKeyId[keyId])
+            {
+                if (attempts++ == policy.MaxKeyAttempts)
+                {
+                    return new(SecurityOutcome.Failed(SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts)), null, null);
+                }
+
+                if (TryOpen(match, entry, keyId) is { } opened)
+                {
+                    return Read(match, opened.Clear, opened.Cipher, entry, senders);
+                }
+            }
         }
 
+        // Hidden recipients: nothing tells which key a packet is for, so each one costs a private-key operation per key.
+        foreach (var hidden in byKeyId[0])
+        {
+            foreach (var (entry, keyId) in candidates)
+            {
+                if (attempts++ == policy.MaxKeyAttempts)
+                {
+                    return new(SecurityOutcome.Failed(SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts)), null, null);
+                }
+
+                if (TryOpen(hidden, entry, keyId) is { } opened)
+                {
+                    return Read(hidden, opened.Clear, opened.Cipher, entry, senders);
+                }
+            }
+        }
+
+        return new(SecurityOutcome.Failed(SecurityComments.PrivateKeyNotFound), null, null);
+    }
+
+    /// <summary>The decrypting stream and the content cipher when the key opens the session key; null when it does not.</summary>
+    private (Stream Clear, SymmetricKeyAlgorithmTag Cipher)? TryOpen(PgpPublicKeyEncryptedData data, PgpKeyEntry entry, long keyId)
+    {
         var privateKey = store.OpenPrivateKey(entry, keyId);
-        Stream clear;
         try
         {
-            clear = data.GetDataStream(privateKey);
-        }
-        catch (PgpException)
-        {
-            return new(SecurityOutcome.Failed(SessionKeyRefused), null, null);
-        }
+            var clear = data.GetDataStream(privateKey);
 
+            // BouncyCastle names the cipher only by decrypting the session key a second time; cheap next to reading the message.
+            return (clear, data.GetSymmetricAlgorithm(privateKey));
+        }
+        // A key of another algorithm than the packet's fails inside BouncyCastle with a cast or index error: not this key either.
+        catch (Exception e) when (e is PgpException or CryptoException or ArgumentException or InvalidOperationException
+                                      or InvalidCastException or IndexOutOfRangeException or ArithmeticException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Reads the decrypted packets: compressed data through <see cref="PgpInflation"/>, the literal data into memory
+    /// (bounded by the inflation limits, or by the message itself when it is not compressed), the signatures counted.
+    /// The plaintext is handed out only after the MDC verified; a limit hit on the way discards it like a failed check.
+    /// </summary>
+    private PgpDecryption Read(PgpPublicKeyEncryptedData data, Stream clear, SymmetricKeyAlgorithmTag cipher, PgpKeyEntry entry, IReadOnlyList<string> senders)
+    {
+        var facts = new SecurityOutcome(false, string.Empty) { Cipher = PgpAlgorithms.CipherName(cipher), Integrity = Integrity.Mdc };
+        var inflation = new PgpInflation(policy, policy.MaxDecompressedBytes);
         byte[]? literal = null;
-        PgpOnePassSignatureList? onePass = null;
-        PgpSignatureList? signatures = null;
+        var onePassCount = 0;
+        var signatureCount = 0;
+        var signatures = new List<PgpSignature>();
         try
         {
             var factory = new PgpObjectFactory(clear);
@@ -137,21 +190,22 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                 switch (item)
                 {
                     case PgpCompressedData compressed:
-                        factory = new PgpObjectFactory(compressed.GetDataStream());
+                        factory = new PgpObjectFactory(inflation.Open(compressed));
                         break;
                     case PgpOnePassSignatureList list:
-                        onePass = list;
+                        onePassCount += list.Count;
                         break;
                     case PgpLiteralData data2:
-                        using (var buffer = new MemoryStream())
-                        {
-                            data2.GetInputStream().CopyTo(buffer);
-                            literal = buffer.ToArray();
-                        }
-
+                        Wipe(literal);
+                        literal = ReadAll(data2.GetInputStream());
                         break;
                     case PgpSignatureList list:
-                        signatures = list;
+                        signatureCount += list.Count;
+                        for (var i = 0; i < list.Count && signatures.Count < policy.MaxSignatures; i++)
+                        {
+                            signatures.Add(list[i]);
+                        }
+
                         break;
                 }
             }
@@ -159,64 +213,101 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
             clear.CopyTo(Stream.Null);
             if (!data.Verify())
             {
-                return Refuse(literal);
+                return Refuse(literal, facts, SecurityComments.IntegrityCheckFailed);
             }
         }
         catch (Exception e) when (e is PgpException or IOException or InvalidOperationException or ArgumentException
-                                      or Org.BouncyCastle.Crypto.CryptoException or IndexOutOfRangeException)
+                                      or CryptoException or IndexOutOfRangeException)
         {
-            // With integrity protection on, damage that breaks the decoding is an integrity failure too.
-            return Refuse(literal);
+            // A limit that was hit says why; with integrity protection on, any other damage that breaks the decoding is an integrity failure.
+            return Refuse(literal, facts, inflation.Refusal ?? SecurityComments.IntegrityCheckFailed);
         }
 
         if (literal is null)
         {
-            return new(SecurityOutcome.Failed(SecurityComments.Malformed("the OpenPGP message holds no data")), null, null);
+            return new(facts with { Comment = SecurityComments.Malformed("the OpenPGP message holds no data") }, null, null);
         }
 
-        var signature = signatures is null ? null : JudgeEmbedded(literal, onePass, signatures, senders);
+        SecurityOutcome? signature = null;
+        if (Math.Max(signatureCount, onePassCount) > policy.MaxSignatures)
+        {
+            signature = SecurityOutcome.Failed(SecurityComments.TooManySignatures(Math.Max(signatureCount, onePassCount), policy.MaxSignatures));
+        }
+        else if (signatures.Count > 0)
+        {
+            signature = JudgeEmbedded(literal, signatures, senders);
+        }
+
         var recipient = entry.Addresses.Count > 0 ? entry.Addresses[0] : entry.DisplayName;
-        return new(SecurityOutcome.Succeeded(SecurityComments.DecryptedFor(recipient, $"PGP key {entry.Fingerprint}")), literal, signature);
+        var detail = PgpAlgorithms.LegacyCipherLabel(cipher) is { } legacy
+            ? $"PGP key {entry.Fingerprint}; legacy cipher {legacy}"
+            : $"PGP key {entry.Fingerprint}";
+        return new(facts with { Success = true, Comment = SecurityComments.DecryptedFor(recipient, detail) }, literal, signature);
     }
 
-    private static PgpDecryption Refuse(byte[]? literal)
+    private static PgpDecryption Refuse(byte[]? literal, SecurityOutcome facts, string comment)
     {
-        if (literal is not null)
+        Wipe(literal);
+        return new(facts with { Comment = comment }, null, null);
+    }
+
+    private static void Wipe(byte[]? plaintext)
+    {
+        if (plaintext is not null)
         {
-            Array.Clear(literal);
+            Array.Clear(plaintext);
         }
-
-        return new(SecurityOutcome.Failed(SecurityComments.IntegrityCheckFailed), null, null);
     }
 
-    private SecurityOutcome JudgeEmbedded(byte[] literal, PgpOnePassSignatureList? onePass, PgpSignatureList signatures, IReadOnlyList<string> senders)
+    /// <summary>
+    /// The literal data as one array of exactly its size, read in chunks that grow to 4 MB: a growing MemoryStream
+    /// would allocate about three times the content (its doublings and the final copy), these chunks about twice.
+    /// </summary>
+    private static byte[] ReadAll(Stream input)
     {
-        SecurityOutcome? firstFailure = null;
-        for (var i = 0; i < signatures.Count; i++)
+        var chunks = new List<byte[]>();
+        var size = 16 * 1024;
+        long total = 0;
+        while (true)
         {
-            var signature = signatures[i];
-            PgpOnePassSignature? header = null;
-            for (var j = 0; onePass is not null && j < onePass.Count; j++)
+            var chunk = new byte[size];
+            var filled = 0;
+            int read;
+            while (filled < chunk.Length && (read = input.Read(chunk, filled, chunk.Length - filled)) > 0)
             {
-                if (onePass[j].KeyId == signature.KeyId)
-                {
-                    header = onePass[j];
-                }
+                filled += read;
             }
 
-            var outcome = Judge(signature.KeyId, key =>
+            total += filled;
+            if (filled < chunk.Length)
             {
-                if (header is not null)
+                var result = new byte[total];
+                var offset = 0;
+                foreach (var full in chunks)
                 {
-                    header.InitVerify(key);
-                    header.Update(literal);
-                    return header.Verify(signature);
+                    full.CopyTo(result, offset);
+                    offset += full.Length;
+                    Array.Clear(full);
                 }
 
-                signature.InitVerify(key);
-                signature.Update(literal);
-                return signature.Verify();
-            }, senders);
+                Array.Copy(chunk, 0, result, offset, filled);
+                Array.Clear(chunk);
+                return result;
+            }
+
+            chunks.Add(chunk);
+            size = Math.Min(size * 2, 4 * 1024 * 1024);
+        }
+    }
+
+    private SecurityOutcome JudgeEmbedded(byte[] literal, List<PgpSignature> signatures, IReadOnlyList<string> senders)
+    {
+        // The one-pass headers are not used to verify: the literal is in memory, and a header could name another
+        // digest than the signature it announces; the signature packet alone says what was signed and how.
+        SecurityOutcome? firstFailure = null;
+        foreach (var signature in signatures)
+        {
+            var outcome = Judge(signature, literal, senders);
             if (outcome.Success)
             {
                 return outcome;
@@ -228,30 +319,49 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         return firstFailure ?? SecurityOutcome.Failed(SecurityComments.NoSigner);
     }
 
-    /// <summary>Judges one signature by key ID: the key must be in the store, the signature must match, the key must be valid now and be the sender's.</summary>
-    private SecurityOutcome Judge(long keyId, Func<PgpPublicKey, bool> verify, IReadOnlyList<string> senders)
+    /// <summary>
+    /// Judges one signature over <paramref name="content"/>: the key must be in the store, digest and key must meet the policy
+    /// (checked before any hashing), the signature must match, the key must be valid now and be the sender's.
+    /// </summary>
+    private SecurityOutcome Judge(PgpSignature signature, byte[] content, IReadOnlyList<string> senders)
     {
-        var keyIdText = keyId.ToString("X16", CultureInfo.InvariantCulture);
+        var digest = PgpAlgorithms.DigestName(signature.HashAlgorithm);
+        var keyIdText = signature.KeyId.ToString("X16", CultureInfo.InvariantCulture);
         var entry = store.PgpKeys.FirstOrDefault(k => k.Keys.Any(s => s.KeyId == keyIdText));
-        var publicKey = entry?.PublicRing.GetPublicKey(keyId);
+        var publicKey = entry?.PublicRing.GetPublicKey(signature.KeyId);
         if (entry is null || publicKey is null)
         {
-            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound);
+            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound) with { Digest = digest };
+        }
+
+        var sender = senders.FirstOrDefault(s => entry.Addresses.Contains(s) ||
+                                                 (entry.DomainAlias is not null && MailAddresses.Domain(s) == entry.DomainAlias));
+        var facts = new SecurityOutcome(false, string.Empty)
+        {
+            Signer = new SignerFacts(sender ?? (entry.Addresses.Count > 0 ? entry.Addresses[0] : null), entry.Fingerprint),
+            Digest = digest,
+            Key = PgpAlgorithms.KeyFactsOf(publicKey),
+        };
+        if (PgpAlgorithms.Refusal(policy, signature.HashAlgorithm, publicKey) is { } refusal)
+        {
+            return facts with { Comment = refusal };
         }
 
         bool valid;
         try
         {
-            valid = verify(publicKey);
+            signature.InitVerify(publicKey);
+            signature.Update(content);
+            valid = signature.Verify();
         }
-        catch (Exception e) when (e is PgpException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is PgpException or InvalidOperationException or ArgumentException or CryptoException)
         {
             valid = false;
         }
 
         if (!valid)
         {
-            return SecurityOutcome.Failed(SecurityComments.Tampered);
+            return facts with { Comment = SecurityComments.Tampered };
         }
 
         var now = store.Time.GetUtcNow();
@@ -259,33 +369,31 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         var revokedAt = entry.RevokedAt ?? subkey.RevokedAt;
         if (revokedAt is { } revoked && revoked <= now)
         {
-            return SecurityOutcome.Failed(SecurityComments.KeyRevoked(revoked));
+            return facts with { Comment = SecurityComments.KeyRevoked(revoked) };
         }
 
         if (now < entry.NotBefore || now < subkey.Created)
         {
-            return SecurityOutcome.Failed(SecurityComments.KeyNotYetValid(subkey.Created > entry.NotBefore ? subkey.Created : entry.NotBefore));
+            return facts with { Comment = SecurityComments.KeyNotYetValid(subkey.Created > entry.NotBefore ? subkey.Created : entry.NotBefore) };
         }
 
         var expires = new[] { entry.NotAfter, subkey.Expires }.Where(d => d is not null).Min();
         if (expires is { } expired && now > expired)
         {
-            return SecurityOutcome.Failed(SecurityComments.KeyExpired(expired));
+            return facts with { Comment = SecurityComments.KeyExpired(expired) };
         }
 
         if (!subkey.Usages.HasFlag(KeyUsages.Sign))
         {
-            return SecurityOutcome.Failed(SecurityComments.KeyNotForSigning(subkey.Fingerprint));
+            return facts with { Comment = SecurityComments.KeyNotForSigning(subkey.Fingerprint) };
         }
 
-        var sender = senders.FirstOrDefault(s => entry.Addresses.Contains(s) ||
-                                                 (entry.DomainAlias is not null && MailAddresses.Domain(s) == entry.DomainAlias));
         if (sender is null)
         {
-            return SecurityOutcome.Failed(SecurityComments.NotSignedBySender(entry.DisplayName, senders.Count > 0 ? senders[0] : null));
+            return facts with { Comment = SecurityComments.NotSignedBySender(entry.DisplayName, senders.Count > 0 ? senders[0] : null) };
         }
 
-        return SecurityOutcome.Succeeded(SecurityComments.SignedBy(sender, $"PGP key {entry.Fingerprint}"));
+        return facts with { Success = true, Comment = SecurityComments.SignedBy(sender, $"PGP key {entry.Fingerprint}") };
     }
 
     /// <summary>Secret keys: those of the preferred addresses first, then every other; expired keys still open old mail.</summary>
@@ -326,7 +434,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         return null;
     }
 
-    private static PgpSignatureList? ReadSignatures(byte[] signature)
+    private static PgpSignatureList? ReadSignatures(byte[] signature, PgpInflation inflation)
     {
         var factory = new PgpObjectFactory(PgpUtilities.GetDecoderStream(new MemoryStream(signature, writable: false)));
         for (var item = factory.NextPgpObject(); item is not null; item = factory.NextPgpObject())
@@ -336,7 +444,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                 case PgpSignatureList list:
                     return list;
                 case PgpCompressedData compressed:
-                    factory = new PgpObjectFactory(compressed.GetDataStream());
+                    factory = new PgpObjectFactory(inflation.Open(compressed));
                     break;
                 case PgpMarker:
                     break;

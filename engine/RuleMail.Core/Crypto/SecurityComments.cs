@@ -90,5 +90,13 @@ public static class SecurityComments
     /// <summary>A limit on the message's structure was hit before it was parsed: it is damaged, judged without parsing further.</summary>
     public static string StructureTooLarge(string detail) => Malformed(detail);
 
+    /// <summary>Compressed OpenPGP data expanded beyond the grace size by more than the allowed ratio: a decompression bomb.</summary>
+    public static string CompressionRatioTooHigh(int maximumRatio) =>
+        Malformed($"its compressed data expands more than {maximumRatio.ToString(CultureInfo.InvariantCulture)} times (security.max_compression_ratio); it was not expanded further");
+
+    /// <summary>The signer's elliptic-curve key is on a curve RuleMail does not accept (below 256 bits, or unknown).</summary>
+    public static string SignerCurveRefused(string curve) =>
+        $"The signer's key is on the elliptic curve {curve}, which is not accepted for signatures (P-256 or stronger, Ed25519 or Ed448 are)";
+
     private static string Date(DateTimeOffset when) => when.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 }

@@ -98,10 +98,11 @@ public static partial class ConfigLoader
         }
 
         if (security.MaxDecompressedMb is < 1 or > 65536 || security.MaxHeaderKb is < 16 or > 65536 || security.MaxMimeParts is < 10 or > 10_000_000
-            || security.MaxSignatures is < 1 or > 1000 || security.MaxKeyAttempts is < 1 or > 1000)
+            || security.MaxSignatures is < 1 or > 1000 || security.MaxKeyAttempts is < 1 or > 1000
+            || security.MaxCompressionRatio is < 10 or > 100_000)
         {
             throw new RuleMailException(
-                $"{config.Path}: security limits out of range (max_decompressed_mb 1-65536, max_header_kb 16-65536, max_mime_parts 10-10000000, max_signatures 1-1000, max_key_attempts 1-1000)");
+                $"{config.Path}: security limits out of range (max_decompressed_mb 1-65536, max_header_kb 16-65536, max_mime_parts 10-10000000, max_signatures 1-1000, max_key_attempts 1-1000, max_compression_ratio 10-100000)");
         }
 
         if (config.Composer.MaxEncryptionRecipients < 1)

@@ -11,6 +11,9 @@ public sealed class SecurityConfig
 
     public int MaxDecompressedMb { get; set; } = (int)(SecurityPolicy.Default.MaxDecompressedBytes / (1024 * 1024));
 
+    /// <summary>Beyond 10 MB, decompressed OpenPGP data may be at most this many times the compressed bytes (a bomb stops in milliseconds).</summary>
+    public int MaxCompressionRatio { get; set; } = SecurityPolicy.Default.MaxCompressionRatio;
+
     public int MaxHeaderKb { get; set; } = SecurityPolicy.Default.MaxHeaderBytes / 1024;
 
     public int MaxMimeParts { get; set; } = SecurityPolicy.Default.MaxMimeParts;
@@ -26,6 +29,7 @@ public sealed class SecurityConfig
         AcceptSha1Signatures = AcceptSha1Signatures,
         MinRsaBits = MinRsaBits,
         MaxDecompressedBytes = MaxDecompressedMb * 1024L * 1024L,
+        MaxCompressionRatio = MaxCompressionRatio,
         MaxHeaderBytes = MaxHeaderKb * 1024,
         MaxMimeParts = MaxMimeParts,
         MaxSignatures = MaxSignatures,
