@@ -123,8 +123,10 @@ public sealed class IncomingSecurity
         catch (Exception e) when (e is not OutOfMemoryException)
 #pragma warning restore CA1031
         {
+            // Keep what the root says it is: an encrypted message fails on its encryption, a signed one on its signature.
             var failure = SecurityOutcome.Failed(SecurityComments.Malformed(e.Message.Split('\n')[0].TrimEnd('.')));
-            return new IncomingReport(new SecurityResult(null, failure, null), message);
+            var (type, encrypted) = Shape(message.Body);
+            return new IncomingReport(encrypted ? new SecurityResult(type, null, failure) : new SecurityResult(type, failure, null), message);
         }
     }
 
@@ -351,6 +353,23 @@ public sealed class IncomingSecurity
             default:
                 return (null, view, null);
         }
+    }
+
+    /// <summary>The security type and side the root entity claims, read from its content type alone.</summary>
+    private static (string? Type, bool Encrypted) Shape(MimeEntity? body)
+    {
+        var mimeType = body?.ContentType.MimeType.ToLowerInvariant();
+        var smimeType = body?.ContentType.Parameters["smime-type"]?.Trim().ToLowerInvariant();
+        return mimeType switch
+        {
+            "application/pkcs7-mime" or "application/x-pkcs7-mime" => (SecurityResult.SmimeType, smimeType is not ("signed-data" or "certs-only")),
+            "multipart/encrypted" => (SecurityResult.PgpType, true),
+            "multipart/signed" when body is Multipart signed && IsProtocol(signed, "application/pgp-signature") => (SecurityResult.PgpType, false),
+            "multipart/signed" => (SecurityResult.SmimeType, false),
+            "text/plain" when body is TextPart armored && IsWholeArmor(armored.Text, "MESSAGE") => (SecurityResult.PgpType, true),
+            "text/plain" when body is TextPart text && IsWholeArmor(text.Text, "SIGNED MESSAGE") => (SecurityResult.PgpType, false),
+            _ => (null, false),
+        };
     }
 
     private static IncomingReport Report(string? type, SecurityOutcome? sign, SecurityOutcome? encryption, MimeMessage view) =>
