@@ -23,6 +23,8 @@ internal static class YamlRuleFile
     private static readonly HashSet<string> SecurityFields = new(StringComparer.Ordinal)
     {
         "type", "sign", "sign.success", "sign.comment", "encryption", "encryption.success", "encryption.comment",
+        "sign.signer", "sign.signer.address", "sign.signer.fingerprint", "sign.digest", "sign.key", "sign.key.algorithm", "sign.key.bits",
+        "encryption.cipher", "encryption.integrity",
     };
 
     public static List<IRule> Load(string path, string displayName, List<RuleLoadError> errors)
