@@ -91,4 +91,8 @@ public static class SecurityComments
     public static string StructureTooLarge(string detail) => Malformed(detail);
 
     private static string Date(DateTimeOffset when) => when.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>The signer's EC key is on a curve below the fixed minimum (no setting lowers it: such curves are broken or nearly so).</summary>
+    public static string SignerCurveTooSmall(int bits, int minimum) =>
+        $"The signer's ECDSA key has only {bits.ToString(CultureInfo.InvariantCulture)} bits; at least {minimum.ToString(CultureInfo.InvariantCulture)} are required";
 }
