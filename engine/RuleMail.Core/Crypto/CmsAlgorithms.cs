@@ -69,6 +69,9 @@ internal static class CmsAlgorithms
     /// <summary>The digest's name, or the OID itself when it is none RuleMail knows.</summary>
     public static string DigestName(string? oid) => oid is not null && Digests.TryGetValue(oid, out var name) ? name : oid ?? "unknown";
 
+    /// <summary>Whether <paramref name="digest"/> (a name from <see cref="DigestName"/>) is one RuleMail knows, rather than an OID it passed through.</summary>
+    public static bool IsKnownDigest(string digest) => Digests.ContainsValue(digest);
+
     /// <summary>The digest a signature algorithm names, or null when it names none (rsaEncryption, ecPublicKey) or is unknown.</summary>
     public static string? SignatureDigest(string? oid) => oid is not null && SignatureDigests.TryGetValue(oid, out var name) ? name : null;
 

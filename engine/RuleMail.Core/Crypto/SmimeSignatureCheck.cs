@@ -112,9 +112,21 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         };
         SecurityOutcome Failed(string comment) => facts with { Comment = comment };
 
-        if (AlgorithmRefusal(digest, CmsAlgorithms.SignatureDigest(signer.SignatureAlgorithm.Value), key) is { } refusal)
+        var signatureDigest = CmsAlgorithms.SignatureDigest(signer.SignatureAlgorithm.Value);
+        if (AlgorithmRefusal(digest, signatureDigest, key) is { } refusal)
         {
             return Failed(refusal);
+        }
+
+        // Said before the check, which would only report a mismatch: an algorithm RuleMail cannot judge is not tampering.
+        if (!CmsAlgorithms.IsKnownDigest(digest))
+        {
+            return Failed(SecurityComments.Unsupported($"a signature with the digest algorithm {digest}"));
+        }
+
+        if (key is null)
+        {
+            return Failed(SecurityComments.Unsupported($"a signer key of type {certificate.PublicKey.Oid.Value}"));
         }
 
         try
@@ -155,7 +167,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         }
 
         var detail = $"certificate {entry.Subject}, issued by {entry.Issuer}";
-        if (digest == "sha1")
+        if (digest == "sha1" || signatureDigest == "sha1")
         {
             detail += ", SHA-1 digest (accepted by security.accept_sha1_signatures)";
         }

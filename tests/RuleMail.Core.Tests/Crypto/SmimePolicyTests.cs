@@ -16,6 +16,7 @@ public sealed class SmimePolicyTests(SmimeMail mail) : IClassFixture<SmimeMail>
     private const string SupportDetail = "certificate CN=RuleMail Support";
 
     private static readonly byte[] Md5Oid = [0x06, 0x08, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x02, 0x05];
+    private static readonly byte[] Sha256Oid = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
     private static readonly byte[] RsaEncryptionOid = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
 
     private MailboxStore Store(params string[] extra) =>
@@ -143,6 +144,19 @@ public sealed class SmimePolicyTests(SmimeMail mail) : IClassFixture<SmimeMail>
 
         SecurityAssert.SignFailed(result, SecurityResult.SmimeType, SecurityComments.BrokenDigest("md5"));
         Assert.Equal("sha256", result.Sign!.Digest);
+    }
+
+    [Fact]
+    public void A_digest_algorithm_nobody_knows_is_unsupported_not_tampered()
+    {
+        using var store = Store();
+        var der = mail.CmsSign(IncomingMail.TextEntity(Body), SmimeMail.Sam, "-outform", "DER");
+        var patched = ReplaceAll(der, Sha256Oid, [.. Sha256Oid[..^1], 0x7F]);
+
+        var result = Inspect(store, HandBuiltCms.DetachedMessage(IncomingMail.TextEntity(Body), patched, "sam@example.com", MailboxStore.Account));
+
+        SecurityAssert.SignFailed(result, SecurityResult.SmimeType, SecurityComments.Unsupported("a signature with the digest algorithm 2.16.840.1.101.3.4.2.127"));
+        Assert.Equal("2.16.840.1.101.3.4.2.127", result.Sign!.Digest);
     }
 
     [Fact]
