@@ -95,4 +95,8 @@ public static class SecurityComments
     /// <summary>The signer's EC key is on a curve below the fixed minimum (no setting lowers it: such curves are broken or nearly so).</summary>
     public static string SignerCurveTooSmall(int bits, int minimum) =>
         $"The signer's ECDSA key has only {bits.ToString(CultureInfo.InvariantCulture)} bits; at least {minimum.ToString(CultureInfo.InvariantCulture)} are required";
+
+    /// <summary>A signed message carries more certificates than any real chain needs: they are not read, the signature not judged.</summary>
+    public static string TooManyCertificates(int count, int maximum) =>
+        Malformed($"its signature carries {count.ToString(CultureInfo.InvariantCulture)} certificates, more than the {maximum.ToString(CultureInfo.InvariantCulture)} RuleMail reads, so it was not judged");
 }

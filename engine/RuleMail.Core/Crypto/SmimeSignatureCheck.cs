@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
@@ -18,6 +19,12 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
 
     /// <summary>The smallest EC signer key accepted: P-192 and smaller curves give less than 100 bits of security.</summary>
     private const int MinEcBits = 224;
+
+    /// <summary>
+    /// The most certificates a signed message may carry. Real mail carries the signer's certificate and its
+    /// intermediates, a handful; there is no setting because no legitimate sender needs more.
+    /// </summary>
+    private const int MaxEmbeddedCertificates = 100;
     private readonly ConcurrentDictionary<string, (object Version, SmimeCertificateEntry[] Issuers)> _paths = new(StringComparer.Ordinal);
 
     /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
@@ -33,7 +40,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
             return SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME signature cannot be read ({e.Message.TrimEnd('.')})"));
         }
 
-        return Judge(cms, senders);
+        return Judge(cms, signature, senders);
     }
 
     /// <summary>Verifies opaque signed-data; on success of decoding, <paramref name="content"/> is what was signed.</summary>
@@ -51,11 +58,20 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         }
 
         content = cms.ContentInfo.Content;
-        return Judge(cms, senders);
+        return Judge(cms, signedData, senders);
     }
 
-    private SecurityOutcome Judge(SignedCms cms, IReadOnlyCollection<string> senders)
+    private SecurityOutcome Judge(SignedCms cms, byte[] encoded, IReadOnlyCollection<string> senders)
     {
+        // Every certificate the message carries becomes an X509Certificate2 (an OpenSSL parse, about 0.25 ms each)
+        // as soon as any signer's certificate is looked up: 45 MB of copies cost 15 s. They are counted in the
+        // encoding first, which costs nothing, and a message carrying more than any real chain needs is refused.
+        var carried = CountCertificates(encoded);
+        if (carried > MaxEmbeddedCertificates)
+        {
+            return SecurityOutcome.Failed(SecurityComments.TooManyCertificates(carried, MaxEmbeddedCertificates));
+        }
+
         // Each SignerInfo costs a hash of the whole content and a public-key operation, so a message with
         // thousands of them is refused as a whole before any is checked, rather than judged by the first few:
         // which few would be the attacker's choice.
@@ -319,6 +335,40 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
 
         issuers = [.. elements.Skip(1).Select(e => SmimeCertificateEntry.Create(e.Certificate, hasPrivateKey: false, revokedAt: null))];
         return null;
+    }
+
+    /// <summary>How many certificates the signed-data's certificate set holds, read without decoding any; 0 when there is none.</summary>
+    private static int CountCertificates(byte[] contentInfo)
+    {
+        try
+        {
+            var outer = new AsnReader(contentInfo, AsnEncodingRules.BER).ReadSequence();
+            outer.ReadObjectIdentifier();
+            var signedData = outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)).ReadSequence();
+            signedData.ReadEncodedValue();
+            signedData.ReadEncodedValue();
+            signedData.ReadEncodedValue();
+            var certificatesTag = new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true);
+            if (!signedData.HasData || !signedData.PeekTag().HasSameClassAndValue(certificatesTag))
+            {
+                return 0;
+            }
+
+            var certificates = signedData.ReadSetOf(skipSortOrderValidation: true, expectedTag: certificatesTag);
+            var count = 0;
+            while (certificates.HasData)
+            {
+                certificates.ReadEncodedValue();
+                count++;
+            }
+
+            return count;
+        }
+        catch (AsnContentException)
+        {
+            // SignedCms read it, so this reader's stricter view is no reason to refuse; the count is then unknown.
+            return 0;
+        }
     }
 
     private X509Certificate2? FindInStore(SubjectIdentifier identifier) =>

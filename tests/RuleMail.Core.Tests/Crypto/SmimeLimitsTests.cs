@@ -86,6 +86,48 @@ public sealed class SmimeLimitsTests(SmimeMail mail) : IClassFixture<SmimeMail>
     }
 
     [Theory]
+    [InlineData(100, true)]
+    [InlineData(101, false)]
+    public void A_signature_may_carry_a_hundred_certificates_and_not_one_more(int certificates, bool verifies)
+    {
+        using var store = Store();
+        var entity = IncomingMail.TextEntity(Body);
+        var der = mail.CmsSign(entity, SmimeMail.Sam, "-outform", "DER", "-certfile", mail.Certificate("inter"));
+        var padded = HandBuiltCms.WithCertificates(der, carried => [carried[0], .. Enumerable.Repeat(carried[1], certificates - 1)]);
+
+        var result = Inspect(store, HandBuiltCms.DetachedMessage(entity, padded, Sender, MailboxStore.Account));
+
+        if (verifies)
+        {
+            SecurityAssert.Signed(result, SecurityResult.SmimeType);
+        }
+        else
+        {
+            SecurityAssert.SignFailed(result, SecurityResult.SmimeType, SecurityComments.TooManyCertificates(101, 100));
+        }
+    }
+
+    [Fact]
+    public void Ten_thousand_carried_certificates_are_counted_not_read()
+    {
+        // Read, each would become an X509Certificate2: about 5 KB of allocation apiece (measured), 50 MB more here;
+        // parsing and decoding the message itself costs about 2.6 times its signature (measured).
+        using var store = Store();
+        var entity = IncomingMail.TextEntity(Body);
+        var der = mail.CmsSign(entity, SmimeMail.Sam, "-outform", "DER", "-certfile", mail.Certificate("inter"));
+        var padded = HandBuiltCms.WithCertificates(der, carried => [carried[0], .. Enumerable.Repeat(carried[1], 9_999)]);
+        var message = IncomingMail.Load(HandBuiltCms.DetachedMessage(entity, padded, Sender, MailboxStore.Account));
+        var security = new IncomingSecurity(store.Store);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var result = security.Inspect(message).Security;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        SecurityAssert.SignFailed(result, SecurityResult.SmimeType, SecurityComments.TooManyCertificates(10_000, 100));
+        Assert.True(allocated < 4L * padded.Length, $"refusing {padded.Length:N0} bytes of certificates allocated {allocated:N0} bytes");
+    }
+
+    [Theory]
     [InlineData("-aes256", "aes256-cbc", Integrity.None)]
     [InlineData("-aes-256-gcm", "aes256-gcm", Integrity.Aead)]
     public void Recipients_naming_the_accounts_key_stop_being_tried_at_the_attempt_limit(string cipher, string cipherName, string integrity)

@@ -13,11 +13,15 @@ internal static class HandBuiltCms
 {
     /// <summary>A signed-data ContentInfo whose signerInfos are <paramref name="rewrite"/> applied to its own.</summary>
     public static byte[] WithSignerInfos(byte[] contentInfo, Func<IReadOnlyList<byte[]>, IEnumerable<byte[]>> rewrite) =>
-        RewriteSet(contentInfo, fields => fields.FindLastIndex(IsSet), rewrite);
+        RewriteSet(contentInfo, fields => fields.FindLastIndex(IsSet), Asn1Tag.SetOf, rewrite);
+
+    /// <summary>A signed-data ContentInfo whose certificates ([0] IMPLICIT SET OF) are <paramref name="rewrite"/> applied to its own.</summary>
+    public static byte[] WithCertificates(byte[] contentInfo, Func<IReadOnlyList<byte[]>, IEnumerable<byte[]>> rewrite) =>
+        RewriteSet(contentInfo, fields => fields.FindIndex(f => f.Length > 0 && f[0] == 0xA0), ImplicitZero, rewrite);
 
     /// <summary>An enveloped-data ContentInfo whose recipientInfos are <paramref name="rewrite"/> applied to its own.</summary>
     public static byte[] WithRecipientInfos(byte[] contentInfo, Func<IReadOnlyList<byte[]>, IEnumerable<byte[]>> rewrite) =>
-        RewriteSet(contentInfo, fields => fields.FindIndex(IsSet), rewrite);
+        RewriteSet(contentInfo, fields => fields.FindIndex(IsSet), Asn1Tag.SetOf, rewrite);
 
     /// <summary>A KeyTransRecipientInfo like <paramref name="keyTransport"/> whose encrypted key is <paramref name="encryptedKey"/>.</summary>
     public static byte[] WithEncryptedKey(byte[] keyTransport, byte[] encryptedKey)
@@ -68,9 +72,12 @@ internal static class HandBuiltCms
         return IncomingMail.WithHeaders(mime, from, to);
     }
 
+    private static readonly Asn1Tag ImplicitZero = new(TagClass.ContextSpecific, 0, isConstructed: true);
+
     private static bool IsSet(byte[] field) => field.Length > 0 && field[0] == 0x31;
 
-    private static byte[] RewriteSet(byte[] contentInfo, Func<List<byte[]>, int> whichSet, Func<IReadOnlyList<byte[]>, IEnumerable<byte[]>> rewrite)
+    private static byte[] RewriteSet(
+        byte[] contentInfo, Func<List<byte[]>, int> whichSet, Asn1Tag setTag, Func<IReadOnlyList<byte[]>, IEnumerable<byte[]>> rewrite)
     {
         var outer = new AsnReader(contentInfo, AsnEncodingRules.BER).ReadSequence();
         var contentType = outer.ReadObjectIdentifier();
@@ -82,7 +89,7 @@ internal static class HandBuiltCms
             throw new ArgumentException("the content holds no SET to rewrite", nameof(contentInfo));
         }
 
-        var elements = Fields(new AsnReader(fields[index], AsnEncodingRules.BER).ReadSetOf(skipSortOrderValidation: true));
+        var elements = Fields(new AsnReader(fields[index], AsnEncodingRules.BER).ReadSetOf(skipSortOrderValidation: true, expectedTag: setTag));
         var replacement = rewrite(elements).ToList();
 
         // Sized up front: AsnWriter otherwise grows its buffer a kilobyte at a time, quadratic for megabytes.
@@ -102,7 +109,7 @@ internal static class HandBuiltCms
                         continue;
                     }
 
-                    using (writer.PushSetOf())
+                    using (writer.PushSetOf(setTag))
                     {
                         foreach (var element in replacement)
                         {
