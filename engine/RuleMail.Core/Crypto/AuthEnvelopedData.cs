@@ -37,7 +37,8 @@ internal sealed class AuthEnvelopedData
 
     public IReadOnlyList<Recipient> Recipients { get; }
 
-    private string Algorithm { get; }
+    /// <summary>The content encryption algorithm's OID (AES-GCM of some key size).</summary>
+    public string Algorithm { get; }
 
     private byte[] Nonce { get; }
 
@@ -134,25 +135,26 @@ internal sealed class AuthEnvelopedData
     /// <summary>A key transport recipient.</summary>
     internal sealed class Recipient
     {
-        private byte[]? _issuer;
-        private BigInteger _serial;
-        private byte[]? _subjectKeyIdentifier;
-
         public byte[] EncryptedKey { get; private set; } = [];
 
         public RSAEncryptionPadding Padding { get; private set; } = RSAEncryptionPadding.Pkcs1;
 
-        public bool Matches(X509Certificate2 certificate)
-        {
-            if (_issuer is not null)
-            {
-                return certificate.IssuerName.RawData.AsSpan().SequenceEqual(_issuer) &&
-                       new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true) == _serial;
-            }
+        /// <summary>Who the recipient names, in the form <see cref="IdentitiesOf"/> gives for a certificate, or null when it names nobody.</summary>
+        public string? Identity { get; private set; }
 
-            return _subjectKeyIdentifier is not null && certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>()
-                .Any(e => e.SubjectKeyIdentifierBytes.Span.SequenceEqual(_subjectKeyIdentifier));
+        /// <summary>The identities a recipient naming <paramref name="certificate"/> would have: issuer and serial, and each subject key identifier.</summary>
+        public static IEnumerable<string> IdentitiesOf(X509Certificate2 certificate)
+        {
+            yield return IssuerSerialIdentity(certificate.IssuerName.RawData, new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true));
+            foreach (var extension in certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>())
+            {
+                yield return KeyIdentifierIdentity(extension.SubjectKeyIdentifierBytes.Span);
+            }
         }
+
+        private static string IssuerSerialIdentity(ReadOnlySpan<byte> issuer, BigInteger serial) => $"issuer:{Convert.ToHexString(issuer)}:{serial}";
+
+        private static string KeyIdentifierIdentity(ReadOnlySpan<byte> keyIdentifier) => $"ski:{Convert.ToHexString(keyIdentifier)}";
 
         public static Recipient Read(AsnReader keyTransport)
         {
@@ -161,12 +163,12 @@ internal sealed class AuthEnvelopedData
             if (keyTransport.PeekTag().HasSameClassAndValue(Asn1Tag.Sequence))
             {
                 var issuerAndSerial = keyTransport.ReadSequence();
-                recipient._issuer = issuerAndSerial.ReadEncodedValue().ToArray();
-                recipient._serial = issuerAndSerial.ReadInteger();
+                var issuer = issuerAndSerial.ReadEncodedValue().Span;
+                recipient.Identity = IssuerSerialIdentity(issuer, issuerAndSerial.ReadInteger());
             }
             else
             {
-                recipient._subjectKeyIdentifier = keyTransport.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
+                recipient.Identity = KeyIdentifierIdentity(keyTransport.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0)));
             }
 
             var algorithm = keyTransport.ReadSequence();

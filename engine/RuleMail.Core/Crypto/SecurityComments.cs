@@ -99,4 +99,12 @@ public static class SecurityComments
         $"The signer's key is on the elliptic curve {curve}, which is not accepted for signatures (P-256 or stronger, Ed25519 or Ed448 are)";
 
     private static string Date(DateTimeOffset when) => when.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>The signer's EC key is on a curve below the fixed minimum (no setting lowers it: such curves are broken or nearly so).</summary>
+    public static string SignerCurveTooSmall(int bits, int minimum) =>
+        $"The signer's ECDSA key has only {bits.ToString(CultureInfo.InvariantCulture)} bits; at least {minimum.ToString(CultureInfo.InvariantCulture)} are required";
+
+    /// <summary>A signed message carries more certificates than any real chain needs: they are not read, the signature not judged.</summary>
+    public static string TooManyCertificates(int count, int maximum) =>
+        Malformed($"its signature carries {count.ToString(CultureInfo.InvariantCulture)} certificates, more than the {maximum.ToString(CultureInfo.InvariantCulture)} RuleMail reads, so it was not judged");
 }

@@ -51,27 +51,41 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
     {
         var cms = new EnvelopedCms();
         cms.Decode(contentInfo);
+        var cipher = CmsAlgorithms.CipherOf(cms.ContentEncryptionAlgorithm.Oid.Value);
+        var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.None };
+        var recipients = cms.RecipientInfos.Cast<RecipientInfo>().ToList();
+        var pairs = Pairs(recipients, r => SmimeRecipients.IdentityOf(r.RecipientIdentifier), SmimeRecipients.IdentitiesOf, preferred);
+        var attempts = 0;
         CryptographicException? failure = null;
-        foreach (var candidate in Candidates(preferred).Take(policy.MaxKeyAttempts))
+        SmimeCertificateEntry? opened = null;
+        AsymmetricAlgorithm? key = null;
+        try
         {
-            foreach (var recipient in cms.RecipientInfos)
+            foreach (var (candidate, recipient) in pairs)
             {
-                if (!SmimeRecipients.Matches(recipient.RecipientIdentifier, candidate.Certificate))
+                if (!ReferenceEquals(candidate, opened))
                 {
-                    continue;
+                    key?.Dispose();
+                    var certificate = store.OpenPrivateKey(candidate);
+                    key = (AsymmetricAlgorithm?)certificate.GetRSAPrivateKey() ?? certificate.GetECDiffieHellmanPrivateKey();
+                    opened = candidate;
                 }
 
-                var certificate = store.OpenPrivateKey(candidate);
-                using var key = (AsymmetricAlgorithm?)certificate.GetRSAPrivateKey() ?? certificate.GetECDiffieHellmanPrivateKey();
                 if (key is null)
                 {
                     continue;
                 }
 
+                if (attempts == policy.MaxKeyAttempts)
+                {
+                    return (facts with { Comment = SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts) }, null);
+                }
+
+                attempts++;
                 try
                 {
                     cms.Decrypt(recipient, key);
-                    return (SecurityOutcome.Succeeded(Decrypted(candidate)), cms.ContentInfo.Content);
+                    return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: false) }, cms.ContentInfo.Content);
                 }
                 catch (CryptographicException e)
                 {
@@ -79,39 +93,135 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                 }
             }
         }
+        finally
+        {
+            key?.Dispose();
+        }
 
-        return failure is null
-            ? (SecurityOutcome.Failed(SecurityComments.PrivateKeyNotFound), null)
-            : (SecurityOutcome.Failed(SecurityComments.Malformed($"the matching private key did not open the message ({failure.Message.TrimEnd('.')})")), null);
+        return (facts with
+        {
+            Comment = failure is null
+                ? SecurityComments.PrivateKeyNotFound
+                : SecurityComments.Malformed($"the matching private key did not open the message ({failure.Message.TrimEnd('.')})"),
+        }, null);
     }
 
     private (SecurityOutcome, byte[]?) DecryptAuthEnveloped(AuthEnvelopedData data, IReadOnlyList<string> preferred)
     {
-        foreach (var candidate in Candidates(preferred).Take(policy.MaxKeyAttempts))
+        var cipher = CmsAlgorithms.CipherOf(data.Algorithm);
+        var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.Aead };
+        var pairs = Pairs(data.Recipients, r => r.Identity, AuthEnvelopedData.Recipient.IdentitiesOf, preferred);
+        var attempts = 0;
+        CryptographicException? failure = null;
+        SmimeCertificateEntry? opened = null;
+        RSA? key = null;
+        try
         {
-            var recipient = data.Recipients.FirstOrDefault(r => r.Matches(candidate.Certificate));
-            if (recipient is null)
+            foreach (var (candidate, recipient) in pairs)
             {
-                continue;
-            }
+                if (!ReferenceEquals(candidate, opened))
+                {
+                    key?.Dispose();
+                    key = store.OpenPrivateKey(candidate).GetRSAPrivateKey();
+                    opened = candidate;
+                }
 
-            using var key = store.OpenPrivateKey(candidate).GetRSAPrivateKey();
-            if (key is null)
-            {
-                continue;
-            }
+                if (key is null)
+                {
+                    continue;
+                }
 
-            try
-            {
-                return (SecurityOutcome.Succeeded(Decrypted(candidate)), data.Decrypt(recipient, key));
+                if (attempts == policy.MaxKeyAttempts)
+                {
+                    return (facts with { Comment = SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts) }, null);
+                }
+
+                attempts++;
+                try
+                {
+                    return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: true) }, data.Decrypt(recipient, key));
+                }
+                catch (AuthenticationTagMismatchException)
+                {
+                    // The content key opened, so this was the right recipient: the content itself was changed.
+                    return (facts with { Comment = SecurityComments.IntegrityCheckFailed }, null);
+                }
+                catch (CryptographicException e)
+                {
+                    failure = e;
+                }
             }
-            catch (AuthenticationTagMismatchException)
+        }
+        finally
+        {
+            key?.Dispose();
+        }
+
+        return (facts with
+        {
+            Comment = failure is null
+                ? SecurityComments.PrivateKeyNotFound
+                : SecurityComments.Malformed($"the matching private key did not open the message ({failure.Message.TrimEnd('.')})"),
+        }, null);
+    }
+
+    /// <summary>
+    /// The (private key, recipient) pairs worth a decrypt attempt, keys of the preferred addresses first. One pass
+    /// over the recipients against an index of the store's private keys, so a message naming 100,000 recipients
+    /// costs 100,000 look-ups, not 100,000 times the number of keys; at most <see cref="SecurityPolicy.MaxKeyAttempts"/>
+    /// + 1 recipients are kept per key, since no more can ever be tried (the extra one tells the caller the cap ended
+    /// the search).
+    /// </summary>
+    private IEnumerable<(SmimeCertificateEntry Candidate, TRecipient Recipient)> Pairs<TRecipient>(
+        IReadOnlyList<TRecipient> recipients,
+        Func<TRecipient, string?> identityOfRecipient,
+        Func<X509Certificate2, IEnumerable<string>> identitiesOfCertificate,
+        IReadOnlyList<string> preferred)
+    {
+        var candidates = Candidates(preferred).ToList();
+        var byIdentity = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            foreach (var identity in identitiesOfCertificate(candidates[i].Certificate))
             {
-                return (SecurityOutcome.Failed(SecurityComments.IntegrityCheckFailed), null);
+                if (!byIdentity.TryGetValue(identity, out var indexes))
+                {
+                    byIdentity[identity] = indexes = [];
+                }
+
+                if (indexes.Count == 0 || indexes[^1] != i)
+                {
+                    indexes.Add(i);
+                }
             }
         }
 
-        return (SecurityOutcome.Failed(SecurityComments.PrivateKeyNotFound), null);
+        var matched = new List<TRecipient>?[candidates.Count];
+        var keep = policy.MaxKeyAttempts + 1;
+        foreach (var recipient in recipients)
+        {
+            if (identityOfRecipient(recipient) is not { } identity || !byIdentity.TryGetValue(identity, out var indexes))
+            {
+                continue;
+            }
+
+            foreach (var i in indexes)
+            {
+                var list = matched[i] ??= [];
+                if (list.Count < keep)
+                {
+                    list.Add(recipient);
+                }
+            }
+        }
+
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            foreach (var recipient in matched[i] ?? [])
+            {
+                yield return (candidates[i], recipient);
+            }
+        }
     }
 
     private IEnumerable<SmimeCertificateEntry> Candidates(IReadOnlyList<string> preferred)
@@ -131,6 +241,23 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
     }
 
-    private static string Decrypted(SmimeCertificateEntry entry) =>
-        SecurityComments.DecryptedFor(entry.Addresses.Count > 0 ? entry.Addresses[0] : entry.Subject, $"certificate {entry.Subject}");
+    /// <summary>
+    /// "Decrypted with the private key of X (certificate ..., cipher[, without integrity protection])": the cipher
+    /// and the lack of integrity are named so a reader knows what the decryption is worth, legacy ciphers flagged.
+    /// </summary>
+    private static string Decrypted(SmimeCertificateEntry entry, CmsAlgorithms.Cipher cipher, bool integrity)
+    {
+        var detail = $"certificate {entry.Subject}, {cipher.Display}";
+        if (cipher.Legacy)
+        {
+            detail += " (a legacy cipher)";
+        }
+
+        if (!integrity)
+        {
+            detail += ", without integrity protection";
+        }
+
+        return SecurityComments.DecryptedFor(entry.Addresses.Count > 0 ? entry.Addresses[0] : entry.Subject, detail);
+    }
 }

@@ -22,6 +22,9 @@ namespace RuleMail.Core.Tests.Support;
 ///   server has only the serverAuth extended key usage.</item>
 /// <item>forged-inter: a forger's self-signed CA with exactly the intermediate's name; forger: an EC certificate from it
 ///   for sam@example.com with sam's subject and serial.</item>
+/// <item>For the algorithm policy, each from inter and signed by it with SHA-256 unless said: rsa512 (RSA-512, SAN rsa512@example.com),
+///   rsa1024 (RSA-1024), p192 (EC prime192v1), dsa1024 (DSA-1024), md5-issued (RSA-2048, its certificate signed by inter with MD5);
+///   md5-root: a self-signed root signed with MD5, and md5-root-leaf (RSA-2048, SHA-256) issued by it. Each N has the address N@example.com.</item>
 /// </list>
 /// Each name N has N.crt and N.key (PEM); inter.crl is a PEM CRL; support.legacy.p12 / sam.legacy.p12 (protected with
 /// <see cref="FilePassphrase"/>, legacy algorithms) are what gpgsm 2.2 can read.
@@ -39,6 +42,12 @@ public sealed class SmimeMail : IDisposable
     public const string Revoked = "revoked";
     public const string Server = "server";
     public const string Forger = "forger";
+    public const string Rsa512 = "rsa512";
+    public const string Rsa1024 = "rsa1024";
+    public const string P192 = "p192";
+    public const string Dsa1024 = "dsa1024";
+    public const string Md5Issued = "md5-issued";
+    public const string Md5RootLeaf = "md5-root-leaf";
 
     private static readonly Lazy<Material> Generated = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -157,6 +166,26 @@ public sealed class SmimeMail : IDisposable
         // No authority key identifier: only the issuer's name points to a CA, and that name is the real intermediate's.
         Issue(openssl, "forger", "forged-inter", "0x3001", "/CN=Sam Sender", "email:sam@example.com", "digitalSignature", authorityKeyId: false);
 
+        // Signers the algorithm policy refuses, and certificate paths with MD5 links.
+        openssl.Run("genrsa", "-out", "rsa512.key", "512");
+        Issue(openssl, Rsa512, "inter", "0x6001", "/CN=Weak RSA-512", "email:rsa512@example.com", "digitalSignature,keyEncipherment");
+        openssl.Run("genrsa", "-out", "rsa1024.key", "1024");
+        Issue(openssl, Rsa1024, "inter", "0x6002", "/CN=Weak RSA-1024", "email:rsa1024@example.com", "digitalSignature,keyEncipherment");
+        openssl.Run("ecparam", "-name", "prime192v1", "-genkey", "-noout", "-out", "p192.ec.pem");
+        openssl.Run("pkcs8", "-topk8", "-nocrypt", "-in", "p192.ec.pem", "-out", "p192.key");
+        Issue(openssl, P192, "inter", "0x6003", "/CN=Weak P-192", "email:p192@example.com", "digitalSignature");
+        openssl.Run("dsaparam", "-genkey", "-out", "dsa1024.params.pem", "1024");
+        openssl.Run("pkcs8", "-topk8", "-nocrypt", "-in", "dsa1024.params.pem", "-out", "dsa1024.key");
+        Issue(openssl, Dsa1024, "inter", "0x6004", "/CN=Weak DSA-1024", "email:dsa1024@example.com", "digitalSignature");
+        openssl.Run("genrsa", "-out", "md5-issued.key", "2048");
+        Issue(openssl, Md5Issued, "inter", "0x6005", "/CN=MD5 Issued", "email:md5-issued@example.com", "digitalSignature,keyEncipherment", digest: "-md5");
+        openssl.Run(
+            "req", "-x509", "-md5", "-newkey", "rsa:2048", "-nodes", "-keyout", "md5-root.key", "-out", "md5-root.crt", "-days", "3650",
+            "-subj", "/O=RuleMail Interop/CN=MD5 Self-Signed Root CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        File.Copy(folder.File("sam.key"), folder.File("md5-root-leaf.key"));
+        Issue(openssl, Md5RootLeaf, "md5-root", "0x6006", "/CN=MD5 Root Leaf", "email:md5-root-leaf@example.com", "digitalSignature,keyEncipherment");
+
         var passphrase = new Dictionary<string, string> { ["RULEMAIL_TEST_FILE_PASSPHRASE"] = FilePassphrase };
         foreach (var name in new[] { "support", "sam" })
         {
@@ -172,13 +201,13 @@ public sealed class SmimeMail : IDisposable
     }
 
     private static void Issue(
-        OpenSsl openssl, string name, string issuer, string serial, string subject, string altNames, string keyUsage, bool authorityKeyId = true)
+        OpenSsl openssl, string name, string issuer, string serial, string subject, string altNames, string keyUsage, bool authorityKeyId = true, string digest = "-sha256")
     {
         openssl.Write(name + ".ext", $"basicConstraints=CA:FALSE\nsubjectAltName={altNames}\nkeyUsage=critical,{keyUsage}\n" +
             "extendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\n" + (authorityKeyId ? "authorityKeyIdentifier=keyid\n" : "authorityKeyIdentifier=none\n"));
         openssl.Run("req", "-new", "-key", name + ".key", "-subj", subject, "-out", name + ".csr");
         openssl.Run("x509", "-req", "-in", name + ".csr", "-CA", issuer + ".crt", "-CAkey", issuer + ".key", "-set_serial", serial,
-            "-days", "365", "-sha256", "-extfile", name + ".ext", "-out", name + ".crt");
+            "-days", "365", digest, "-extfile", name + ".ext", "-out", name + ".crt");
     }
 
     /// <summary>
