@@ -429,9 +429,14 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             return null;
         }
 
-        // Everything committed so far is under the high-water mark before this effect can happen: a state that
-        // later loses those commits is refused at start instead of repeating what they recorded.
-        await services.State.SealAsync(cancellationToken).ConfigureAwait(false);
+        // Before a call that leaves the host, everything committed so far goes under the high-water mark: a state
+        // that later loses those commits (a damaged -wal) is refused at start instead of calling again what they
+        // recorded done. Keywords and moves need no seal of their own: repeating one changes nothing (a keyword is
+        // set, a moved message is no longer listed), and the next call's seal covers their records too.
+        if (effect.Kind is SideEffectKind.Webhook or SideEffectKind.Notify)
+        {
+            await services.State.SealAsync(cancellationToken).ConfigureAwait(false);
+        }
         SourceActionResult result;
         try
         {

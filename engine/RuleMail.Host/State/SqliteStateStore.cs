@@ -47,6 +47,9 @@ public sealed class SqliteStateStore : IStateStore
     /// <summary>The one-host lock: flock on the database file itself, held until after SQLite closed it.</summary>
     private FileStream? _hostLock;
 
+    /// <summary>Set while opening a state known to hold a ledger: a database without the schema is then refused.</summary>
+    private bool _mustHaveSchema;
+
     /// <summary>The identity and high-water mark beside the file (exclusive opens only).</summary>
     private StateIdentity? _identity;
 
@@ -64,7 +67,10 @@ public sealed class SqliteStateStore : IStateStore
     /// and creates or checks the schema.
     /// </summary>
     /// <exception cref="InvalidOperationException">The file was written by a newer version, or cannot use WAL.</exception>
-    public static async Task<SqliteStateStore> OpenAsync(string path, CancellationToken ct)
+    public static Task<SqliteStateStore> OpenAsync(string path, CancellationToken ct) => OpenAsync(path, mustHaveSchema: false, ct);
+
+    /// <param name="mustHaveSchema">Refuse a database without RuleMail's schema rather than create it (it was known to hold a ledger).</param>
+    private static async Task<SqliteStateStore> OpenAsync(string path, bool mustHaveSchema, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = System.IO.Path.GetFullPath(path);
@@ -106,7 +112,7 @@ public sealed class SqliteStateStore : IStateStore
             throw;
         }
 
-        var store = new SqliteStateStore(connection, fullPath);
+        var store = new SqliteStateStore(connection, fullPath) { _mustHaveSchema = mustHaveSchema };
         try
         {
             await store.InitializeAsync(ct).ConfigureAwait(false);
@@ -148,7 +154,7 @@ public sealed class SqliteStateStore : IStateStore
         SqliteStateStore? store = null;
         try
         {
-            store = await OpenAsync(fullPath, ct).ConfigureAwait(false);
+            store = await OpenAsync(fullPath, mustHaveSchema: known is not null, ct).ConfigureAwait(false);
             var (storeId, sequence) = await store.MetaAsync(ct).ConfigureAwait(false);
             if (known is { } mark)
             {
@@ -260,6 +266,15 @@ public sealed class SqliteStateStore : IStateStore
             {
                 throw new InvalidOperationException(
                     $"{Path}: the state database has schema version {version}; this build knows up to {SqliteSchema.Version}");
+            }
+
+            if (version < 1 && _mustHaveSchema)
+            {
+                // What SQLite shows when every frame of the -wal was dropped, or the file was swapped for a blank one.
+                var identity = StateIdentity.PathFor(Path);
+                throw new RuleMailException(
+                    $"{Path}: the state database is empty, but {identity} records a ledger: "
+                    + $"restore {Path} (with {Path}-wal) from a backup, or remove {identity} to start a new state (every message still in the mailboxes is then processed again)");
             }
 
             if (version < 1)

@@ -11,8 +11,10 @@ namespace RuleMail.Host.State;
 /// frames after a damaged spot of the <c>-wal</c> without a word — and each of those would run side effects again.
 /// </summary>
 /// <remarks>
-/// The mark is advanced (and flushed to disk) before a side effect runs, so any commit an effect depends on is
-/// covered before the effect can happen; at open, a database behind its mark is refused. The record is one
+/// The mark is advanced (and flushed to disk) before every call that leaves the host (webhook, notice, SMTP
+/// send) and when the store closes, so every commit such a call depends on is covered before the call can
+/// happen; at open, a database behind its mark is refused. Seals that queue up behind one flush find the mark
+/// already there and cost nothing (a group commit). The record is one
 /// 80-byte line rewritten in place (inside one disk sector) with a check (8 hex digits of its SHA-256), held open for the host's life: one
 /// small write and one flush per advance. Not thread-safe; the state store serializes calls.
 /// </remarks>
