@@ -46,7 +46,7 @@ public sealed class RuleMailConfig
         {
             var more = rules.Errors.Count == 1 ? string.Empty : $" (and {rules.Errors.Count - 1} more)";
             throw new RuleMailException(
-                $"{rules.Errors[0]}{more}: the rules folder {Rules} is refused whole; fix it (rulemail rules lint lists every problem)");
+                $"{rules.Errors[0].ToString().TrimEnd('.')}{more}: the rules folder {Rules} is refused whole; fix it (rulemail rules lint lists every problem)");
         }
 
         return rules;
