@@ -167,28 +167,27 @@ public sealed class StateIdentityTests : IDisposable
     {
         await using var store = await SqliteStateStore.OpenExclusiveAsync(Database, Ct);
         const int messages = 200;
-        var recording = Stopwatch.StartNew();
+        var writing = new Stopwatch();
+        var sealing = new Stopwatch();
         for (var i = 0; i < messages; i++)
         {
+            writing.Start();
             await store.RecordAsync(Entry(i), [], Ct);
-        }
-
-        recording.Stop();
-        var sealing = Stopwatch.StartNew();
-        for (var i = messages; i < 2 * messages; i++)
-        {
-            await store.RecordAsync(Entry(i), [], Ct);
+            writing.Stop();
+            sealing.Start();
             await store.SealAsync(Ct);
+            sealing.Stop();
         }
 
-        sealing.Stop();
-        var perSeal = (sealing.Elapsed - recording.Elapsed) / messages;
+        var unchanged = Stopwatch.StartNew();
+        await store.SealAsync(Ct); // Nothing written since: no flush.
+        unchanged.Stop();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"state write {recording.Elapsed.TotalMilliseconds / messages:0.000} ms; seal {perSeal.TotalMilliseconds:0.000} ms"));
+            $"state write {writing.Elapsed.TotalMilliseconds / messages:0.000} ms; seal {sealing.Elapsed.TotalMilliseconds / messages:0.000} ms; seal with nothing new {unchanged.Elapsed.TotalMilliseconds:0.000} ms"));
 
-        // The mark moved with every seal: reopening finds it at the database's own sequence.
+        // The mark moved with every seal, up to the database's own sequence.
         var mark = File.ReadAllText(StateIdentity.PathFor(Database)).Split(' ')[3];
-        Assert.True(long.Parse(mark, CultureInfo.InvariantCulture) >= 2 * messages);
+        Assert.True(long.Parse(mark, CultureInfo.InvariantCulture) >= messages);
     }
 
     public void Dispose() => _dir.Dispose();
