@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using MimeKit;
 using RuleMail.Cli.Output;
 using RuleMail.Crypto;
 using RuleMail.Keys;
@@ -26,11 +25,17 @@ internal static class CheckCommand
         {
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
-            var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
-            var message = Load(path);
-            var size = new FileInfo(path).Length;
-            var report = new IncomingSecurity(store, config.Security.Policy).Inspect(message, parse.GetValue(account));
+
+            // A locked or wrongly unlocked store would report "cannot be decrypted" about mail that can be: exit 3.
+            _ = store.UnlockAll();
             var rules = RulesCommand.Load(config);
+            var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
+
+            // Inspect parses the stream itself (unparseable mail is a "damaged" result); the message it returns may
+            // still read from the stream, so the file stays open while the report is used.
+            using var raw = Open(path);
+            var size = raw.Length;
+            var report = new IncomingSecurity(store, config.Security.Policy).Inspect(raw, parse.GetValue(account));
             var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, "incoming", parse.GetValue(account), size), RuleDirection.Incoming);
 
             if (parse.GetValue(output) is { } target)
@@ -76,13 +81,13 @@ internal static class CheckCommand
         output.WriteLine($"Decision: {RulesJson.Describe(evaluation.Decision)}");
     }
 
-    private static MimeMessage Load(string path)
+    private static FileStream Open(string path)
     {
         try
         {
-            return MimeMessage.Load(path);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new RuleMailException($"{path}: cannot read the message: {e.Message}", e);
         }

@@ -5,7 +5,6 @@ using RuleMail.Cli.Output;
 using RuleMail.Host.Hosting;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
-using RuleMail.Keys;
 
 namespace RuleMail.Cli.Commands;
 
@@ -32,11 +31,11 @@ internal static class RunCommand
             var level = runOnce && !parse.GetValue(verbose) ? LogLevel.Warning : LogLevel.Information;
             using var logging = LoggerFactory.Create(builder => Logging(builder, json, level));
             await using var runtime = await HostRuntime.OpenAsync(config, options, logging, console.Time, console.GetEnvironmentVariable, cancellationToken);
-            var unlocked = PrivateKeys(runtime.Services.Store, options);
+            var unlocked = runtime.PrivateKeys == 0 ? "none" : $"{runtime.PrivateKeys}, all unlocked";
 
             console.Output.WriteLine($"Configuration: {config.Path ?? "(built-in defaults)"}");
             console.Output.WriteLine($"Key store:     {runtime.Services.Store.Directory} ({runtime.Services.Store.Entries.Count} entries; private keys: {unlocked})");
-            console.Output.WriteLine($"Rules:         {config.Rules} ({runtime.Services.Rules.RuleCount} rules in {runtime.Services.Rules.FileCount} files{(runtime.Services.Rules.Errors.Count == 0 ? string.Empty : $", {runtime.Services.Rules.Errors.Count} problems: see rulemail rules lint")})");
+            console.Output.WriteLine($"Rules:         {config.Rules} ({runtime.Services.Rules.RuleCount} rules in {runtime.Services.Rules.FileCount} files)");
             console.Output.WriteLine($"State:         {config.State}");
             console.Output.WriteLine($"Accounts:      {(config.Accounts.Count == 0 ? "none (add accounts to rulemail.yaml)" : string.Join(", ", config.Accounts.Select(a => a.Name)))}");
             if (!runOnce)
@@ -239,38 +238,6 @@ internal static class RunCommand
         }
 
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-    }
-
-    /// <summary>Opens every private key once, so a wrong passphrase shows at start, not on the first message.</summary>
-    private static string PrivateKeys(KeyStore store, KeyStoreOptions options)
-    {
-        var certificates = store.Certificates.Where(c => c.HasPrivateKey).ToList();
-        var pgpKeys = store.PgpKeys.Where(k => k.HasPrivateKey).ToList();
-        var count = certificates.Count + pgpKeys.Count;
-        if (count == 0)
-        {
-            return "none";
-        }
-
-        if (options.Passphrase is null)
-        {
-            return $"{count} held, locked (set {KeyStorePassphrase.EnvironmentVariable} to use them)";
-        }
-
-        foreach (var certificate in certificates)
-        {
-            _ = store.OpenPrivateKey(certificate);
-        }
-
-        foreach (var key in pgpKeys)
-        {
-            foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
-            {
-                _ = store.OpenPrivateKey(key, long.Parse(subkey.KeyId, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-
-        return $"{count}, all unlocked";
     }
 
     /// <summary>Reports synchronously, in order (Progress&lt;T&gt; would post to the thread pool and interleave output).</summary>

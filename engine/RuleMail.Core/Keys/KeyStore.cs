@@ -36,7 +36,8 @@ public sealed class KeyStore
     public static KeyStore Open(string directory, KeyStoreOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (!System.IO.Directory.Exists(directory))
+        // KeyStoreFolder.Exists tells "not there" from "not allowed to look": the second is no empty store.
+        if (!KeyStoreFolder.Exists(directory) || !System.IO.Directory.Exists(directory))
         {
             throw new KeyStoreException($"{directory}: no such key store folder");
         }
@@ -217,6 +218,54 @@ public sealed class KeyStore
         var current = _snapshot.PgpKeys.FirstOrDefault(k => k.Fingerprint == entry.Fingerprint)
             ?? throw new KeyStoreException($"the key store no longer holds the OpenPGP key {entry.Fingerprint} ({entry.DisplayName})");
         return OpenOnce(_pgpKeys, (current.Fingerprint, keyId), () => PrivateKeyOpener.OpenPgp(current, keyId, passphrase));
+    }
+
+    /// <summary>
+    /// Opens every private key of the store once (and keeps them open), so that locked keys or a wrong
+    /// passphrase stop a front end at start — an operational error — instead of turning encrypted mail into
+    /// "cannot be decrypted" verdicts one message at a time.
+    /// </summary>
+    /// <returns>How many entries hold a private key (0: nothing to unlock, no passphrase needed).</returns>
+    /// <exception cref="KeyStoreException">No passphrase while the store holds private keys, or one that does not open them all.</exception>
+    public int UnlockAll()
+    {
+        var snapshot = _snapshot;
+        var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).ToList();
+        var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey).ToList();
+        var count = certificates.Count + pgpKeys.Count;
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        if (_options.Passphrase is null)
+        {
+            throw new KeyStoreException(
+                $"{Directory}: the key store holds {count} private key(s) but no passphrase was given: set {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file in the config) to the store passphrase");
+        }
+
+        try
+        {
+            foreach (var certificate in certificates)
+            {
+                _ = OpenPrivateKey(certificate);
+            }
+
+            foreach (var key in pgpKeys)
+            {
+                foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
+                {
+                    _ = OpenPrivateKey(key, long.Parse(subkey.KeyId, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+        }
+        catch (KeyStoreException e) when (e.InnerException is System.Security.Cryptography.CryptographicException or PgpException)
+        {
+            throw new KeyStoreException(
+                $"{e.Message}: the passphrase in {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file) is not this store's; give the right one", e);
+        }
+
+        return count;
     }
 
     /// <summary>Opens a private key once and keeps it; a failure is not kept, so a key imported or restored later opens.</summary>

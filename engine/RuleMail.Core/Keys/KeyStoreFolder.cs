@@ -35,28 +35,85 @@ internal sealed class KeyStoreFolder(string root)
 
     public string PgpSettings(string fingerprint) => Path.Combine(Root, "pgp", fingerprint + ".json");
 
+    /// <summary>
+    /// The files of one sub-folder. A folder that is not there is empty; one that cannot be read is an error:
+    /// <see cref="Directory.Exists"/> says false for both, and a store read as empty would judge every
+    /// signature unknown and every encrypted message undecryptable, for good.
+    /// </summary>
+    /// <exception cref="KeyStoreException">The store folder or the sub-folder cannot be read.</exception>
     public IEnumerable<string> Files(string folder, string suffix)
     {
         var path = Path.Combine(Root, folder);
-        return Directory.Exists(path)
-            ? Directory.EnumerateFiles(path, "*" + suffix).Order(StringComparer.Ordinal)
-            : [];
+        try
+        {
+            return [.. Directory.EnumerateFiles(path, "*" + suffix).Order(StringComparer.Ordinal)];
+        }
+        catch (DirectoryNotFoundException) when (!Exists(Root))
+        {
+            throw new KeyStoreException($"{Root}: the key store folder is gone");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unreadable(path, e);
+        }
     }
+
+    /// <summary>Checks that the store folder itself can be listed, so "no files" means no files.</summary>
+    /// <exception cref="KeyStoreException">It cannot.</exception>
+    public void CheckReadable()
+    {
+        try
+        {
+            using var entries = Directory.EnumerateFileSystemEntries(Root).GetEnumerator();
+            _ = entries.MoveNext();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unreadable(Root, e);
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> exists; unlike <see cref="File.Exists"/>, a path that cannot be looked at is an error, not "no".</summary>
+    /// <exception cref="KeyStoreException">The path cannot be looked at (permissions).</exception>
+    public static bool Exists(string path)
+    {
+        try
+        {
+            _ = File.GetAttributes(path);
+            return true;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unreadable(path, e);
+        }
+    }
+
+    private static KeyStoreException Unreadable(string path, Exception e) =>
+        new($"{path}: cannot read the key store ({e.Message.TrimEnd('.')}); give the user running rulemail read access to the whole key store folder", e);
 
     public static string FingerprintOf(string file, string suffix) =>
         Path.GetFileName(file)[..^suffix.Length];
 
     public void CheckFormat()
     {
+        CheckReadable();
         var marker = Path.Combine(Root, MarkerFile);
-        if (!File.Exists(marker))
+        if (ReadIfPresent(marker) is not { } content)
         {
             return;
         }
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(marker));
+            using var document = JsonDocument.Parse(content);
             if (!document.RootElement.TryGetProperty("format", out var format) || format.GetInt32() != Format)
             {
                 throw new KeyStoreException($"{marker}: unknown key store format (this RuleMail reads format {Format})");
@@ -146,6 +203,7 @@ internal sealed class KeyStoreFolder(string root)
     }
 
     /// <summary>Reads a file another process may have just removed; null when it is gone.</summary>
+    /// <exception cref="KeyStoreException">The file is there but cannot be read (permissions, I/O).</exception>
     public static byte[]? ReadIfPresent(string path)
     {
         try
@@ -155,6 +213,10 @@ internal sealed class KeyStoreFolder(string root)
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unreadable(path, e);
         }
     }
 }

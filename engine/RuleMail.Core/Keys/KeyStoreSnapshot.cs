@@ -83,7 +83,7 @@ internal sealed class KeyStoreSnapshot
 
             var fingerprint = KeyStoreFolder.FingerprintOf(file, ".crt");
             var certificate = Damaged(file, () => X509CertificateLoader.LoadCertificate(FromPem(content, "CERTIFICATE")));
-            var entry = Damaged(file, () => SmimeCertificateEntry.Create(certificate, File.Exists(folder.SmimeKey(fingerprint)), null));
+            var entry = Damaged(file, () => SmimeCertificateEntry.Create(certificate, KeyStoreFolder.Exists(folder.SmimeKey(fingerprint)), null));
             CheckName(file, fingerprint, entry);
             certificates.Add(entry);
         }

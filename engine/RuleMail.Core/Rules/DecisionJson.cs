@@ -44,7 +44,12 @@ public static class DecisionJson
 
         if (decision.Webhook.Count > 0)
         {
-            json["webhook"] = decision.Webhook;
+            // A plain URL stays a string (the shape every reader knows); one with settings is shown as its map.
+            json["webhook"] = decision.WebhookOptions.Count == 0
+                ? decision.Webhook
+                : decision.Webhook.Select(url => decision.WebhookOptions.TryGetValue(url, out var options) && options.Timeout is { } timeout
+                    ? (object)new Dictionary<string, string> { ["url"] = url, ["timeout"] = Duration(timeout) }
+                    : url).ToList();
         }
 
         if (decision.Notify.Count > 0)
@@ -74,11 +79,18 @@ public static class DecisionJson
             string text => $"{p.Key} {text}",
             IEnumerable<KeyValuePair<string, string>> map => $"{p.Key} {string.Join(", ", map.Select(h => $"{h.Key}: {h.Value}"))}",
             IEnumerable<string> list => $"{p.Key} {string.Join(", ", list)}",
+            IEnumerable<object> list => $"{p.Key} {string.Join(", ", list.Select(i => i is Dictionary<string, string> m ? $"{m["url"]} (timeout {m["timeout"]})" : i.ToString()))}",
             _ => p.Key,
         });
         var text = string.Join("; ", parts);
         return text.Length == 0 ? "nothing" : text;
     }
+
+    /// <summary>A timeout as a rule writes it: <c>20s</c>, <c>1500ms</c>.</summary>
+    public static string Duration(TimeSpan timeout) =>
+        timeout.Milliseconds == 0
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(long)timeout.TotalSeconds}s")
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(long)timeout.TotalMilliseconds}ms");
 
     private static string Name(Preference preference) => preference switch
     {

@@ -31,7 +31,7 @@ internal static partial class DecisionKeys
                     "move" => decision with { Move = Text(value, "a folder name") },
                     "tag" => decision with { Tag = Texts(value) },
                     "header" => decision with { Header = Headers(value) },
-                    "webhook" => decision with { Webhook = [.. Texts(value).Select(Url)] },
+                    "webhook" => Webhooks(decision, value, problems),
                     "notify" => decision with { Notify = [.. Texts(value).Select(Address)] },
                     "hold" => decision with { Hold = Text(value, "a reason") },
                     "stop" => decision with { Stop = value is bool stop ? stop : throw new FormatException("stop takes true or false") },
@@ -117,6 +117,89 @@ internal static partial class DecisionKeys
         return headers;
     }
 
+    /// <summary>
+    /// <c>webhook</c> takes a URL, a map <c>{url, timeout}</c>, or a list of either. A problem inside a map is
+    /// reported under <c>webhook.KEY</c>, so the YAML loader can point at that key.
+    /// </summary>
+    private static RuleDecision Webhooks(RuleDecision decision, object? value, List<(string Key, string Message)> problems)
+    {
+        var items = value is IEnumerable<object?> list ? list.ToList() : [value];
+        var urls = new List<string>();
+        var options = new Dictionary<string, WebhookOptions>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in items)
+        {
+            if (item is not IEnumerable<KeyValuePair<string, object?>> map)
+            {
+                urls.Add(Url(Text(item, "an http(s) URL or a map {url, timeout}")));
+                continue;
+            }
+
+            string? url = null;
+            var settings = new WebhookOptions();
+            foreach (var (key, setting) in map)
+            {
+                try
+                {
+                    switch (key)
+                    {
+                        case "url":
+                            url = Url(Text(setting, "an http(s) URL"));
+                            break;
+                        case "timeout":
+                            settings = settings with { Timeout = Timeout(setting) };
+                            break;
+                        default:
+                            throw new FormatException($"unknown webhook setting '{key}' (known: url, timeout)");
+                    }
+                }
+                catch (FormatException e)
+                {
+                    problems.Add(($"webhook.{key}", e.Message));
+                }
+            }
+
+            if (url is null)
+            {
+                // Only when the map has no url key at all: a bad url was reported at its key above.
+                if (!map.Any(p => p.Key == "url"))
+                {
+                    throw new FormatException("a webhook map needs its url");
+                }
+
+                continue;
+            }
+
+            urls.Add(url);
+            if (settings.Timeout is not null)
+            {
+                options.TryAdd(url, settings);
+            }
+        }
+
+        return decision with { Webhook = urls, WebhookOptions = options };
+    }
+
+    /// <summary>A duration such as <c>10s</c>, <c>500ms</c> or <c>2m</c>, within the bounds of <see cref="WebhookOptions"/>.</summary>
+    private static TimeSpan Timeout(object? value)
+    {
+        var match = value is string text ? DurationPattern().Match(text.Trim()) : null;
+        if (match is not { Success: true })
+        {
+            throw new FormatException($"timeout takes a duration such as 10s, 500ms or 2m, not {Show(value)}");
+        }
+
+        var amount = long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var timeout = match.Groups[2].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(amount),
+            "s" => TimeSpan.FromSeconds(amount),
+            _ => TimeSpan.FromMinutes(amount),
+        };
+        return timeout >= WebhookOptions.MinTimeout && timeout <= WebhookOptions.MaxTimeout
+            ? timeout
+            : throw new FormatException($"timeout {value} is out of bounds (from {WebhookOptions.MinTimeout.TotalMilliseconds:0}ms to {WebhookOptions.MaxTimeout.TotalMinutes:0}m)");
+    }
+
     private static string Url(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
             ? value
@@ -137,6 +220,9 @@ internal static partial class DecisionKeys
 
     [GeneratedRegex(@"^[A-Za-z0-9$_.\-]+$")]
     private static partial Regex KeywordPattern();
+
+    [GeneratedRegex(@"^([0-9]{1,7})(ms|s|m)$")]
+    private static partial Regex DurationPattern();
 
     [GeneratedRegex(@"^[!-9;-~]+$")]
     private static partial Regex HeaderNamePattern();

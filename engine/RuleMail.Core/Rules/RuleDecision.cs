@@ -4,7 +4,8 @@ namespace RuleMail.Rules;
 /// What rules decide, in the vocabulary of DESIGN.md. Every key is optional. <see cref="Merge"/> combines
 /// the decisions of several rules: <c>sign</c>/<c>encrypt</c> take the strongest preference; lists
 /// (<c>flag</c>, <c>tag</c>, <c>webhook</c>, <c>notify</c>) accumulate without duplicates; single values
-/// (<c>security_type</c>, <c>move</c>, <c>hold</c>) and each <c>header</c> name keep the first rule's value;
+/// (<c>security_type</c>, <c>move</c>, <c>hold</c>), each <c>header</c> name and each webhook's settings keep the first
+/// rule's value;
 /// <c>stop</c> is true once any rule stopped.
 /// </summary>
 public sealed record RuleDecision
@@ -26,7 +27,11 @@ public sealed record RuleDecision
 
     public IReadOnlyDictionary<string, string> Header { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The webhooks' URLs, in order.</summary>
     public IReadOnlyList<string> Webhook { get; init; } = [];
+
+    /// <summary>Settings of the webhooks that a rule gave as a map, by URL (the others use the defaults).</summary>
+    public IReadOnlyDictionary<string, WebhookOptions> WebhookOptions { get; init; } = new Dictionary<string, WebhookOptions>();
 
     public IReadOnlyList<string> Notify { get; init; } = [];
 
@@ -50,6 +55,16 @@ public sealed record RuleDecision
             headers.TryAdd(name, value);
         }
 
+        // A URL keeps the settings of the first rule that named it, like the single values below.
+        var webhookOptions = new Dictionary<string, WebhookOptions>(WebhookOptions, StringComparer.OrdinalIgnoreCase);
+        foreach (var (url, options) in later.WebhookOptions)
+        {
+            if (!Webhook.Contains(url, StringComparer.OrdinalIgnoreCase))
+            {
+                webhookOptions.TryAdd(url, options);
+            }
+        }
+
         return new RuleDecision
         {
             Sign = Strongest(Sign, later.Sign),
@@ -60,6 +75,7 @@ public sealed record RuleDecision
             Tag = Union(Tag, later.Tag),
             Header = headers,
             Webhook = Union(Webhook, later.Webhook),
+            WebhookOptions = webhookOptions,
             Notify = Union(Notify, later.Notify),
             Hold = Hold ?? later.Hold,
             Stop = Stop || later.Stop,

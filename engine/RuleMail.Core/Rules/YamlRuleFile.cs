@@ -328,10 +328,37 @@ internal static class YamlRuleFile
         var decision = DecisionKeys.Read(map.Children.Select(p => new KeyValuePair<string, object?>(Name(p.Key), Value(p.Value))), decisionProblems);
         foreach (var (key, message) in decisionProblems)
         {
-            problems.Add(At(file, keys.TryGetValue(key, out var at) ? map.Children[at] : map, message));
+            problems.Add(At(file, Locate(map, keys, key), message));
         }
 
         return decision;
+    }
+
+    /// <summary>
+    /// The node a decision problem is about: the decision's value, or for <c>webhook.KEY</c> that key inside the
+    /// webhook map (or inside the first map of a webhook list that has it).
+    /// </summary>
+    private static YamlNode Locate(YamlMappingNode map, Dictionary<string, YamlNode> keys, string problemKey)
+    {
+        var parts = problemKey.Split('.', 2);
+        if (!keys.TryGetValue(parts[0], out var key))
+        {
+            return map;
+        }
+
+        var value = map.Children[key];
+        if (parts.Length == 1)
+        {
+            return value;
+        }
+
+        var maps = value switch
+        {
+            YamlMappingNode single => [single],
+            YamlSequenceNode list => list.OfType<YamlMappingNode>().ToList(),
+            _ => new List<YamlMappingNode>(),
+        };
+        return maps.SelectMany(m => m.Children).FirstOrDefault(p => Name(p.Key) == parts[1]).Key ?? value;
     }
 
     /// <summary>Checks a field path against the message model, so a typo is an error at lint, not a rule that never matches.</summary>

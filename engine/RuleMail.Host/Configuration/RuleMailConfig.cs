@@ -28,7 +28,46 @@ public sealed class RuleMailConfig
 
     public List<AccountConfig> Accounts { get; set; } = [];
 
-    /// <summary>The rules in <see cref="Rules"/>; none when the folder does not exist.</summary>
-    public RuleMail.Rules.RuleSet LoadRules() =>
-        Directory.Exists(Rules) ? RuleMail.Rules.RuleSet.Load(Rules, Javascript.Limits) : RuleMail.Rules.RuleSet.Empty(Rules);
+    /// <summary>
+    /// The rules in <see cref="Rules"/>, whole or not at all; none when the folder does not exist. A folder with
+    /// a load error in any file is refused: running without the broken file would silently switch its policy
+    /// off (the shipped quarantine rule, say), so <c>run</c> and <c>check</c> stop instead.
+    /// </summary>
+    /// <exception cref="RuleMailException">A file does not load (the first problem, as <c>file:line:col: message</c>), or the folder cannot be read.</exception>
+    public RuleMail.Rules.RuleSet LoadRules()
+    {
+        if (!Exists(Rules))
+        {
+            return RuleMail.Rules.RuleSet.Empty(Rules);
+        }
+
+        var rules = RuleMail.Rules.RuleSet.Load(Rules, Javascript.Limits);
+        if (rules.Errors.Count > 0)
+        {
+            var more = rules.Errors.Count == 1 ? string.Empty : $" (and {rules.Errors.Count - 1} more)";
+            throw new RuleMailException(
+                $"{rules.Errors[0].ToString().TrimEnd('.')}{more}: the rules folder {Rules} is refused whole; fix it (rulemail rules lint lists every problem)");
+        }
+
+        return rules;
+    }
+
+    /// <summary>Like <see cref="Directory.Exists"/>, but a folder that cannot be looked at is an error, not "no rules".</summary>
+    private static bool Exists(string folder)
+    {
+        try
+        {
+            return (File.GetAttributes(folder) & FileAttributes.Directory) != 0
+                ? true
+                : throw new RuleMailException($"{folder}: the rules folder is a file");
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuleMailException($"{folder}: cannot read the rules folder ({e.Message.TrimEnd('.')}); give the user running rulemail read access", e);
+        }
+    }
 }

@@ -10,13 +10,11 @@ namespace RuleMail.Host.Hosting;
 public sealed class HostRuntime : IAsyncDisposable
 {
     private readonly HttpClient _http;
-    private readonly FileStream _lock;
 
-    private HostRuntime(HostServices services, HttpClient http, FileStream hostLock)
+    private HostRuntime(HostServices services, HttpClient http)
     {
         Services = services;
         _http = http;
-        _lock = hostLock;
         Accounts = [.. services.Config.Accounts.Select(a => new AccountRunner(services, a))];
     }
 
@@ -27,19 +25,28 @@ public sealed class HostRuntime : IAsyncDisposable
     /// <summary>Remembers, per job, whether its server was unreachable, so an outage is reported once and retried with backoff.</summary>
     public JobHealth Health { get; } = new();
 
-    /// <summary>Opens the key store, loads the rules and opens (creating when needed) the state database.</summary>
-    /// <exception cref="RuleMailException">The key store or rules cannot be loaded, or a password variable is missing.</exception>
+    /// <summary>How many key store entries hold a private key; all of them were opened at start.</summary>
+    public int PrivateKeys { get; private init; }
+
+    /// <summary>
+    /// Opens the key store and every private key in it, loads the rules and opens (creating when needed) the state
+    /// database — in that order, and failing closed: whatever is wrong stops the host before the state is touched,
+    /// and nothing runs on an empty or partial view (an unreadable store, locked keys, a broken rule file).
+    /// </summary>
+    /// <exception cref="RuleMailException">
+    /// The key store cannot be read or unlocked, the rules do not load, a password variable is missing, or the state
+    /// is held by another host or refused (<see cref="SqliteStateStore.OpenExclusiveAsync"/>).
+    /// </exception>
     public static async Task<HostRuntime> OpenAsync(
         RuleMailConfig config, KeyStoreOptions keyStoreOptions, ILoggerFactory logging, TimeProvider time,
         Func<string, string?> environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         var store = KeyStore.Open(config.Keystore, keyStoreOptions);
+
+        // Locked keys are an operational error, never a verdict on a message ("cannot be decrypted", for good).
+        var privateKeys = store.UnlockAll();
         var rules = config.LoadRules();
-        foreach (var error in rules.Errors)
-        {
-            logging.CreateLogger("RuleMail.Rules").LogWarning("{Error} (the rule is skipped; see rulemail rules lint)", error);
-        }
 
         // Every password variable is checked now, so a missing one shows at start, not on the first run.
         foreach (var account in config.Accounts)
@@ -53,25 +60,24 @@ public sealed class HostRuntime : IAsyncDisposable
             }
         }
 
-        var hostLock = Lock(config.State);
         IStateStore state;
         try
         {
-            state = await SqliteStateStore.OpenAsync(config.State, cancellationToken).ConfigureAwait(false);
+            state = await SqliteStateStore.OpenExclusiveAsync(config.State, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            await hostLock.DisposeAsync().ConfigureAwait(false);
             throw new RuleMailException($"{config.State}: cannot open the state database: {e.Message}", e);
         }
 
 #pragma warning disable CA2000 // Owned by the runtime and disposed with it.
         // No redirects: a 301/302 would turn the webhook's POST into a GET without its body and still look like success.
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        // Each call has its own timeout (the rule's, or WebhookOptions.DefaultTimeout), so the client has none.
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 }) { Timeout = Timeout.InfiniteTimeSpan };
 #pragma warning restore CA2000
         var services = new HostServices(config, store, rules, state, http, logging, time, environment);
         SweepSpool(services.SpoolDirectory);
-        return new HostRuntime(services, http, hostLock);
+        return new HostRuntime(services, http) { PrivateKeys = privateKeys };
     }
 
     /// <summary>Raw messages a killed process left in the spool (they are still in their mailbox); safe under the host lock.</summary>
@@ -88,29 +94,9 @@ public sealed class HostRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// One host per state: a second <c>rulemail run</c> on the same state (say <c>--once</c> while the service runs)
-    /// would work on the same messages at the same time. The lock is the operating system's, so a killed
-    /// process never leaves it behind.
-    /// </summary>
-    private static FileStream Lock(string statePath)
-    {
-        var path = $"{statePath}.lock";
-        try
-        {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-        }
-        catch (IOException e)
-        {
-            throw new RuleMailException($"{statePath}: another rulemail run is using this state (lock {path}); stop it first, or give this one its own state", e);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
         await Services.State.DisposeAsync().ConfigureAwait(false);
-        await _lock.DisposeAsync().ConfigureAwait(false);
     }
 }

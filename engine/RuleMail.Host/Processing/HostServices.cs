@@ -36,6 +36,12 @@ public sealed class HostServices(
 
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
+    /// <summary>
+    /// A test seam, null in production: called with each message's security report inside its analysis, so a test
+    /// can make one message fail there the way a bug or an <see cref="OutOfMemoryException"/> would.
+    /// </summary>
+    internal Action<RuleMail.Crypto.IncomingReport>? AnalysisFault { get; set; }
+
     /// <summary>Where raw messages are spooled while they are processed.</summary>
     public string SpoolDirectory => Path.Combine(Path.GetDirectoryName(Config.State) ?? ".", "spool");
 }

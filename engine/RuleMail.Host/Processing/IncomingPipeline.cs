@@ -21,15 +21,32 @@ namespace RuleMail.Host.Processing;
 /// <remarks>
 /// Exactly once: a message is analysed only while the ledger has no plan for it, and a planned side effect runs
 /// until it is recorded done. A crash before the plan is recorded repeats only the analysis; a crash after it
-/// continues the plan where it stopped. The one window left is between a webhook's 2xx (or SMTP's 250) and the
-/// ledger write; webhooks get the same <c>Idempotency-Key</c> on a repeat so the receiver can drop it.
-/// A message that keeps failing is given up after <see cref="RetryPolicy.MaxAttempts"/> and stays in its folder.
+/// continues the plan where it stopped. The window left is a whole webhook call (or SMTP transaction): from the
+/// moment the request is sent until its outcome is recorded, a kill or a timeout repeats it on the next attempt,
+/// with the same <c>Idempotency-Key</c> (or Message-ID) so the receiver can drop it.
+/// A message that keeps failing is given up after <see cref="RetryPolicy.MaxAttempts"/> and stays in its folder;
+/// one whose analysis runs out of memory is given up at once (it would do the same on every attempt).
+/// <para>
+/// Webhooks and notices: once a message's keywords and move are done, the rest of its plan runs in the background,
+/// at most <see cref="MaxPlansInFlight"/> messages at a time per account, so one slow receiver does not hold back
+/// the mailbox; a run ends only when every plan it started is finished (or recorded for a later attempt).
+/// </para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its SemaphoreSlims never create a wait handle (AvailableWaitHandle is not used), so there is nothing to dispose.")]
 public sealed class IncomingPipeline(HostServices services, AccountConfig account, IMailTransport? transport)
 {
+    /// <summary>How many messages of one account may have webhooks or notices in flight at once.</summary>
+    public const int MaxPlansInFlight = 8;
+
     private const string QuarantineFolder = "Quarantine";
     private readonly ILogger _logger = services.Logging.CreateLogger("RuleMail.Fetch");
     private readonly IncomingSecurity _security = new(services.Store, services.Config.Security.Policy);
+    private readonly SemaphoreSlim _plansInFlight = new(MaxPlansInFlight, MaxPlansInFlight);
+    private readonly List<Task> _running = [];
+    private readonly Lock _reporting = new();
+
+    /// <summary>One notice at a time: the account's transport holds one SMTP connection.</summary>
+    private readonly SemaphoreSlim _notices = new(1, 1);
 
     /// <summary>Runs the account's fetch once. Server trouble ends the run early with <see cref="FetchReport.Error"/> set; nothing is lost.</summary>
     public async Task<FetchReport> RunAsync(IMailSource source, string description, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
@@ -37,6 +54,37 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         ArgumentNullException.ThrowIfNull(source);
         var report = new FetchReport(account.Name, description);
         try
+        {
+            try
+            {
+                await RunListedAsync(source, description, report, progress, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Every plan this run started is finished before it ends, even when the mailbox went away or shutdown
+                // began: a webhook in flight is awaited, never abandoned.
+                Task[] running;
+                lock (_running)
+                {
+                    running = [.. _running];
+                }
+
+                await Task.WhenAll(running).ConfigureAwait(false);
+            }
+        }
+        catch (MailSourceException e)
+        {
+            report.Error = e.Message;
+        }
+
+        // Messages waiting for a later attempt that this run did not touch (their time has not come).
+        var counts = await services.State.CountMessagesAsync(account.Name, CancellationToken.None).ConfigureAwait(false);
+        report.Waiting = Math.Max(report.Waiting, counts[MessageState.Retry] - report.Count(MessageState.Retry));
+        return report;
+    }
+
+    private async Task RunListedAsync(IMailSource source, string description, FetchReport report, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
+    {
         {
             await source.ConnectAsync(cancellationToken).ConfigureAwait(false);
             var now = services.Time.GetUtcNow();
@@ -63,7 +111,18 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
 
                 // A message is finished once begun (shutdown stops between messages), so the ledger write after an
                 // irreversible step (a webhook's 2xx, a move) is never cancelled.
-                Add(report, await ProcessAsync(source, message, entry, CancellationToken.None).ConfigureAwait(false), progress);
+                ProcessedMessage? processed;
+                try
+                {
+                    processed = await ProcessAsync(source, message, entry, report, progress, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not (OperationCanceledException or MailSourceException))
+                {
+                    // A bug past the per-step handling: this message fails, the others go on.
+                    processed = await IsolateAsync(source, message, entry, e).ConfigureAwait(false);
+                }
+
+                Add(report, processed, progress);
             }
 
             await source.FlushAsync(services.State, cancellationToken).ConfigureAwait(false);
@@ -87,20 +146,12 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 }
 
                 var message = new SourceMessage(entry.SourceKey, entry.UidValidity, entry.Uid);
-                Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: false, CancellationToken.None).ConfigureAwait(false), progress);
+                Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: false, report, progress, CancellationToken.None).ConfigureAwait(false), progress);
             }
         }
-        catch (MailSourceException e)
-        {
-            report.Error = e.Message;
-        }
-
-        // Messages waiting for a later attempt that this run did not touch (their time has not come).
-        var counts = await services.State.CountMessagesAsync(account.Name, CancellationToken.None).ConfigureAwait(false);
-        report.Waiting = Math.Max(report.Waiting, counts[MessageState.Retry] - report.Count(MessageState.Retry));
-        return report;
     }
 
+    /// <summary>Adds a finished message to the report; called from the run and from plans running in the background.</summary>
     private void Add(FetchReport report, ProcessedMessage? processed, IProgress<ProcessedMessage>? progress)
     {
         if (processed is null)
@@ -108,14 +159,31 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             return;
         }
 
-        report.Messages.Add(processed);
-        _logger.LogInformation("{Account}: {Key} from {From} \"{Subject}\": {Security}; decision: {Decision}; {State}",
-            account.Name, processed.SourceKey, processed.From, processed.Subject, SecurityStatus.Describe(processed.Security),
-            processed.DecisionText, processed.State.ToString().ToLowerInvariant());
-        progress?.Report(processed);
+        lock (_reporting)
+        {
+            report.Messages.Add(processed);
+            _logger.LogInformation("{Account}: {Key} from {From} \"{Subject}\": {Security}; decision: {Decision}; {State}",
+                account.Name, processed.SourceKey, processed.From, processed.Subject, SecurityStatus.Describe(processed.Security),
+                processed.DecisionText, processed.State.ToString().ToLowerInvariant());
+            progress?.Report(processed);
+        }
     }
 
-    private async Task<ProcessedMessage?> ProcessAsync(IMailSource source, SourceMessage message, LedgerEntry? entry, CancellationToken cancellationToken)
+    /// <summary>Records a message that failed past every inner handler as failed, so it is kept and the run goes on.</summary>
+    private async Task<ProcessedMessage> IsolateAsync(IMailSource source, SourceMessage message, LedgerEntry? entry, Exception e)
+    {
+        _logger.LogError(e, "{Account}: {Key} could not be processed", account.Name, message.SourceKey);
+        var now = services.Time.GetUtcNow();
+        var failed = await FailAsync(
+            entry ?? NewEntry(message, source.Folder, string.Empty, now),
+            $"cannot be processed: {e.GetType().Name}: {e.Message.Split('\n')[0]}",
+            poison: e is OutOfMemoryException,
+            CancellationToken.None).ConfigureAwait(false);
+        return Report(failed, [], isNew: entry is null);
+    }
+
+    private async Task<ProcessedMessage?> ProcessAsync(
+        IMailSource source, SourceMessage message, LedgerEntry? entry, FetchReport report, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
     {
         var isNew = entry is null;
         if (entry?.DecisionJson is null)
@@ -135,7 +203,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             entry = analysed.Entry;
         }
 
-        return await CarryOutAsync(source, message, entry, isNew, present: true, cancellationToken).ConfigureAwait(false);
+        return await CarryOutAsync(source, message, entry, isNew, present: true, report, progress, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(LedgerEntry? Entry, ProcessedMessage? Report)> AnalyseAsync(
@@ -208,8 +276,10 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
 
         try
         {
-            var parsed = await MimeMessage.LoadAsync(spool, persistent: true, cancellationToken).ConfigureAwait(false);
-            var inspected = _security.Inspect(parsed, account.Address);
+            // Inspect parses the spool itself: unparseable mail is a "damaged" result (quarantined by the default
+            // rules on its first attempt), not an exception retried eight times. The spool stays open meanwhile.
+            var inspected = _security.Inspect(spool, account.Address);
+            services.AnalysisFault?.Invoke(inspected);
             var evaluation = services.Rules.Evaluate(
                 RuleMessage.From(inspected.Message, inspected.Security, "incoming", account.Address, size), RuleDirection.Incoming);
             var decision = evaluation.Decision;
@@ -241,9 +311,15 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         }
         catch (Exception e) when (e is not (OperationCanceledException or MailSourceException))
         {
-            // Nothing throws past a message: record it, retry with backoff, give up (poison) after the last attempt.
+            // Nothing throws past a message: record it, retry with backoff, give up (poison) after the last attempt —
+            // at once when it ran out of memory, which it would do again on every attempt (and take others with it).
+            if (e is OutOfMemoryException)
+            {
+                _logger.LogError("{Account}: {Key} ran out of memory while it was analysed; given up at once and left where it is", account.Name, message.SourceKey);
+            }
+
             var failed = await FailAsync(NewEntry(message, source.Folder, hash, now) with { Attempts = previous?.Attempts ?? 0, FirstSeen = previous?.FirstSeen ?? now },
-                $"cannot be processed: {e.GetType().Name}: {e.Message.Split('\n')[0]}", cancellationToken).ConfigureAwait(false);
+                $"cannot be processed: {e.GetType().Name}: {e.Message.Split('\n')[0]}", poison: e is OutOfMemoryException, cancellationToken).ConfigureAwait(false);
             await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
             return (failed, Report(failed, [], isNew: previous is null));
         }
@@ -269,67 +345,69 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Carries out the message's plan: keywords and the move now, in order; the rest (webhooks, notices) in the
+    /// background once a slot is free (at most <see cref="MaxPlansInFlight"/>), reported when it finishes.
+    /// </summary>
     /// <param name="present">False when the source no longer lists the message: keywords and moves are then skipped as gone.</param>
-    private async Task<ProcessedMessage> CarryOutAsync(
-        IMailSource source, SourceMessage message, LedgerEntry entry, bool isNew, bool present, CancellationToken cancellationToken)
+    /// <returns>The finished message, or null when the rest of its plan runs in the background.</returns>
+    private async Task<ProcessedMessage?> CarryOutAsync(
+        IMailSource source, SourceMessage message, LedgerEntry entry, bool isNew, bool present,
+        FetchReport report, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
     {
-        var effects = await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false);
+        var effects = (await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false)).ToList();
         var actions = new List<string>();
-        foreach (var effect in effects)
+        var index = 0;
+        for (; index < effects.Count && effects[index].Kind is SideEffectKind.Keyword or SideEffectKind.Move; index++)
         {
-            if (effect.State != SideEffectState.Pending)
+            if (await StepAsync(source, message, entry, effects, index, actions, isNew, present, cancellationToken).ConfigureAwait(false) is { } stopped)
             {
-                actions.Add(Describe(effect));
-                continue;
+                return stopped;
             }
+        }
 
-            SourceActionResult result;
+        if (!effects.Skip(index).Any(e => e.State == SideEffectState.Pending))
+        {
+            return await FinishAsync(source, message, entry, effects, index, actions, isNew, present, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A slot first: with every slot taken the mailbox waits, so the work in flight stays bounded.
+        await _plansInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var rest = Task.Run(async () =>
+        {
             try
             {
-                result = effect.Kind switch
-                {
-                    SideEffectKind.Keyword or SideEffectKind.Move when !present => SourceActionResult.Gone,
-                    SideEffectKind.Keyword => await source.AddKeywordAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
-                    SideEffectKind.Move => await source.MoveAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
-                    SideEffectKind.Webhook => await WebhookAsync(effect, cancellationToken).ConfigureAwait(false),
-                    _ => await NotifyAsync(effect, cancellationToken).ConfigureAwait(false),
-                };
+                Add(report, await FinishAsync(source, message, entry, effects, index, actions, isNew, present, CancellationToken.None).ConfigureAwait(false), progress);
             }
-            catch (Exception e) when (e is not (OperationCanceledException or TransientActionException or MailSourceException))
+#pragma warning disable CA1031 // A plan in the background must not fault the run; what is not recorded runs again next time.
+            catch (Exception e)
+#pragma warning restore CA1031
             {
-                // A bug or an input the server cannot take (say a folder name it refuses): this step fails with its
-                // reason, the rest of the plan still runs, and the mailbox is never blocked by it.
-                _logger.LogError(e, "{Account}: {Key}: {Action} failed", account.Name, entry.SourceKey, Describe(effect));
-                result = new SourceActionResult(false, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+                _logger.LogError(e, "{Account}: {Key}: carrying out the plan failed; what is not recorded done runs on the next attempt", account.Name, entry.SourceKey);
             }
-            catch (Exception e) when (e is TransientActionException or MailSourceException)
+            finally
             {
-                var failedEffect = effect with { Attempts = effect.Attempts + 1, Detail = e.Message, UpdatedAt = services.Time.GetUtcNow() };
-                await services.State.UpdateSideEffectAsync(failedEffect, cancellationToken).ConfigureAwait(false);
-                actions.Add(Describe(failedEffect));
-                var retried = await FailAsync(entry, e.Message, cancellationToken).ConfigureAwait(false);
-                if (retried.State == MessageState.Failed)
-                {
-                    await GiveUpAsync(effects, e.Message, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (e is MailSourceException && effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move)
-                {
-                    throw; // The mailbox itself is gone: end this run; the message continues next time.
-                }
-
-                return Report(retried, actions, isNew);
+                _plansInFlight.Release();
             }
+        }, CancellationToken.None);
+        lock (_running)
+        {
+            _running.Add(rest);
+        }
 
-            var state = result.Done ? SideEffectState.Done
-                : result == SourceActionResult.Gone || effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move or SideEffectKind.Notify ? SideEffectState.Skipped
-                : SideEffectState.Failed;
-            var updated = effect with { State = state, Attempts = effect.Attempts + 1, Detail = result.Detail, UpdatedAt = services.Time.GetUtcNow() };
-            await services.State.UpdateSideEffectAsync(updated, cancellationToken).ConfigureAwait(false);
-            actions.Add(Describe(updated));
-            if (state != SideEffectState.Done)
+        return null;
+    }
+
+    /// <summary>Runs the plan from <paramref name="start"/> on, then records the message done.</summary>
+    private async Task<ProcessedMessage> FinishAsync(
+        IMailSource source, SourceMessage message, LedgerEntry entry, List<SideEffect> effects, int start, List<string> actions,
+        bool isNew, bool present, CancellationToken cancellationToken)
+    {
+        for (var index = start; index < effects.Count; index++)
+        {
+            if (await StepAsync(source, message, entry, effects, index, actions, isNew, present, cancellationToken).ConfigureAwait(false) is { } stopped)
             {
-                _logger.LogWarning("{Account}: {Key}: {Action}", account.Name, entry.SourceKey, Describe(updated));
+                return stopped;
             }
         }
 
@@ -338,18 +416,94 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         return Report(done, actions, isNew);
     }
 
+    /// <summary>Runs one step of the plan and records its outcome.</summary>
+    /// <returns>Null to go on; the message's report when a transient failure ends this attempt (retried with backoff).</returns>
+    private async Task<ProcessedMessage?> StepAsync(
+        IMailSource source, SourceMessage message, LedgerEntry entry, List<SideEffect> effects, int index, List<string> actions,
+        bool isNew, bool present, CancellationToken cancellationToken)
+    {
+        var effect = effects[index];
+        if (effect.State != SideEffectState.Pending)
+        {
+            actions.Add(Describe(effect));
+            return null;
+        }
+
+        // Before a call that leaves the host, everything committed so far goes under the high-water mark: a state
+        // that later loses those commits (a damaged -wal) is refused at start instead of calling again what they
+        // recorded done. Keywords and moves need no seal of their own: repeating one changes nothing (a keyword is
+        // set, a moved message is no longer listed), and the next call's seal covers their records too.
+        if (effect.Kind is SideEffectKind.Webhook or SideEffectKind.Notify)
+        {
+            await services.State.SealAsync(cancellationToken).ConfigureAwait(false);
+        }
+        SourceActionResult result;
+        try
+        {
+            result = effect.Kind switch
+            {
+                SideEffectKind.Keyword or SideEffectKind.Move when !present => SourceActionResult.Gone,
+                SideEffectKind.Keyword => await source.AddKeywordAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
+                SideEffectKind.Move => await source.MoveAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
+                SideEffectKind.Webhook => await WebhookAsync(effect, cancellationToken).ConfigureAwait(false),
+                _ => await NotifyAsync(effect, cancellationToken).ConfigureAwait(false),
+            };
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or TransientActionException or MailSourceException))
+        {
+            // A bug or an input the server cannot take (say a folder name it refuses): this step fails with its
+            // reason, the rest of the plan still runs, and the mailbox is never blocked by it.
+            _logger.LogError(e, "{Account}: {Key}: {Action} failed", account.Name, entry.SourceKey, Describe(effect));
+            result = new SourceActionResult(false, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+        catch (Exception e) when (e is TransientActionException or MailSourceException)
+        {
+            var failedEffect = effect with { Attempts = effect.Attempts + 1, Detail = e.Message, UpdatedAt = services.Time.GetUtcNow() };
+            await services.State.UpdateSideEffectAsync(failedEffect, cancellationToken).ConfigureAwait(false);
+            effects[index] = failedEffect;
+            actions.Add(Describe(failedEffect));
+            var retried = await FailAsync(entry, e.Message, poison: false, cancellationToken).ConfigureAwait(false);
+            if (retried.State == MessageState.Failed)
+            {
+                await GiveUpAsync(effects, e.Message, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (e is MailSourceException && effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move)
+            {
+                throw; // The mailbox itself is gone: end this run; the message continues next time.
+            }
+
+            return Report(retried, actions, isNew);
+        }
+
+        var state = result.Done ? SideEffectState.Done
+            : result == SourceActionResult.Gone || effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move or SideEffectKind.Notify ? SideEffectState.Skipped
+            : SideEffectState.Failed;
+        var updated = effect with { State = state, Attempts = effect.Attempts + 1, Detail = result.Detail, UpdatedAt = services.Time.GetUtcNow() };
+        await services.State.UpdateSideEffectAsync(updated, cancellationToken).ConfigureAwait(false);
+        effects[index] = updated;
+        actions.Add(Describe(updated));
+        if (state != SideEffectState.Done)
+        {
+            _logger.LogWarning("{Account}: {Key}: {Action}", account.Name, entry.SourceKey, Describe(updated));
+        }
+
+        return null;
+    }
+
     /// <summary>Counts a failed attempt: retry after the backoff, or failed for good after the last attempt.</summary>
-    private async Task<LedgerEntry> FailAsync(LedgerEntry entry, string error, CancellationToken cancellationToken)
+    /// <param name="poison">Give up now: another attempt would fail the same way.</param>
+    private async Task<LedgerEntry> FailAsync(LedgerEntry entry, string error, bool poison, CancellationToken cancellationToken)
     {
         var attempts = entry.Attempts + 1;
         var now = services.Time.GetUtcNow();
-        var givenUp = attempts >= services.Retry.MaxAttempts;
+        var givenUp = poison || attempts >= services.Retry.MaxAttempts;
         var failed = entry with
         {
             State = givenUp ? MessageState.Failed : MessageState.Retry,
             Attempts = attempts,
             NextAttempt = givenUp ? null : now + services.Retry.Delay(attempts),
-            Error = givenUp ? $"gave up after {attempts} attempts: {error}" : error,
+            Error = poison ? $"gave up at once: {error}" : givenUp ? $"gave up after {attempts} attempts: {error}" : error,
             UpdatedAt = now,
         };
         if (entry.DecisionJson is null)
@@ -387,8 +541,9 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
     {
         var now = services.Time.GetUtcNow();
         var plan = new List<SideEffect>();
-        void Add(SideEffectKind kind, string target, string? payload) => plan.Add(new SideEffect
+        void Add(SideEffectKind kind, string target, string? payload, TimeSpan? timeout = null) => plan.Add(new SideEffect
         {
+            Timeout = timeout,
             IdempotencyKey = IdempotencyKey(entry, kind, target),
             Account = account.Name,
             Folder = entry.Folder,
@@ -416,7 +571,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             var summary = Summary(entry, inspected, decision, ruleErrors, size);
             foreach (var url in decision.Webhook.Distinct(StringComparer.Ordinal))
             {
-                Add(SideEffectKind.Webhook, url, summary);
+                Add(SideEffectKind.Webhook, url, summary, decision.WebhookOptions.TryGetValue(url, out var options) ? options.Timeout : null);
             }
         }
 
@@ -479,18 +634,22 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         };
         request.Headers.Add("Idempotency-Key", effect.IdempotencyKey);
         request.Headers.UserAgent.ParseAdd("RuleMail/1.0");
+        // The call's own deadline, on the host's clock: connection, request and the whole answer.
+        var timeout = effect.Timeout ?? WebhookOptions.DefaultTimeout;
+        using var deadline = new CancellationTokenSource(timeout, services.Time);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         HttpResponseMessage response;
         try
         {
-            response = await services.Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await services.Http.SendAsync(request, call.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
             throw new TransientActionException($"webhook {Redacted(effect.Target)}: {e.Message}", e);
         }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TransientActionException($"webhook {Redacted(effect.Target)}: no answer in time", e);
+            throw new TransientActionException($"webhook {Redacted(effect.Target)}: no answer within {DecisionJson.Duration(timeout)}", e);
         }
 
         using (response)
@@ -533,6 +692,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             return SourceActionResult.Ok;
         }
 
+        await _notices.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await transport.SendAsync(notice, cancellationToken).ConfigureAwait(false);
@@ -544,6 +704,10 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         catch (MailRejectedException e)
         {
             return new SourceActionResult(false, $"notice to {effect.Target}: {e.Message}");
+        }
+        finally
+        {
+            _notices.Release();
         }
 
         return SourceActionResult.Ok;

@@ -190,6 +190,7 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
 
         entry = entry with { State = OutboxState.Sending, MessageId = finished.MessageId, UpdatedAt = services.Time.GetUtcNow() };
         await services.State.SaveOutboxAsync(entry, cancellationToken).ConfigureAwait(false);
+        await services.State.SealAsync(cancellationToken).ConfigureAwait(false); // A lost "sent" record must be detected, not resent.
         try
         {
             await transport.SendAsync(finished, cancellationToken).ConfigureAwait(false);

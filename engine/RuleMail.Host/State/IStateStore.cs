@@ -13,6 +13,12 @@ namespace RuleMail.Host.State;
 public interface IStateStore : IAsyncDisposable
 {
     /// <summary>Creates the schema when it is missing (idempotent; safe on every start).</summary>
+    /// <summary>
+    /// Makes everything committed so far count towards the high-water mark, durably, so a store that later loses
+    /// those commits is refused at open instead of repeating side effects. Call it before a side effect runs.
+    /// </summary>
+    Task SealAsync(CancellationToken cancellationToken);
+
     Task InitializeAsync(CancellationToken cancellationToken);
 
     /// <summary>The IMAP folder's cursor, or null when the folder was never read.</summary>

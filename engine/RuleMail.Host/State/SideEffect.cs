@@ -25,6 +25,9 @@ public sealed record SideEffect
 
     public required SideEffectState State { get; init; }
 
+    /// <summary>For a webhook: how long one call may take (the rule's <c>timeout</c>); null for the default.</summary>
+    public TimeSpan? Timeout { get; init; }
+
     public int Attempts { get; init; }
 
     /// <summary>What happened: the failure, or why it was skipped.</summary>

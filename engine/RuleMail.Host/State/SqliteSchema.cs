@@ -8,7 +8,7 @@ namespace RuleMail.Host.State;
 internal static class SqliteSchema
 {
     /// <summary>The version this build writes and reads; a newer file is refused, an older one upgraded.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Creates version 1 (every statement is idempotent).</summary>
     public const string CreateVersion1 = """
@@ -76,4 +76,35 @@ internal static class SqliteSchema
             PRIMARY KEY (account, file_name, content_hash)
         );
         """;
+
+    /// <summary>
+    /// Version 2: the store's identity and write sequence (<c>store_meta</c>, one row), bumped by triggers on every
+    /// row written to the ledger, so the sequence cannot fall behind what is committed, and each webhook's timeout.
+    /// <see cref="StateIdentity"/> keeps the identity and the highest sequence known committed beside the file.
+    /// </summary>
+    public static readonly string UpgradeToVersion2 = BuildVersion2();
+
+    private static string BuildVersion2()
+    {
+        var sql = new System.Text.StringBuilder("""
+            CREATE TABLE IF NOT EXISTS store_meta (
+                id       INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                store_id TEXT    NOT NULL,
+                seq      INTEGER NOT NULL
+            );
+            INSERT OR IGNORE INTO store_meta (id, store_id, seq) VALUES (1, lower(hex(randomblob(16))), 0);
+            ALTER TABLE side_effect ADD COLUMN timeout_ms INTEGER;
+
+            """);
+        foreach (var table in new[] { "message", "side_effect", "outbox", "folder_cursor" })
+        {
+            foreach (var change in new[] { "INSERT", "UPDATE", "DELETE" })
+            {
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"CREATE TRIGGER IF NOT EXISTS seq_{table}_{change.ToLowerInvariant()} AFTER {change} ON {table} BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;\n");
+            }
+        }
+
+        return sql.ToString();
+    }
 }

@@ -29,7 +29,7 @@ public sealed class SqliteStateStore : IStateStore
         + "security_json, decision_json, tags, subject, sender, first_seen, updated_at";
 
     private const string SideEffectColumns =
-        "idempotency_key, account, folder, source_key, ord, kind, target, payload, state, attempts, detail, updated_at";
+        "idempotency_key, account, folder, source_key, ord, kind, target, payload, state, attempts, detail, updated_at, timeout_ms";
 
     private const string OutboxColumns =
         "account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at";
@@ -38,11 +38,20 @@ public sealed class SqliteStateStore : IStateStore
     private static readonly string[] SideEffectParameters =
     [
         "$idempotency_key", "$account", "$folder", "$source_key", "$ord", "$kind", "$target", "$payload", "$state",
-        "$attempts", "$detail", "$updated_at",
+        "$attempts", "$detail", "$updated_at", "$timeout_ms",
     ];
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _disposed;
+
+    /// <summary>The one-host lock: flock on the database file itself, held until after SQLite closed it.</summary>
+    private FileStream? _hostLock;
+
+    /// <summary>Set while opening a state known to hold a ledger: a database without the schema is then refused.</summary>
+    private bool _mustHaveSchema;
+
+    /// <summary>The identity and high-water mark beside the file (exclusive opens only).</summary>
+    private StateIdentity? _identity;
 
     private SqliteStateStore(SqliteConnection connection, string path)
     {
@@ -58,7 +67,10 @@ public sealed class SqliteStateStore : IStateStore
     /// and creates or checks the schema.
     /// </summary>
     /// <exception cref="InvalidOperationException">The file was written by a newer version, or cannot use WAL.</exception>
-    public static async Task<SqliteStateStore> OpenAsync(string path, CancellationToken ct)
+    public static Task<SqliteStateStore> OpenAsync(string path, CancellationToken ct) => OpenAsync(path, mustHaveSchema: false, ct);
+
+    /// <param name="mustHaveSchema">Refuse a database without RuleMail's schema rather than create it (it was known to hold a ledger).</param>
+    private static async Task<SqliteStateStore> OpenAsync(string path, bool mustHaveSchema, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = System.IO.Path.GetFullPath(path);
@@ -100,7 +112,7 @@ public sealed class SqliteStateStore : IStateStore
             throw;
         }
 
-        var store = new SqliteStateStore(connection, fullPath);
+        var store = new SqliteStateStore(connection, fullPath) { _mustHaveSchema = mustHaveSchema };
         try
         {
             await store.InitializeAsync(ct).ConfigureAwait(false);
@@ -112,6 +124,132 @@ public sealed class SqliteStateStore : IStateStore
         }
 
         return store;
+    }
+
+    /// <summary>
+    /// Opens the state for the one host that may use it, and refuses a state that would make it run side effects
+    /// again: the database file is locked by its identity (<c>flock</c> on the file itself, so another path or a
+    /// hard link to it is refused too), and it must match <c>STATE.id</c> beside it (<see cref="StateIdentity"/>):
+    /// not missing or empty, not another store, not behind the high-water mark. Without an identity file (a new
+    /// state, or one from before it existed) the database is adopted and the file written.
+    /// </summary>
+    /// <exception cref="RuleMailException">Another process holds the state, or the state is refused; one line that says what to do.</exception>
+    public static async Task<SqliteStateStore> OpenExclusiveAsync(string path, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fullPath = System.IO.Path.GetFullPath(path);
+        var identityPath = StateIdentity.PathFor(fullPath);
+        var known = StateIdentity.Read(identityPath);
+        var database = new FileInfo(fullPath);
+
+        // Checked before anything opens the file (stat only: SQLite's POSIX locks die with any descriptor of it).
+        if (known is { } expected && (!database.Exists || database.Length == 0))
+        {
+            throw new RuleMailException(
+                $"{fullPath}: the state database is {(database.Exists ? "empty" : "missing")}, but {identityPath} records a ledger of {expected.HighWater} writes: "
+                + $"restore {fullPath} from a backup, or remove {identityPath} to start a new state (every message still in the mailboxes is then processed again)");
+        }
+
+        var hostLock = LockDatabase(fullPath);
+        SqliteStateStore? store = null;
+        try
+        {
+            store = await OpenAsync(fullPath, mustHaveSchema: known is not null, ct).ConfigureAwait(false);
+            var (storeId, sequence) = await store.MetaAsync(ct).ConfigureAwait(false);
+            if (known is { } mark)
+            {
+                if (!string.Equals(mark.StoreId, storeId, StringComparison.Ordinal))
+                {
+                    throw new RuleMailException(
+                        $"{fullPath}: this is not the state database {identityPath} belongs to (store {storeId}, expected {mark.StoreId}): "
+                        + $"put the right file back, or remove {identityPath} to adopt this one");
+                }
+
+                if (sequence < mark.HighWater)
+                {
+                    throw new RuleMailException(
+                        $"{fullPath}: the state database has lost committed writes (it is at write {sequence}, {identityPath} recorded {mark.HighWater}: "
+                        + $"a damaged {fullPath}-wal, or an older copy); restore it from a backup, or remove {identityPath} to accept it as it is "
+                        + "(messages whose record was lost are then processed again)");
+                }
+            }
+
+            store._identity = StateIdentity.Create(identityPath, storeId, Math.Max(sequence, known?.HighWater ?? 0));
+            store._hostLock = hostLock;
+            return store;
+        }
+        catch
+        {
+            if (store is not null)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await hostLock.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Advances the high-water mark to everything committed so far, durably; a no-op when nothing was written
+    /// since, or when the store was not opened with <see cref="OpenExclusiveAsync"/>.
+    /// </summary>
+    public async Task SealAsync(CancellationToken cancellationToken)
+    {
+        if (_identity is null)
+        {
+            return;
+        }
+
+        await Gated(async () =>
+        {
+            var (_, sequence) = await MetaAsync(cancellationToken).ConfigureAwait(false);
+            _identity.Advance(sequence);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(string StoreId, long Sequence)> MetaAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Command("SELECT store_id, seq FROM store_meta WHERE id = 1;");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (reader.GetString(0), reader.GetInt64(1))
+            : throw new InvalidOperationException($"{Path}: the state database has no store_meta row");
+    }
+
+    /// <summary>
+    /// flock(LOCK_EX) on the database file (what .NET does for <see cref="FileShare.None"/> on Unix): by the file,
+    /// not its name, and released by the kernel when the process dies. It does not touch SQLite's own POSIX locks;
+    /// this descriptor stays open until SQLite has closed the file, since closing any descriptor of the file would
+    /// drop SQLite's locks.
+    /// </summary>
+    private static FileStream LockDatabase(string path)
+    {
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0 };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            var directory = System.IO.Path.GetDirectoryName(path);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            return new FileStream(path, options);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new RuleMailException(
+                $"{path}: another rulemail run is using this state database (under this or another name, such as a hard link); stop it first, or give this one its own state", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new RuleMailException($"{path}: cannot open the state database ({e.Message.TrimEnd('.')}); give the user running rulemail access to it", e);
+        }
     }
 
     /// <inheritdoc />
@@ -130,9 +268,23 @@ public sealed class SqliteStateStore : IStateStore
                     $"{Path}: the state database has schema version {version}; this build knows up to {SqliteSchema.Version}");
             }
 
+            if (version < 1 && _mustHaveSchema)
+            {
+                // What SQLite shows when every frame of the -wal was dropped, or the file was swapped for a blank one.
+                var identity = StateIdentity.PathFor(Path);
+                throw new RuleMailException(
+                    $"{Path}: the state database is empty, but {identity} records a ledger: "
+                    + $"restore {Path} (with {Path}-wal) from a backup, or remove {identity} to start a new state (every message still in the mailboxes is then processed again)");
+            }
+
             if (version < 1)
             {
                 await ExecuteAsync(_connection, SqliteSchema.CreateVersion1, cancellationToken, transaction).ConfigureAwait(false);
+            }
+
+            if (version < 2)
+            {
+                await ExecuteAsync(_connection, SqliteSchema.UpgradeToVersion2, cancellationToken, transaction).ConfigureAwait(false);
                 await ExecuteAsync(
                     _connection,
                     $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};",
@@ -365,7 +517,7 @@ public sealed class SqliteStateStore : IStateStore
                     $"""
                     INSERT INTO side_effect ({SideEffectColumns})
                     VALUES ($idempotency_key, $account, $folder, $source_key, $ord, $kind, $target, $payload, $state, $attempts,
-                            $detail, $updated_at)
+                            $detail, $updated_at, $timeout_ms)
                     ON CONFLICT (idempotency_key) DO NOTHING;
                     """);
                 insert.Transaction = transaction;
@@ -389,6 +541,7 @@ public sealed class SqliteStateStore : IStateStore
                     parameters["$attempts"].Value = effect.Attempts;
                     parameters["$detail"].Value = (object?)effect.Detail ?? DBNull.Value;
                     parameters["$updated_at"].Value = WriteTime(effect.UpdatedAt);
+                    parameters["$timeout_ms"].Value = effect.Timeout is { } timeout ? (long)timeout.TotalMilliseconds : DBNull.Value;
                     await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -467,6 +620,7 @@ public sealed class SqliteStateStore : IStateStore
                     Attempts = reader.GetInt32(9),
                     Detail = ReadString(reader, 10),
                     UpdatedAt = ReadTime(reader.GetString(11)),
+                    Timeout = reader.IsDBNull(12) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(12)),
                 });
             }
 
@@ -606,10 +760,29 @@ public sealed class SqliteStateStore : IStateStore
             }
 
             _disposed = true;
+            if (_identity is not null)
+            {
+                try
+                {
+                    // The writes since the last side effect (their "done" records) are covered too.
+                    _identity.Advance((await MetaAsync(CancellationToken.None).ConfigureAwait(false)).Sequence);
+                }
+                finally
+                {
+                    _identity.Dispose();
+                }
+            }
+
             await _connection.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {
+            // Only now that SQLite has closed the file (see LockDatabase).
+            if (_hostLock is not null)
+            {
+                await _hostLock.DisposeAsync().ConfigureAwait(false);
+            }
+
             _gate.Release();
         }
     }

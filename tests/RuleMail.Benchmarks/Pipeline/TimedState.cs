@@ -17,6 +17,8 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
 
     public Task InitializeAsync(CancellationToken cancellationToken) => TimeAsync(() => inner.InitializeAsync(cancellationToken));
 
+    public Task SealAsync(CancellationToken cancellationToken) => TimeAsync(() => inner.SealAsync(cancellationToken));
+
     public Task<FolderCursor?> GetCursorAsync(string account, string folder, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.GetCursorAsync(account, folder, cancellationToken));
 

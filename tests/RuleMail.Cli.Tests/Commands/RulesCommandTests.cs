@@ -111,7 +111,8 @@ public sealed class RulesCommandTests : IDisposable
     {
         Directory.CreateDirectory(_work.File("rules"));
         File.WriteAllText(_work.File("rules/10-loop.js"), "function decide(message) { var n = 0; for (var i = 0; i < 5000; i++) { n += i; } return { tag: 'done' }; }\n");
-        File.WriteAllText(_work.File("rulemail.yaml"), $"keystore: {Path.Combine(_root, "keystore-sample")}\nrules: rules\njavascript:\n  max_statements: 1000\n");
+        // check opens the store's private keys (a locked store is refused), so the sample's passphrase file is named.
+        File.WriteAllText(_work.File("rulemail.yaml"), $"keystore: {Path.Combine(_root, "keystore-sample")}\nkeystore_passphrase_file: {Path.Combine(_root, "keystore-sample", "passphrase.txt")}\nrules: rules\njavascript:\n  max_statements: 1000\n");
         File.WriteAllText(_work.File("in.eml"), "From: alice@customer.test\r\nTo: support@rulemail.test\r\nSubject: hi\r\n\r\nhello\r\n");
         File.WriteAllText(_work.File("bad.yaml"), "javascript:\n  timeout_ms: 0\n");
 
