@@ -179,6 +179,12 @@ internal static class StructureScan
             }
 
             CloseField();
+            if (line.Length > 0 && line[0] is (byte)' ' or (byte)'\t')
+            {
+                // White space before any field: MimeKit skips such a line; it names nothing, though it still counts.
+                return null;
+            }
+
             var colon = line.IndexOf((byte)':');
             var name = (colon < 0 ? line : line[..colon]).Trim(" \t"u8);
             _fieldOpen = true;
@@ -246,17 +252,19 @@ internal static class StructureScan
         {
             problem = null;
             var parentIsDigest = _frames.Count > 0 && _frames[^1].IsDigest;
+            // MimeKit uses what TryParse made of the value even when it reports failure (message/rfc822 junk is still a message).
             ContentType? type = null;
-            if (_contentType is { } bytes && ContentType.TryParse(IncomingSecurity.ParserOptions, bytes, out var parsed))
+            if (_contentType is { } bytes)
             {
-                type = parsed;
+                _ = ContentType.TryParse(IncomingSecurity.ParserOptions, bytes, out type);
             }
 
             var mediaType = type?.MediaType.ToLowerInvariant() ?? (parentIsDigest ? "message" : "text");
             var subtype = type?.MediaSubtype.ToLowerInvariant() ?? (parentIsDigest ? "rfc822" : "plain");
             if (mediaType == "multipart")
             {
-                if (string.IsNullOrEmpty(type?.Boundary))
+                // An empty boundary is one to MimeKit: every "--" line delimits.
+                if (type?.Boundary is null)
                 {
                     return false;
                 }
@@ -265,9 +273,12 @@ internal static class StructureScan
                 return false;
             }
 
+            // MimeKit parses a message in every message/* part but message/partial (and text/rfc822-headers), unless the
+            // part's first Content-Transfer-Encoding is one it decodes; only then is the body content. Where unsure, the
+            // scan reads the body as a message: it may count more than MimeKit, never less.
             var encoding = _transferEncoding is null ? string.Empty : Encoding.ASCII.GetString(_transferEncoding).Trim().ToLowerInvariant();
-            var holdsMessage = ((mediaType == "message" && subtype is not ("partial" or "external-body")) || (mediaType == "text" && subtype == "rfc822-headers"))
-                               && encoding is not ("base64" or "quoted-printable");
+            var holdsMessage = ((mediaType == "message" && subtype != "partial") || (mediaType == "text" && subtype == "rfc822-headers"))
+                               && encoding is not ("base64" or "quoted-printable" or "x-uuencode" or "uuencode" or "x-uue");
             if (!holdsMessage)
             {
                 return false;
