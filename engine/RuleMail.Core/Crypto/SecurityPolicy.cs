@@ -18,7 +18,13 @@ public sealed record SecurityPolicy
     public bool AcceptSha1Signatures { get; init; }
 
     /// <summary>The smallest RSA (and DSA) key a signer may use; never below <see cref="SmallestMinRsaBits"/>.</summary>
-    public int MinRsaBits { get; init; } = 2048;
+    public int MinRsaBits
+    {
+        get => _minRsaBits;
+        init => _minRsaBits = Math.Max(value, SmallestMinRsaBits);
+    }
+
+    private readonly int _minRsaBits = 2048;
 
     /// <summary>The most bytes decompressed OpenPGP data may inflate to, counted while it is inflated.</summary>
     public long MaxDecompressedBytes { get; init; } = 256L * 1024 * 1024;

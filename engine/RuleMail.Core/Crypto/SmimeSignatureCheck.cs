@@ -213,7 +213,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
             return SecurityComments.Sha1Refused;
         }
 
-        var minRsaBits = Math.Max(policy.MinRsaBits, SecurityPolicy.SmallestMinRsaBits);
+        var minRsaBits = policy.MinRsaBits;
         return key switch
         {
             { Algorithm: "rsa" or "dsa" } when key.Bits < minRsaBits => SecurityComments.SignerKeyTooSmall(key.Algorithm, key.Bits, minRsaBits),
