@@ -80,16 +80,25 @@ public sealed class KilledProcessTests : IAsyncLifetime
             _webhook.BeforeRespond = null;
         }
 
-        Assert.Equal(4, _webhook.Acknowledged.Count);
+        // Webhooks of several messages run at once, so besides the four answered before the fifth call, calls that were
+        // in flight with it may have been answered too, just before the host died and before it could record them.
+        var answeredBeforeKill = _webhook.Acknowledged.Select(r => r.IdempotencyKey).ToHashSet(StringComparer.Ordinal);
+        Assert.True(answeredBeforeKill.Count >= 4, $"{answeredBeforeKill.Count} calls were answered before the kill");
 
         var (exitCode, output) = await RunToEndAsync();
         var (againExitCode, againOutput) = await RunToEndAsync();
 
         Assert.True(exitCode == 0, output);
         Assert.True(againExitCode == 0, againOutput);
-        Assert.Equal(total, _webhook.Acknowledged.Count);
-        Assert.Equal(total, _webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct().Count());
-        Assert.Equal(total + 1, _webhook.Received.Count); // The one call in flight at the kill was never answered.
+        var acknowledged = _webhook.Acknowledged.GroupBy(r => r.IdempotencyKey, StringComparer.Ordinal).ToList();
+        Assert.Equal(total, acknowledged.Count); // Every message's call was answered at least once ...
+        var repeated = acknowledged.Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        // ... and a call answered twice is only one that was in flight when the host was killed (the documented
+        // at-least-once window: the whole call, at most one per plan in flight), repeated with the same key.
+        Assert.All(repeated, key => Assert.Contains(key, answeredBeforeKill));
+        Assert.True(repeated.Count <= RuleMail.Host.Processing.IncomingPipeline.MaxPlansInFlight, $"{repeated.Count} calls were repeated");
+        Assert.All(acknowledged, g => Assert.True(g.Count() <= 2, $"{g.Key} was answered {g.Count()} times"));
+        Assert.True(_webhook.Received.Count > total, "the call in flight at the kill was never answered, so it was received again");
         var quarantine = await _dovecot.ListAsync(User, Password, "Quarantine");
         Assert.Equal(FailedDemos.Length, quarantine.Count);
         Assert.All(quarantine, m => Assert.Contains("security-failed", m.Keywords));
