@@ -24,6 +24,7 @@ internal sealed class WebhookListener : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<ReceivedRequest> _received = [];
     private readonly List<ReceivedRequest> _acknowledged = [];
+    private int _writing;
     private readonly Queue<(HttpStatusCode Status, string Body)> _planned = new();
     private readonly List<Task> _connections = [];
     private CancellationTokenSource _stopping = new();
@@ -57,14 +58,26 @@ internal sealed class WebhookListener : IAsyncDisposable
         }
     }
 
-    /// <summary>The requests whose 2xx answer was written to a still-connected caller and the connection closed cleanly.</summary>
+    /// <summary>
+    /// The requests whose 2xx answer was written to a still-connected caller and the connection closed cleanly. A caller
+    /// can read its answer before the listener counts it, so this waits (at most 10 s) until no answer is being written.
+    /// </summary>
     public IReadOnlyList<ReceivedRequest> Acknowledged
     {
         get
         {
-            lock (_lock)
+            var until = Environment.TickCount64 + 10_000;
+            while (true)
             {
-                return [.. _acknowledged];
+                lock (_lock)
+                {
+                    if (_writing == 0 || Environment.TickCount64 > until)
+                    {
+                        return [.. _acknowledged];
+                    }
+                }
+
+                Thread.Sleep(5);
             }
         }
     }
@@ -220,15 +233,30 @@ internal sealed class WebhookListener : IAsyncDisposable
                 var head = string.Create(
                     CultureInfo.InvariantCulture,
                     $"HTTP/1.1 {(int)answer.Status} {answer.Status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), stopping);
-                await stream.WriteAsync(body, stopping);
-                await stream.FlushAsync(stopping);
-                socket.Shutdown(SocketShutdown.Send);
-                if ((int)answer.Status is >= 200 and < 300)
+                lock (_lock)
+                {
+                    _writing++;
+                }
+
+                try
+                {
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head), stopping);
+                    await stream.WriteAsync(body, stopping);
+                    await stream.FlushAsync(stopping);
+                    socket.Shutdown(SocketShutdown.Send);
+                    if ((int)answer.Status is >= 200 and < 300)
+                    {
+                        lock (_lock)
+                        {
+                            _acknowledged.Add(request);
+                        }
+                    }
+                }
+                finally
                 {
                     lock (_lock)
                     {
-                        _acknowledged.Add(request);
+                        _writing--;
                     }
                 }
             }
