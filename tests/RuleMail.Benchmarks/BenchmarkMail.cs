@@ -85,6 +85,9 @@ internal sealed class BenchmarkMail : IDisposable
 
     public static MimeMessage Parse(byte[] message) => MimeMessage.Load(new MemoryStream(message, writable: false));
 
+    /// <summary>The raw message as the product reads it: <c>IncomingSecurity.Inspect(Stream)</c> bounds and parses it itself.</summary>
+    public static MemoryStream Raw(byte[] message) => new(message, writable: false);
+
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
     private byte[] PgpMime(string from, string to, string body, Func<string[], string> gpg)
