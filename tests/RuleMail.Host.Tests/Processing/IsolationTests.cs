@@ -1,3 +1,4 @@
+using RuleMail.Core.Tests.Support;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
@@ -8,8 +9,9 @@ namespace RuleMail.Host.Tests.Processing;
 /// One message never takes the others down: a message whose analysis runs out of memory (or hits a bug) is recorded
 /// failed and kept in its mailbox, every other message is processed, and the host goes on; a message that cannot be
 /// parsed at all is a result ("damaged"), quarantined and reported by the default rules on its first attempt.
-/// The mailbox is a real Maildir, the pipeline and rules the real ones; only the failure is injected, through the
-/// host's analysis seam, since a real bomb is stopped by the crypto layer's limits before it can exhaust memory.
+/// The mailbox is a real Maildir, the pipeline and rules the real ones. A real decompression bomb is judged (the crypto
+/// layer's limits stop it) and quarantined; the out-of-memory case is injected through the host's analysis seam, since
+/// no real message reaches it any more.
 /// </summary>
 public sealed class IsolationTests : IAsyncLifetime
 {
@@ -108,6 +110,35 @@ public sealed class IsolationTests : IAsyncLifetime
         Assert.Single(Directory.GetFiles(Path.Combine(Maildir, ".Quarantine", "cur"), "1.damaged*"));
         var calls = await _webhook.WaitForAcknowledgedAsync(2, TimeSpan.FromSeconds(30));
         Assert.Contains(calls, c => c.Body.Contains("damaged", StringComparison.Ordinal) && c.Body.Contains("security-failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_real_decompression_bomb_among_good_messages_is_judged_and_quarantined_and_the_others_go_on()
+    {
+        // 4 GB of zeros in a few MB of raw deflate, encrypted for real (SEIPD with MDC) to the sample desk's PGP key.
+        var desk = PgpPackets.EncryptionKey(File.ReadAllBytes(Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "pgp", "4CE654079CED8BC062DE3E3C04608BF10A4F27A2.pub.asc")));
+        var bomb = PgpPackets.Encrypt(PgpPackets.CompressedPacket(Org.BouncyCastle.Bcpg.CompressionAlgorithmTag.Zip, PgpPackets.DeflateBomb(4096)),
+            Org.BouncyCastle.Bcpg.SymmetricKeyAlgorithmTag.Aes256, desk);
+        var message = new MimeKit.MimeMessage();
+        message.From.Add(MimeKit.MailboxAddress.Parse("attacker@example.net"));
+        message.To.Add(MimeKit.MailboxAddress.Parse("support@rulemail.test"));
+        message.Subject = "Question bomb";
+        message.Body = new MimeKit.TextPart("plain") { Text = System.Text.Encoding.ASCII.GetString(Pgp.Armor(bomb)) };
+        Deliver("1.good", HostHarness.PlainQuestion("good-1"));
+        Deliver("2.bomb", message);
+        Deliver("3.good", HostHarness.PlainQuestion("good-3"));
+
+        var report = await _harness.FetchOnceAsync();
+
+        var judged = Assert.Single(report.Messages, m => m.SourceKey.StartsWith("2.bomb", StringComparison.Ordinal));
+        Assert.True(judged.State == MessageState.Done, $"{judged.State} {judged.Error}");
+        Assert.Equal("PGP", judged.Security!.Type);
+        Assert.False(judged.Security.Encryption!.Success);
+        Assert.Contains("compressed data expands", judged.Security.Encryption.Comment, StringComparison.Ordinal);
+        Assert.Null(judged.Security.Sign);
+        Assert.Single(Directory.GetFiles(Path.Combine(Maildir, ".Quarantine", "cur"), "2.bomb*"));
+        Assert.Equal(2, report.Messages.Count(m => m.SourceKey.Contains(".good", StringComparison.Ordinal) && m.State == MessageState.Done));
+        Assert.Equal(3, (await _webhook.WaitForAcknowledgedAsync(3, TimeSpan.FromSeconds(30))).Count);
     }
 
     private void Deliver(string name, MimeKit.MimeMessage message) => message.WriteTo(Path.Combine(Maildir, "new", name));
