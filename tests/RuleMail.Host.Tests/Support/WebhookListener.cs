@@ -24,6 +24,7 @@ internal sealed class WebhookListener : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<ReceivedRequest> _received = [];
     private readonly List<ReceivedRequest> _acknowledged = [];
+    private readonly ManualResetEventSlim _idle = new(initialState: true);
     private int _writing;
     private readonly Queue<(HttpStatusCode Status, string Body)> _planned = new();
     private readonly List<Task> _connections = [];
@@ -66,18 +67,10 @@ internal sealed class WebhookListener : IAsyncDisposable
     {
         get
         {
-            var until = Environment.TickCount64 + 10_000;
-            while (true)
+            _idle.Wait(TimeSpan.FromSeconds(10));
+            lock (_lock)
             {
-                lock (_lock)
-                {
-                    if (_writing == 0 || Environment.TickCount64 > until)
-                    {
-                        return [.. _acknowledged];
-                    }
-                }
-
-                Thread.Sleep(5);
+                return [.. _acknowledged];
             }
         }
     }
@@ -235,7 +228,10 @@ internal sealed class WebhookListener : IAsyncDisposable
                     $"HTTP/1.1 {(int)answer.Status} {answer.Status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
                 lock (_lock)
                 {
-                    _writing++;
+                    if (_writing++ == 0)
+                    {
+                        _idle.Reset();
+                    }
                 }
 
                 try
@@ -256,7 +252,10 @@ internal sealed class WebhookListener : IAsyncDisposable
                 {
                     lock (_lock)
                     {
-                        _writing--;
+                        if (--_writing == 0)
+                        {
+                            _idle.Set();
+                        }
                     }
                 }
             }
