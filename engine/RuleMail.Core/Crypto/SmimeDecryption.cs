@@ -55,55 +55,11 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.None };
         var recipients = cms.RecipientInfos.Cast<RecipientInfo>().ToList();
         var pairs = Pairs(recipients, r => SmimeRecipients.IdentityOf(r.RecipientIdentifier), SmimeRecipients.IdentitiesOf, preferred);
-        var attempts = 0;
-        CryptographicException? failure = null;
-        SmimeCertificateEntry? opened = null;
-        AsymmetricAlgorithm? key = null;
-        try
+        return TryKeys(facts, pairs, c => (AsymmetricAlgorithm?)c.GetRSAPrivateKey() ?? c.GetECDiffieHellmanPrivateKey(), (candidate, recipient, key) =>
         {
-            foreach (var (candidate, recipient) in pairs)
-            {
-                if (!ReferenceEquals(candidate, opened))
-                {
-                    key?.Dispose();
-                    var certificate = store.OpenPrivateKey(candidate);
-                    key = (AsymmetricAlgorithm?)certificate.GetRSAPrivateKey() ?? certificate.GetECDiffieHellmanPrivateKey();
-                    opened = candidate;
-                }
-
-                if (key is null)
-                {
-                    continue;
-                }
-
-                if (attempts == policy.MaxKeyAttempts)
-                {
-                    return (facts with { Comment = SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts) }, null);
-                }
-
-                attempts++;
-                try
-                {
-                    cms.Decrypt(recipient, key);
-                    return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: false) }, cms.ContentInfo.Content);
-                }
-                catch (CryptographicException e)
-                {
-                    failure = e;
-                }
-            }
-        }
-        finally
-        {
-            key?.Dispose();
-        }
-
-        return (facts with
-        {
-            Comment = failure is null
-                ? SecurityComments.PrivateKeyNotFound
-                : SecurityComments.Malformed($"the matching private key did not open the message ({failure.Message.TrimEnd('.')})"),
-        }, null);
+            cms.Decrypt(recipient, key);
+            return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: false) }, cms.ContentInfo.Content);
+        });
     }
 
     private (SecurityOutcome, byte[]?) DecryptAuthEnveloped(AuthEnvelopedData data, IReadOnlyList<string> preferred)
@@ -111,10 +67,36 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         var cipher = CmsAlgorithms.CipherOf(data.Algorithm);
         var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.Aead };
         var pairs = Pairs(data.Recipients, r => r.Identity, AuthEnvelopedData.Recipient.IdentitiesOf, preferred);
+        return TryKeys(facts, pairs, c => c.GetRSAPrivateKey(), (candidate, recipient, key) =>
+        {
+            try
+            {
+                return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: true) }, data.Decrypt(recipient, key));
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                // The content key opened, so this was the right recipient: the content itself was changed.
+                return (facts with { Comment = SecurityComments.IntegrityCheckFailed }, null);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Tries <paramref name="pairs"/> in order, opening each candidate's private key once, with at most
+    /// <see cref="SecurityPolicy.MaxKeyAttempts"/> decrypt calls per message. <paramref name="attempt"/> decides the
+    /// message or throws a <see cref="CryptographicException"/> to go on with the next pair.
+    /// </summary>
+    private (SecurityOutcome, byte[]?) TryKeys<TRecipient, TKey>(
+        SecurityOutcome facts,
+        IEnumerable<(SmimeCertificateEntry Candidate, TRecipient Recipient)> pairs,
+        Func<X509Certificate2, TKey?> privateKey,
+        Func<SmimeCertificateEntry, TRecipient, TKey, (SecurityOutcome, byte[]?)> attempt)
+        where TKey : class, IDisposable
+    {
         var attempts = 0;
         CryptographicException? failure = null;
         SmimeCertificateEntry? opened = null;
-        RSA? key = null;
+        TKey? key = null;
         try
         {
             foreach (var (candidate, recipient) in pairs)
@@ -122,7 +104,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                 if (!ReferenceEquals(candidate, opened))
                 {
                     key?.Dispose();
-                    key = store.OpenPrivateKey(candidate).GetRSAPrivateKey();
+                    key = privateKey(store.OpenPrivateKey(candidate));
                     opened = candidate;
                 }
 
@@ -139,12 +121,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                 attempts++;
                 try
                 {
-                    return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: true) }, data.Decrypt(recipient, key));
-                }
-                catch (AuthenticationTagMismatchException)
-                {
-                    // The content key opened, so this was the right recipient: the content itself was changed.
-                    return (facts with { Comment = SecurityComments.IntegrityCheckFailed }, null);
+                    return attempt(candidate, recipient, key);
                 }
                 catch (CryptographicException e)
                 {
