@@ -1,5 +1,4 @@
 using RuleMail.Core.Tests.Support;
-using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
@@ -23,12 +22,7 @@ public sealed class IsolationTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _webhook = WebhookListener.Start();
-        foreach (var sub in new[] { "new", "cur", "tmp" })
-        {
-            Directory.CreateDirectory(Path.Combine(Maildir, sub));
-        }
-
-        _harness.Accounts.Add(new AccountConfig { Name = "demo", Address = "support@rulemail.test", Fetch = new FetchConfig { Maildir = Maildir } });
+        _harness.AddMaildirAccount();
         _harness.AddWebhookRule(_webhook.Url);
         return Task.CompletedTask;
     }

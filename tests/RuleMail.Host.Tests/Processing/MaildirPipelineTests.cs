@@ -1,5 +1,4 @@
 using System.Net;
-using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
@@ -14,17 +13,7 @@ public sealed class MaildirPipelineTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _webhook = WebhookListener.Start();
-        foreach (var sub in new[] { "new", "cur", "tmp" })
-        {
-            Directory.CreateDirectory(_harness.Folder.File($"Maildir/{sub}"));
-        }
-
-        _harness.Accounts.Add(new AccountConfig
-        {
-            Name = "demo",
-            Address = "support@rulemail.test",
-            Fetch = new FetchConfig { Maildir = _harness.Folder.File("Maildir") },
-        });
+        _harness.AddMaildirAccount();
         _harness.AddWebhookRule(_webhook.Url);
         return Task.CompletedTask;
     }

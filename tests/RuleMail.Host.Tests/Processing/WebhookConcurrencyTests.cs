@@ -1,4 +1,3 @@
-using RuleMail.Host.Configuration;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
@@ -22,12 +21,7 @@ public sealed class WebhookConcurrencyTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _webhook = WebhookListener.Start();
-        foreach (var sub in new[] { "new", "cur", "tmp" })
-        {
-            Directory.CreateDirectory(Path.Combine(Maildir, sub));
-        }
-
-        _harness.Accounts.Add(new AccountConfig { Name = "demo", Address = "support@rulemail.test", Fetch = new FetchConfig { Maildir = Maildir } });
+        _harness.AddMaildirAccount();
         return Task.CompletedTask;
     }
 

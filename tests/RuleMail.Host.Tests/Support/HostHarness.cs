@@ -48,6 +48,19 @@ internal sealed class HostHarness : IDisposable
     /// <summary>Adds a rule file (YAML) to the test's rules folder; names sort after the shipped 00- and 50- files unless chosen otherwise.</summary>
     public void AddRule(string fileName, string yaml) => File.WriteAllText(Path.Combine(RulesDirectory, fileName), yaml);
 
+    /// <summary>An empty Maildir (new, cur, tmp) in the test folder, fetched by a "demo" account for support@rulemail.test; its path.</summary>
+    public string AddMaildirAccount()
+    {
+        var maildir = Folder.File("Maildir");
+        foreach (var sub in new[] { "new", "cur", "tmp" })
+        {
+            Directory.CreateDirectory(Path.Combine(maildir, sub));
+        }
+
+        Accounts.Add(new AccountConfig { Name = "demo", Address = "support@rulemail.test", Fetch = new FetchConfig { Maildir = maildir } });
+        return maildir;
+    }
+
     /// <summary>A rule (first in name order, before the shipped ones stop anything) posting every incoming message to <paramref name="webhook"/><c>hook</c>.</summary>
     public void AddWebhookRule(Uri webhook, string? tag = null) => AddRule("0-webhook.yaml", $"""
         rules:
