@@ -25,9 +25,8 @@ internal static class CheckCommand
         {
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
+            store.RequirePassphrase();
 
-            // A locked or wrongly unlocked store would report "cannot be decrypted" about mail that can be: exit 3.
-            _ = store.UnlockAll();
             var rules = RulesCommand.Load(config);
             var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
 
@@ -36,6 +35,10 @@ internal static class CheckCommand
             using var raw = Open(path);
             var size = raw.Length;
             var report = new IncomingSecurity(store, config.Security.Policy).Inspect(raw, parse.GetValue(account));
+
+            // A locked or wrongly unlocked store would report "cannot be decrypted" about mail that can be: the keys the
+            // message needed throw (exit 3) and are never a verdict; the passphrase is proven once more when none was needed.
+            store.VerifyPassphrase();
             var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, "incoming", parse.GetValue(account), size), RuleDirection.Incoming);
 
             if (parse.GetValue(output) is { } target)

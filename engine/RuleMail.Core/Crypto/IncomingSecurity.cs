@@ -120,7 +120,7 @@ public sealed class IncomingSecurity
             return InspectRoot(message, accountAddress);
         }
 #pragma warning disable CA1031 // One bad message must never stop the others: any surprise becomes a result.
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not (OutOfMemoryException or KeyStoreException))
 #pragma warning restore CA1031
         {
             // Keep what the root says it is: an encrypted message fails on its encryption, a signed one on its signature.

@@ -54,10 +54,6 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         {
             return new(SecurityOutcome.Failed(SecurityComments.Malformed($"the OpenPGP message cannot be read ({Describe(e)})")), null, null);
         }
-        catch (KeyStoreException e)
-        {
-            return new(SecurityOutcome.Failed(SecurityComments.PrivateKeyUnavailable(e.Message)), null, null);
-        }
     }
 
     /// <summary>Verifies a detached signature (RFC 3156 multipart/signed) over <paramref name="content"/>.</summary>

@@ -51,8 +51,6 @@ public static class SecurityComments
 
     public static string KeyNotForSigning(string fingerprint) => $"The signer's PGP key {fingerprint} is not allowed to sign";
 
-    public static string PrivateKeyUnavailable(string detail) => $"The private key to decrypt could not be opened: {detail}";
-
     public static string Malformed(string detail) => $"The message's security structure is damaged: {detail}";
 
     public static string Unsupported(string detail) => $"The message uses something RuleMail cannot check: {detail}";

@@ -41,10 +41,6 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         {
             return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), null);
         }
-        catch (KeyStoreException e)
-        {
-            return (SecurityOutcome.Failed(SecurityComments.PrivateKeyUnavailable(e.Message)), null);
-        }
     }
 
     private (SecurityOutcome, byte[]?) DecryptEnveloped(byte[] contentInfo, IReadOnlyList<string> preferred)

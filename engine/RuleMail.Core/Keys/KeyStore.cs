@@ -204,7 +204,7 @@ public sealed class KeyStore
             throw new KeyStoreException($"the key store holds no private key for {entry.Subject}");
         }
 
-        var passphrase = RequirePassphrase();
+        var passphrase = Passphrase();
         return OpenOnce(_smimeKeys, entry.Fingerprint, () => PrivateKeyOpener.OpenSmime(_folder, entry, passphrase));
     }
 
@@ -212,7 +212,7 @@ public sealed class KeyStore
     public PgpPrivateKey OpenPrivateKey(PgpKeyEntry entry, long keyId)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var passphrase = RequirePassphrase();
+        var passphrase = Passphrase();
 
         // The entry as the store holds it now: a removed key is not handed out, a secret key imported since is.
         var current = _snapshot.PgpKeys.FirstOrDefault(k => k.Fingerprint == entry.Fingerprint)
@@ -229,44 +229,69 @@ public sealed class KeyStore
     /// <exception cref="KeyStoreException">No passphrase while the store holds private keys, or one that does not open them all.</exception>
     public int UnlockAll()
     {
-        var snapshot = _snapshot;
-        var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).ToList();
-        var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey).ToList();
-        var count = certificates.Count + pgpKeys.Count;
-        if (count == 0)
+        var (certificates, pgpKeys) = PrivateEntries();
+        foreach (var certificate in certificates)
         {
-            return 0;
+            _ = OpenPrivateKey(certificate);
         }
 
-        if (_options.Passphrase is null)
+        foreach (var key in pgpKeys)
+        {
+            foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
+            {
+                _ = OpenPrivateKey(key, SubkeyId(subkey));
+            }
+        }
+
+        return certificates.Count + pgpKeys.Count;
+    }
+
+    /// <summary>
+    /// The cheap form of <see cref="UnlockAll"/> for a one-message command: the passphrase is proven by one private key
+    /// — none more, when one was opened already (say by the message's decryption) — as every key shares it. Each key
+    /// costs a deliberately slow key derivation, so a command pays for the keys it uses, not for the whole store.
+    /// </summary>
+    /// <exception cref="KeyStoreException">No passphrase while the store holds private keys, or one that does not open them.</exception>
+    public void VerifyPassphrase()
+    {
+        var (certificates, pgpKeys) = PrivateEntries();
+        if (_smimeKeys.Values.Any(k => k.IsValueCreated) || _pgpKeys.Values.Any(k => k.IsValueCreated))
+        {
+            return;
+        }
+
+        if (certificates.Count > 0)
+        {
+            _ = OpenPrivateKey(certificates[0]);
+        }
+        else if (pgpKeys.Count > 0)
+        {
+            _ = OpenPrivateKey(pgpKeys[0], SubkeyId(pgpKeys[0].Keys.First(k => k.HasSecretKey)));
+        }
+    }
+
+    /// <summary>Refuses at once, without opening any key, a store that holds private keys when no passphrase was given.</summary>
+    /// <exception cref="KeyStoreException">The store holds private keys and no passphrase was given.</exception>
+    public void RequirePassphrase() => _ = PrivateEntries();
+
+    /// <summary>The entries holding a private key; refuses when there are some but no passphrase.</summary>
+    private (List<SmimeCertificateEntry> Certificates, List<PgpKeyEntry> PgpKeys) PrivateEntries()
+    {
+        var snapshot = _snapshot;
+        var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).ToList();
+        var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey && k.Keys.Any(s => s.HasSecretKey)).ToList();
+        var count = certificates.Count + pgpKeys.Count;
+        if (count > 0 && _options.Passphrase is null)
         {
             throw new KeyStoreException(
                 $"{Directory}: the key store holds {count} private key(s) but no passphrase was given: set {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file in the config) to the store passphrase");
         }
 
-        try
-        {
-            foreach (var certificate in certificates)
-            {
-                _ = OpenPrivateKey(certificate);
-            }
-
-            foreach (var key in pgpKeys)
-            {
-                foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
-                {
-                    _ = OpenPrivateKey(key, long.Parse(subkey.KeyId, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
-                }
-            }
-        }
-        catch (KeyStoreException e) when (e.InnerException is System.Security.Cryptography.CryptographicException or PgpException)
-        {
-            throw new KeyStoreException(
-                $"{e.Message}: the passphrase in {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file) is not this store's; give the right one", e);
-        }
-
-        return count;
+        return (certificates, pgpKeys);
     }
+
+    private static long SubkeyId(PgpSubkey subkey) =>
+        long.Parse(subkey.KeyId, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Opens a private key once and keeps it; a failure is not kept, so a key imported or restored later opens.</summary>
     private static T OpenOnce<TKey, T>(ConcurrentDictionary<TKey, Lazy<T>> cache, TKey key, Func<T> open)
@@ -277,14 +302,21 @@ public sealed class KeyStore
         {
             return opened.Value;
         }
-        catch (KeyStoreException)
+        catch (KeyStoreException e)
         {
             cache.TryRemove(KeyValuePair.Create(key, opened));
+            if (e.InnerException is System.Security.Cryptography.CryptographicException or PgpException)
+            {
+                // Every key shares the store passphrase: one that fails to open says the passphrase is wrong, wherever it shows.
+                throw new KeyStoreException(
+                    $"{e.Message}: the passphrase in {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file) is not this store's; give the right one", e);
+            }
+
             throw;
         }
     }
 
-    private KeyStorePassphrase RequirePassphrase() =>
+    private KeyStorePassphrase Passphrase() =>
         _options.Passphrase ?? throw new KeyStoreException(
             $"private keys are locked: set {KeyStorePassphrase.EnvironmentVariable} (or keystore_passphrase_file in the config)");
 
