@@ -42,6 +42,14 @@ public sealed class KeyStore
             throw new KeyStoreException($"{directory}: no such key store folder");
         }
 
+        // A folder without the marker is no key store (a mount point not mounted yet, a wrong path): read as an empty
+        // store it would judge every signature unknown and every encrypted message undecryptable, for good.
+        if (!KeyStoreFolder.Exists(System.IO.Path.Combine(directory, KeyStoreFolder.MarkerFile)))
+        {
+            throw new KeyStoreException(
+                $"{directory}: not a RuleMail key store (it has no {KeyStoreFolder.MarkerFile}); point keystore at the store, or make one with rulemail keys import");
+        }
+
         var folder = new KeyStoreFolder(directory);
         return new KeyStore(folder, options ?? new KeyStoreOptions(), KeyStoreSnapshot.Load(folder));
     }

@@ -52,8 +52,15 @@ internal sealed class KeyStoreFolder(string root)
         {
             throw new KeyStoreException($"{Root}: the key store folder is gone");
         }
-        catch (DirectoryNotFoundException)
+        catch (DirectoryNotFoundException e)
         {
+            // Linux reports a file or a dangling link in the folder's place as "not found" too: that is no empty folder.
+            var entry = new FileInfo(path);
+            if (entry.Exists || entry.LinkTarget is not null)
+            {
+                throw new KeyStoreException($"{path}: the key store's {folder} folder is not a folder (a file or a broken link stands in its place); restore it", e);
+            }
+
             return [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

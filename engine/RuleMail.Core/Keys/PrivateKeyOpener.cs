@@ -23,9 +23,10 @@ internal static class PrivateKeyOpener
         {
             throw new KeyStoreException($"{path}: the key store passphrase does not open this private key", e);
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
-            throw new KeyStoreException($"{path}: damaged key store file: {e.Message}", e);
+            // A truncated, emptied or overwritten file: name it, never an internal error.
+            throw new KeyStoreException($"{path}: damaged key store file: {e.Message.TrimEnd('.')}", e);
         }
 
         var algorithm = Pkcs8PrivateKeyInfo.Decode(pkcs8, out _, skipCopy: true).AlgorithmId.Value;

@@ -56,7 +56,15 @@ public sealed class RuleSet
             {
                 if (!file.EndsWith(".js", StringComparison.OrdinalIgnoreCase))
                 {
-                    rules.AddRange(YamlRuleFile.Load(file, displayName, errors));
+                    var errorsBefore = errors.Count;
+                    var loaded = YamlRuleFile.Load(file, displayName, errors);
+                    if (loaded.Count == 0 && errors.Count == errorsBefore)
+                    {
+                        // An emptied or commented-out policy file would switch its policy off without a word.
+                        errors.Add(new RuleLoadError(displayName, 1, 1, "the file defines no rules: add rules, or remove the file"));
+                    }
+
+                    rules.AddRange(loaded);
                 }
                 else if (JavaScriptRule.TryLoad(file, displayName, out var script, out var error, limits))
                 {
@@ -78,6 +86,9 @@ public sealed class RuleSet
 
         return new RuleSet(directory, rules, errors, files.Count);
     }
+
+    /// <summary>Whether any rule applies to <paramref name="direction"/>.</summary>
+    public bool Covers(RuleDirection direction) => _rules.Any(r => r.On == direction || r.On == RuleDirection.Both);
 
     /// <summary>Runs the rules that apply to <paramref name="direction"/> on <paramref name="message"/>.</summary>
     public RuleEvaluation Evaluate(RuleMessage message, RuleDirection direction)

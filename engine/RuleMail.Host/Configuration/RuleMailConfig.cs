@@ -36,9 +36,11 @@ public sealed class RuleMailConfig
     /// <exception cref="RuleMailException">A file does not load (the first problem, as <c>file:line:col: message</c>), or the folder cannot be read.</exception>
     public RuleMail.Rules.RuleSet LoadRules()
     {
+        // A missing or empty folder is no policy, and no policy must never look like one that lets everything through.
+        const string Advice = "the shipped default policy is in the rules folder of RuleMail's repository; copy it there, or set rules: in rulemail.yaml";
         if (!Exists(Rules))
         {
-            return RuleMail.Rules.RuleSet.Empty(Rules);
+            throw new RuleMailException($"{Rules}: the rules folder does not exist: {Advice}");
         }
 
         var rules = RuleMail.Rules.RuleSet.Load(Rules, Javascript.Limits);
@@ -47,6 +49,11 @@ public sealed class RuleMailConfig
             var more = rules.Errors.Count == 1 ? string.Empty : $" (and {rules.Errors.Count - 1} more)";
             throw new RuleMailException(
                 $"{rules.Errors[0].ToString().TrimEnd('.')}{more}: the rules folder {Rules} is refused whole; fix it (rulemail rules lint lists every problem)");
+        }
+
+        if (rules.RuleCount == 0)
+        {
+            throw new RuleMailException($"{Rules}: the rules folder holds no rules: {Advice}");
         }
 
         return rules;

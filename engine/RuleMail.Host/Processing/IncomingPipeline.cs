@@ -641,7 +641,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         HttpResponseMessage response;
         try
         {
-            response = await services.Http.SendAsync(request, call.Token).ConfigureAwait(false);
+            // The status decides; the body is never read, so a receiver's huge answer costs nothing.
+            response = await services.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, call.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {

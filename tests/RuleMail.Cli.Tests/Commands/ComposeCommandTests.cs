@@ -94,7 +94,7 @@ public sealed class ComposeCommandTests : IDisposable
     {
         File.WriteAllBytes(_work.File("invoice.pdf"), [0x25, 0x50, 0x44, 0x46, 0x00, 0xFF]);
 
-        var result = CliRun.Run(_work.Path, null, "compose", "--keystore", Path.Combine(_root, "keystore-sample"), "--from", "support@rulemail.test",
+        var result = CliRun.Run(_work.Path, null, "compose", "--keystore", Path.Combine(_root, "keystore-sample"), "--rules", Path.Combine(_root, "rules"), "--from", "support@rulemail.test",
             "--to", "alice@customer.test", "--subject", "x", "--body", "y", "--attach", "invoice.pdf", "--no-sign", "--no-encrypt", "--out", "out.eml");
 
         Assert.Equal(0, result.ExitCode);
