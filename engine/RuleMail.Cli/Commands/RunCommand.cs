@@ -93,7 +93,7 @@ internal static class RunCommand
         console.Output.WriteLine();
         WriteTable(console, summaries);
         var incomplete = summaries.Any(s => s.Fetch?.Error is not null || s.Send?.Error is not null
-            || s.Fetch?.Count(MessageState.Failed) > 0 || s.Send?.Count(OutboxState.Failed) > 0);
+            || s.Fetch?.Count(MessageState.Failed) > 0 || s.Fetch?.Messages.Sum(m => m.FailedSteps) > 0 || s.Send?.Count(OutboxState.Failed) > 0);
         return incomplete ? ExitCodes.Incomplete : ExitCodes.Done;
     }
 
@@ -199,7 +199,8 @@ internal static class RunCommand
         {
             var messages = fetch?.Messages.Where(m => m.Security is not null).Select(m => m.Security!).ToList() ?? [];
             var retry = (fetch?.Count(MessageState.Retry) ?? 0) + (fetch?.Waiting ?? 0) + (send?.Count(OutboxState.Queued) ?? 0) + (send?.Waiting ?? 0);
-            var failed = (fetch?.Count(MessageState.Failed) ?? 0) + (send?.Count(OutboxState.Failed) ?? 0);
+            // A message done with a step that failed for good (a webhook answering 4xx) counts as failed: not all was done.
+            var failed = (fetch?.Messages.Count(m => m.State == MessageState.Failed || m.FailedSteps > 0) ?? 0) + (send?.Count(OutboxState.Failed) ?? 0);
             var server = string.Join("; ", new[] { fetch?.Error, send?.Error }.Where(e => e is not null));
             Tables.AddRow(table, account,
                 Number(fetch?.Messages.Count(m => m.IsNew)),

@@ -413,7 +413,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
 
         var done = entry with { State = MessageState.Done, NextAttempt = null, UpdatedAt = services.Time.GetUtcNow() };
         await services.State.UpdateMessageAsync(done, cancellationToken).ConfigureAwait(false);
-        return Report(done, actions, isNew);
+        return Report(done, actions, isNew) with { FailedSteps = effects.Count(e => e.State == SideEffectState.Failed) };
     }
 
     /// <summary>Runs one step of the plan and records its outcome.</summary>
@@ -662,6 +662,12 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             }
 
             var answer = $"webhook {Redacted(effect.Target)} answered {status} {response.ReasonPhrase}";
+            if (status is >= 300 and < 400)
+            {
+                // Redirects are not followed (a POST would lose its body): the rule names an address that moved.
+                answer += $", a redirect to {(response.Headers.Location is { } location ? Redacted(location.ToString()) : "(no Location)")}: set the webhook to the address it redirects to";
+            }
+
             return status is 408 or 425 or 429 or >= 500
                 ? throw new TransientActionException(answer)
                 : new SourceActionResult(false, answer);

@@ -27,6 +27,9 @@ public sealed record ProcessedMessage
 
     public string? Error { get; init; }
 
+    /// <summary>Steps of the plan that failed for good (a webhook answering 4xx or a redirect, say): the message is done, but not all was done.</summary>
+    public int FailedSteps { get; init; }
+
     /// <summary>When a message in <see cref="MessageState.Retry"/> is tried again.</summary>
     public DateTimeOffset? NextAttempt { get; init; }
 

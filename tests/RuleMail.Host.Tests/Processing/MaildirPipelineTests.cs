@@ -42,4 +42,21 @@ public sealed class MaildirPipelineTests : IAsyncLifetime
         Assert.Single(Directory.GetFiles(_harness.Folder.File("Maildir/.Quarantine/cur")));
         Assert.Empty(Directory.GetFiles(_harness.Folder.File("Maildir/new")));
     }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Found, "a redirect to (no Location): set the webhook to the address it redirects to")]
+    [InlineData(HttpStatusCode.Forbidden, "answered 403 Forbidden")]
+    public async Task A_webhook_refused_for_good_is_reported_as_a_failed_step_not_a_success(HttpStatusCode status, string detail)
+    {
+        File.WriteAllBytes(_harness.Folder.File("Maildir/new/1.demo-plain"), HostHarness.DemoMessage("plain"));
+        _webhook.RespondNext(1, status);
+
+        var report = await _harness.FetchOnceAsync();
+
+        var message = Assert.Single(report.Messages);
+        Assert.Equal(MessageState.Done, message.State); // Never retried: the same answer would come again ...
+        Assert.Equal(1, message.FailedSteps); // ... but the run says a step failed (run --once counts it and exits 4).
+        Assert.Contains(message.Actions, a => a.StartsWith("webhook ", StringComparison.Ordinal) && a.Contains(": failed (", StringComparison.Ordinal)
+                                              && a.Contains(detail, StringComparison.Ordinal));
+    }
 }
