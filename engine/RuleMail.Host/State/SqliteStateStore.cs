@@ -239,7 +239,17 @@ public sealed class SqliteStateStore : IStateStore
                 Directory.CreateDirectory(directory);
             }
 
-            return new FileStream(path, options);
+            var locked = new FileStream(path, options);
+            if (FileLinks.Count(locked.SafeFileHandle) is > 1 and var names)
+            {
+                // SQLite keeps its -wal and -shm beside each name: a second name of a state that a killed host left with its
+                // -wal would not see the last writes (and the first name's -wal would later overwrite the second's pages).
+                locked.Dispose();
+                throw new RuleMailException(
+                    $"{path}: the state database has {names} names (hard links), and SQLite keeps its write-ahead log beside each name; remove the other names (find / -xdev -samefile {path}) and give the state one path");
+            }
+
+            return locked;
         }
         catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
         {

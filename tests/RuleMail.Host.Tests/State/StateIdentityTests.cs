@@ -154,6 +154,29 @@ public sealed class StateIdentityTests : IDisposable
     }
 
     [Fact]
+    public async Task A_state_with_a_second_name_is_refused_even_when_no_host_holds_it()
+    {
+        // SQLite keeps the -wal beside each name: after a killed host, a second name would not see its last writes.
+        await (await SqliteStateStore.OpenExclusiveAsync(Database, Ct)).DisposeAsync();
+        using (var file = File.OpenHandle(Database))
+        {
+            Assert.Equal(1, FileLinks.Count(file)); // On Linux x64/arm64 the count is known, so the refusal below is real.
+        }
+
+        var link = _dir.File("link.db");
+        ExternalTool.Run("ln", [Database, link]);
+
+        var byName = await Assert.ThrowsAsync<RuleMailException>(() => SqliteStateStore.OpenExclusiveAsync(Database, Ct));
+        var byLink = await Assert.ThrowsAsync<RuleMailException>(() => SqliteStateStore.OpenExclusiveAsync(link, Ct));
+
+        Assert.Contains("has 2 names (hard links)", byName.Message, StringComparison.Ordinal);
+        Assert.Contains("has 2 names (hard links)", byLink.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(link + ".id"));
+        File.Delete(link);
+        await (await SqliteStateStore.OpenExclusiveAsync(Database, Ct)).DisposeAsync(); // One name again: it opens.
+    }
+
+    [Fact]
     public async Task The_lock_is_released_when_the_store_closes()
     {
         await (await SqliteStateStore.OpenExclusiveAsync(Database, Ct)).DisposeAsync();
