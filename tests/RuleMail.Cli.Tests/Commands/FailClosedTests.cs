@@ -5,8 +5,9 @@ using RuleMail.Core.Tests.Support;
 namespace RuleMail.Cli.Tests.Commands;
 
 /// <summary>
-/// The real <c>rulemail</c> command fails closed around the message: an unreadable key store, locked or wrongly
-/// unlocked private keys, a rules folder with a broken file, a state that was emptied, replaced or lost writes, and
+/// The real <c>rulemail</c> command fails closed around the message: an unreadable key store, a folder that is no key
+/// store, a file or broken link in place of a store sub-folder, a damaged key file, locked or wrongly unlocked private
+/// keys, a rules folder with a broken file or no rules at all, a state that was emptied, replaced or lost writes, and
 /// a second host on the same state file (by any name) each stop <c>run</c> at start with exit 3 and one line that
 /// says what to do — and nothing is recorded, nothing fetched: the demo mailbox and the state are as they were.
 /// </summary>
@@ -40,8 +41,7 @@ public sealed class FailClosedTests : IDisposable
     [InlineData("smime/D0E605322B27305DC5E5F98499A4FDDA8A799C704C3E9E8D5CE143C98D9B955A.key")]
     public void An_unreadable_key_store_is_not_read_as_an_empty_one(string unreadable)
     {
-        ExternalTool.Run("cp", ["-r", Path.Combine(_root, "keystore-sample"), _work.File("keystore")]);
-        WriteConfig(keystore: _work.File("keystore"));
+        WriteConfig(keystore: CopyKeyStore());
         var target = _work.File(Path.Combine("keystore", unreadable));
         ExternalTool.Run("chmod", ["000", target]);
         try
@@ -181,6 +181,99 @@ public sealed class FailClosedTests : IDisposable
 
     public void Dispose() => _work.Dispose();
 
+    /// <summary>
+    /// A rules path that is not there (a typo in rulemail.yaml, a deployment that lost the folder), an empty folder, or
+    /// the quarantine file emptied once let the host run with no policy (exit 0, 13 messages done for good, failed-security
+    /// mail left in INBOX): now each is refused. "A policy never switches off silently."
+    /// </summary>
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("empty-folder")]
+    [InlineData("empty-file")]
+    public void A_configured_rules_folder_that_is_missing_or_holds_no_rules_is_not_a_silent_policy_off(string how)
+    {
+        switch (how)
+        {
+            case "missing":
+                WriteConfig(rules: "rulez");
+                break;
+            case "empty-folder":
+                foreach (var file in Directory.GetFiles(_work.File("rules"), "*", SearchOption.AllDirectories))
+                {
+                    File.Delete(file);
+                }
+
+                break;
+            default:
+                File.WriteAllText(_work.File("rules/00-quarantine-failed-security.yaml"), string.Empty);
+                File.Delete(_work.File("rules/50-sign-and-encrypt-when-possible.yaml"));
+                break;
+        }
+
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.True(result.ExitCode == 3, $"exit {result.ExitCode}: the host ran without any rule\n{result.Output}");
+        AssertNothingRecorded();
+    }
+
+    /// <summary>
+    /// An empty folder (a key store on a mount that is not mounted yet, a wrong path) has no rulemail-keystore.json
+    /// marker: it was once taken as a valid empty store (12 of 13 demo messages quarantined for good as "Unable to find
+    /// certificate" / "private key"); now it is no key store.
+    /// </summary>
+    [Fact]
+    public void An_empty_folder_without_the_key_store_marker_is_not_an_empty_key_store()
+    {
+        Directory.CreateDirectory(_work.File("empty-store"));
+        WriteConfig(keystore: _work.File("empty-store"));
+
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.True(result.ExitCode == 3, $"exit {result.ExitCode}\n{result.Output}");
+        AssertNothingRecorded();
+    }
+
+    /// <summary>
+    /// A sub-folder of the store replaced by a file (or a dangling symlink) once read as "not there" (ENOTDIR maps to
+    /// DirectoryNotFoundException), so S/MIME mail was judged on a partial store; now it is an error.
+    /// </summary>
+    [Theory]
+    [InlineData("file")]
+    [InlineData("dangling-symlink")]
+    public void A_key_store_sub_folder_that_is_not_a_folder_is_an_error_not_an_empty_part(string how)
+    {
+        WriteConfig(keystore: CopyKeyStore());
+        ExternalTool.Run("rm", ["-rf", _work.File("keystore/smime")]);
+        if (how == "file")
+        {
+            File.WriteAllText(_work.File("keystore/smime"), "x");
+        }
+        else
+        {
+            File.CreateSymbolicLink(_work.File("keystore/smime"), "/nonexistent/smime");
+        }
+
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.True(result.ExitCode == 3, $"exit {result.ExitCode}\n{result.Output}");
+        AssertNothingRecorded();
+    }
+
+    /// <summary>A truncated or emptied S/MIME .key file, once an internal error (exit 1) without the file's name, is a broken key store naming it.</summary>
+    [Fact]
+    public void A_truncated_private_key_file_is_a_broken_key_store_with_exit_3_naming_the_file()
+    {
+        WriteConfig(keystore: CopyKeyStore());
+        var key = Directory.GetFiles(_work.File("keystore/smime"), "*.key").First();
+        File.WriteAllBytes(key, File.ReadAllBytes(key)[..100]);
+
+        var result = CliRun.Run(_work.Path, null, "run", "--once");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains(Path.GetFileName(key), Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        AssertNothingRecorded();
+    }
+
     private void AssertNothingRecorded()
     {
         Assert.False(File.Exists(StatePath), "no state was created");
@@ -191,10 +284,18 @@ public sealed class FailClosedTests : IDisposable
     private string[] MailboxFiles() =>
         [.. Directory.GetFiles(_work.File("mailbox"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_work.Path, f)).Order(StringComparer.Ordinal)];
 
-    private void WriteConfig(string? keystore = null, string? passphraseFile = "default") => File.WriteAllText(_work.File("rulemail.yaml"), $"""
+    /// <summary>A copy of the sample key store (without its demo mailbox) in the test folder, for tests that damage it; its path.</summary>
+    private string CopyKeyStore()
+    {
+        ExternalTool.Run("cp", ["-r", Path.Combine(_root, "keystore-sample"), _work.File("keystore")]);
+        ExternalTool.Run("rm", ["-rf", _work.File("keystore/mailbox")]);
+        return _work.File("keystore");
+    }
+
+    private void WriteConfig(string? keystore = null, string? passphraseFile = "default", string rules = "rules") => File.WriteAllText(_work.File("rulemail.yaml"), $"""
         keystore: {keystore ?? Path.Combine(_root, "keystore-sample")}
         {(passphraseFile is null ? string.Empty : $"keystore_passphrase_file: {Path.Combine(_root, "keystore-sample", "passphrase.txt")}")}
-        rules: rules
+        rules: {rules}
         state: state/state.db
         accounts:
           - name: demo
