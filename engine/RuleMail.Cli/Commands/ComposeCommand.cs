@@ -3,7 +3,7 @@ using MimeKit;
 using MimeKit.Utils;
 using RuleMail.Crypto;
 using RuleMail.Keys;
-using RuleMail.Security;
+using RuleMail.Composer;
 
 namespace RuleMail.Cli.Commands;
 

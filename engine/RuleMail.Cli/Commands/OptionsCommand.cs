@@ -4,7 +4,7 @@ using RuleMail.Cli.Output;
 using MimeKit;
 using RuleMail.Keys;
 using RuleMail.Rules;
-using RuleMail.Security;
+using RuleMail.Composer;
 
 namespace RuleMail.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RuleMail.Cli.Output;
-using RuleMail.Host.Hosting;
+using RuleMail.Host.Scheduling;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 

@@ -14,7 +14,7 @@ public sealed class ComposerConfig
 
     /// <summary>These settings in the composer's terms (the same for <c>options</c>, <c>compose</c> and the send job).</summary>
     [YamlDotNet.Serialization.YamlIgnore]
-    public Security.ComposerSettings Settings => new()
+    public RuleMail.Composer.ComposerSettings Settings => new()
     {
         PreferPgp = Prefer == "pgp",
         MaxEncryptionRecipients = MaxEncryptionRecipients,

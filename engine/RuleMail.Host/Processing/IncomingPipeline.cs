@@ -5,8 +5,7 @@ using Microsoft.Extensions.Logging;
 using MimeKit;
 using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
-using RuleMail.Host.Fetch;
-using RuleMail.Host.Mail;
+using RuleMail.Host.Transport;
 using RuleMail.Host.State;
 using RuleMail.Rules;
 

@@ -3,11 +3,10 @@ using Microsoft.Extensions.Logging;
 using MimeKit;
 using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
-using RuleMail.Host.Fetch;
-using RuleMail.Host.Mail;
+using RuleMail.Host.Transport;
 using RuleMail.Host.State;
 using RuleMail.Rules;
-using RuleMail.Security;
+using RuleMail.Composer;
 
 namespace RuleMail.Host.Processing;
 

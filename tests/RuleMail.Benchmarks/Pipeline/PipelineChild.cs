@@ -5,8 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
 using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
-using RuleMail.Host.Fetch;
-using RuleMail.Host.Mail;
+using RuleMail.Host.Transport;
 using RuleMail.Host.Processing;
 using RuleMail.Host.Tests.Support;
 using RuleMail.Rules;
@@ -23,7 +22,7 @@ internal sealed record StepMeasure(string Step, double Seconds, long Allocated, 
 /// <summary>
 /// The child process of the memory measure (<c>pipeline-child</c>), so the peak is that message's alone. Its INBOX
 /// holds a small message of the kind (first, to load and compile every code path) and then the large one.
-/// <c>run</c>: one <see cref="RuleMail.Host.Hosting.AccountRunner.FetchAsync"/> of the account, as the host runs it, with fresh SQLite state;
+/// <c>run</c>: one <see cref="RuleMail.Host.Scheduling.AccountRunner.FetchAsync"/> of the account, as the host runs it, with fresh SQLite state;
 /// the peak is reset between the two messages. <c>steps</c>: the same steps as <see cref="IncomingPipeline"/> by
 /// hand (spool, hash, parse, decrypt/verify, rule model, rules), each measured on its own, to see which step holds
 /// what. Prints one line <c>RESULT {json}</c>.
@@ -67,7 +66,7 @@ internal static class PipelineChild
         return 0;
     }
 
-    private static async Task<RunMeasure> RunAsync(RuleMail.Host.Hosting.HostRuntime runtime, MailKind kind)
+    private static async Task<RunMeasure> RunAsync(RuleMail.Host.Scheduling.HostRuntime runtime, MailKind kind)
     {
         long residentBefore = 0, allocatedBefore = 0, startedAt = 0, peak = 0, allocated = 0, endedAt = 0;
         var reset = false;
@@ -108,7 +107,7 @@ internal static class PipelineChild
             security, large.State == RuleMail.Host.State.MessageState.Done && kind.IsExpected(large.Security));
     }
 
-    private static async Task<List<StepMeasure>> StepsAsync(RuleMail.Host.Hosting.HostRuntime runtime, AccountConfig account)
+    private static async Task<List<StepMeasure>> StepsAsync(RuleMail.Host.Scheduling.HostRuntime runtime, AccountConfig account)
     {
         var services = runtime.Services;
         var endpoint = ServerEndpoint.From("imap", account.Fetch!.Imap!, services.Environment);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RuleMail.Host.Fetch;
+using RuleMail.Host.Transport;
 using RuleMail.Host.State;
 
 namespace RuleMail.Benchmarks.Pipeline;

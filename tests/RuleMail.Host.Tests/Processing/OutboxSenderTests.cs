@@ -3,7 +3,7 @@ using MimeKit;
 using MimeKit.Cryptography;
 using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
-using RuleMail.Host.Hosting;
+using RuleMail.Host.Scheduling;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;

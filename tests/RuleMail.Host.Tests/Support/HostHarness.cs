@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RuleMail.Core.Tests.Support;
 using RuleMail.Host.Configuration;
-using RuleMail.Host.Hosting;
+using RuleMail.Host.Scheduling;
 using RuleMail.Keys;
 
 namespace RuleMail.Host.Tests.Support;

@@ -1,0 +1,163 @@
+using RuleMail.Crypto;
+using RuleMail.Keys;
+
+namespace RuleMail.Composer;
+
+/// <summary>
+/// Answers the composer's question: can ✅ Sign and 🔒 Encrypt be used for this sender and these
+/// recipients, and with S/MIME or PGP? Sign needs a valid key of the sender's with its private part,
+/// usable for signing; encryption needs a valid key usable for encryption for every recipient, and no
+/// more recipients than the settings allow (one, as the seed says). The newest valid key of an address
+/// wins, so an old expired certificate never blocks a new one.
+/// </summary>
+/// <remarks>Thread-safe; reads the store's current snapshot.</remarks>
+public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings = null)
+{
+    private readonly ComposerSettings _settings = settings ?? new ComposerSettings();
+
+    public SecurityOptions For(string? from, IReadOnlyList<string> recipients)
+    {
+        ArgumentNullException.ThrowIfNull(recipients);
+        var sender = MailAddresses.Normalize(from);
+        var to = recipients.Select(MailAddresses.Normalize).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+
+        var smime = new SecurityTypeOptions(SignPossibility(sender, KeyKind.Smime), EncryptionPossibility(to, KeyKind.Smime));
+        var pgp = new SecurityTypeOptions(SignPossibility(sender, KeyKind.Pgp), EncryptionPossibility(to, KeyKind.Pgp));
+
+        var preferred = _settings.PreferPgp ? (Name: SecurityResult.PgpType, Options: pgp) : (Name: SecurityResult.SmimeType, Options: smime);
+        var other = _settings.PreferPgp ? (Name: SecurityResult.SmimeType, Options: smime) : (Name: SecurityResult.PgpType, Options: pgp);
+        var chosen = other.Options.Strength > preferred.Options.Strength ? other : preferred;
+        var type = chosen.Options.Strength > 0 ? chosen.Name : null;
+        var canSwitch = smime.Strength > 0 && pgp.Strength > 0;
+
+        var sign = Button(chosen.Options.Sign, _settings.SignByDefault, SecurityTexts.WillBeSigned, SecurityTexts.WillNotBeSigned, SecurityTexts.AskForPrivateKey);
+        var encrypt = Button(chosen.Options.Encryption, _settings.EncryptByDefault, SecurityTexts.WillBeEncrypted, SecurityTexts.WillNotBeEncrypted,
+            to.Count > _settings.MaxEncryptionRecipients || to.Count == 0 ? null : SecurityTexts.AskForRecipientCertificate);
+        return new SecurityOptions(smime, pgp, type, canSwitch, sign, encrypt);
+    }
+
+    private static SecurityButton Button(Possibility possibility, bool onByDefault, string will, string willNot, string? advice)
+    {
+        if (possibility.Possible)
+        {
+            return new SecurityButton(true, onByDefault, onByDefault ? will : willNot);
+        }
+
+        var tooltip = advice is null ? $"{willNot} {possibility.Message}" : $"{willNot} {possibility.Message} {advice}";
+        return new SecurityButton(false, false, tooltip);
+    }
+
+    private Possibility SignPossibility(string? sender, KeyKind kind)
+    {
+        if (sender is null)
+        {
+            return new Possibility(false, SecurityTexts.NoSender);
+        }
+
+        var now = store.Time.GetUtcNow();
+        var candidates = Candidates(sender, kind);
+        if (candidates.Any(e => CanSign(e, now)))
+        {
+            return new Possibility(true, Found(kind, [sender]));
+        }
+
+        if (candidates.Count == 0)
+        {
+            return new Possibility(false, NotFound(kind, [sender]));
+        }
+
+        // Explain with the best candidate: the one a person would expect to work.
+        var best = candidates.FirstOrDefault(e => e.StatusAt(now) == KeyStatus.Valid && e.UsagesAt(now).HasFlag(KeyUsages.Sign)) ?? candidates[0];
+        var problem = Problem(best, now, KeyUsages.Sign) ?? (best.HasPrivateKey ? "cannot be used for signing" : "its private key is missing");
+        return new Possibility(false, FoundBut(kind, [sender], problem));
+    }
+
+    private Possibility EncryptionPossibility(IReadOnlyList<string> recipients, KeyKind kind)
+    {
+        if (recipients.Count == 0)
+        {
+            return new Possibility(false, SecurityTexts.NoRecipient);
+        }
+
+        if (recipients.Count > _settings.MaxEncryptionRecipients)
+        {
+            return new Possibility(false, SecurityTexts.TooManyRecipients(_settings.MaxEncryptionRecipients));
+        }
+
+        var now = store.Time.GetUtcNow();
+        var missing = new List<string>();
+        var unusable = new List<(string Address, string Problem)>();
+        foreach (var recipient in recipients)
+        {
+            var candidates = Candidates(recipient, kind);
+            if (candidates.Any(e => CanEncryptTo(e, now)))
+            {
+                continue;
+            }
+
+            if (candidates.Count == 0)
+            {
+                missing.Add(recipient);
+            }
+            else
+            {
+                var problem = Problem(candidates[0], now, KeyUsages.Encrypt)
+                    ?? (candidates.Any(e => e.UsagesAt(now).HasFlag(KeyUsages.Encrypt)) ? "RuleMail cannot encrypt to its EC key (only RSA)" : "cannot be used for encryption");
+                unusable.Add((recipient, problem));
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            return new Possibility(false, NotFound(kind, missing));
+        }
+
+        if (unusable.Count > 0)
+        {
+            return new Possibility(false, string.Join(" ", unusable.Select(u => FoundBut(kind, [u.Address], u.Problem))));
+        }
+
+        return new Possibility(true, Found(kind, recipients));
+    }
+
+    private List<KeyEntry> Candidates(string address, KeyKind kind) =>
+        kind == KeyKind.Smime ? [.. store.FindSmime(address)] : [.. store.FindPgp(address)];
+
+    /// <summary>S/MIME encryption is RSA key transport only (what EnvelopedCms does); PGP takes any encryption subkey.</summary>
+    private static bool CanEncryptTo(KeyEntry entry, DateTimeOffset now) =>
+        entry.UsagesAt(now).HasFlag(KeyUsages.Encrypt) &&
+        (entry is not SmimeCertificateEntry certificate || certificate.IsRsa);
+
+    private static bool CanSign(KeyEntry entry, DateTimeOffset now) => entry switch
+    {
+        PgpKeyEntry pgp => pgp.KeyFor(KeyUsages.Sign, now, needSecret: true) is not null,
+        _ => entry.HasPrivateKey && entry.UsagesAt(now).HasFlag(KeyUsages.Sign),
+    };
+
+    /// <summary>Why a found entry cannot serve now, or null when its status is fine.</summary>
+    private static string? Problem(KeyEntry entry, DateTimeOffset now, KeyUsages usage) => entry.StatusAt(now) switch
+    {
+        KeyStatus.Expired => "has expired",
+        KeyStatus.NotYetValid => "is not valid yet",
+        KeyStatus.Revoked => "has been revoked",
+        _ when !entry.UsagesAt(now).HasFlag(usage) => usage == KeyUsages.Sign ? "cannot be used for signing" : "cannot be used for encryption",
+        _ => null,
+    };
+
+    private static string Noun(KeyKind kind, int count) => (kind, count) switch
+    {
+        (KeyKind.Smime, 1) => "certificate",
+        (KeyKind.Smime, _) => "certificates",
+        (_, 1) => "PGP key",
+        _ => "PGP keys",
+    };
+
+    private static string Found(KeyKind kind, IReadOnlyList<string> addresses) =>
+        $"The {Noun(kind, addresses.Count)} for {string.Join(", ", addresses)} {(addresses.Count == 1 ? "was" : "were")} found.";
+
+    private static string NotFound(KeyKind kind, IReadOnlyList<string> addresses) =>
+        $"The {Noun(kind, addresses.Count)} for {string.Join(", ", addresses)} {(addresses.Count == 1 ? "was" : "were")} not found.";
+
+    private static string FoundBut(KeyKind kind, IReadOnlyList<string> addresses, string problem) =>
+        $"The {Noun(kind, addresses.Count)} for {string.Join(", ", addresses)} was found, but {problem}.";
+}

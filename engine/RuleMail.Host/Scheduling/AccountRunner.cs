@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Logging;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.Transport;
+using RuleMail.Host.Processing;
+
+namespace RuleMail.Host.Scheduling;
+
+/// <summary>One account's two jobs — fetch and send — each opening its servers for the run and closing them after.</summary>
+public sealed class AccountRunner(HostServices services, AccountConfig account)
+{
+    public AccountConfig Account { get; } = account;
+
+    public bool Fetches => Account.Fetch is not null;
+
+    public bool Sends => Account.Send?.Outbox is not null;
+
+    /// <summary>Fetches and processes the account's new mail once.</summary>
+    public async Task<FetchReport> FetchAsync(IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
+    {
+        var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
+        var (source, description) = Source(fetch);
+        await using var closeSource = source.ConfigureAwait(false);
+        await using var transport = Transport(); // For notices; none when the account does not send.
+        try
+        {
+            return await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
+            services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
+            return new FetchReport(Account.Name, description) { Error = RunFailed(e) };
+        }
+    }
+
+    /// <summary>Sends (or holds) what waits in the account's outbox once.</summary>
+    public async Task<SendReport> SendAsync(IProgress<SentMessage>? progress, CancellationToken cancellationToken)
+    {
+        var send = Account.Send ?? throw new InvalidOperationException($"{Account.Name} has no send");
+        await using var transport = Transport() ?? throw new InvalidOperationException($"{Account.Name} has no smtp or pickup");
+        await using var sentCopy = send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
+            ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
+            : null;
+        try
+        {
+            return await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            services.Logging.CreateLogger("RuleMail.Send").LogError(e, "{Account}: the send run failed", Account.Name);
+            return new SendReport(Account.Name, transport.Describe) { Error = RunFailed(e) };
+        }
+    }
+
+    private (IMailSource Source, string Description) Source(FetchConfig fetch)
+    {
+        var logger = services.Logging.CreateLogger("RuleMail.Fetch");
+        if (fetch.Imap is { } imap)
+        {
+            var server = ServerEndpoint.From("imap", imap, services.Environment);
+            var folder = imap.Folder ?? "INBOX";
+            return (new ImapSource(server, Account.Name, folder, logger), $"{server} {folder}");
+        }
+
+        if (fetch.Pop3 is { } pop3)
+        {
+            var server = ServerEndpoint.From("pop3", pop3, services.Environment);
+            return (new Pop3Source(server, Account.Name), server.ToString());
+        }
+
+        return (new MaildirSource(fetch.Maildir!, Account.Name), $"maildir {fetch.Maildir}");
+    }
+
+    /// <summary>The account's SMTP or pickup transport; null when it does not send.</summary>
+    private IMailTransport? Transport()
+    {
+        if (Account.Send?.Smtp is { } smtp)
+        {
+            return new SmtpTransport(ServerEndpoint.From("smtp", smtp, services.Environment));
+        }
+
+        return Account.Send?.Pickup is { } pickup ? new PickupTransport(pickup) : null;
+    }
+
+    private static string RunFailed(Exception e) => $"the run failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}";
+}

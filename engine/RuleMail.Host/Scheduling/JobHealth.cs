@@ -1,0 +1,36 @@
+using System.Collections.Concurrent;
+
+namespace RuleMail.Host.Scheduling;
+
+/// <summary>
+/// Per job (<c>fetch:support</c>), whether its last run reached its server. A failing job waits with growing
+/// backoff before its next real attempt, and its failure is logged once, not on every scheduled run.
+/// </summary>
+public sealed class JobHealth
+{
+    private readonly ConcurrentDictionary<string, Outage> _outages = new(StringComparer.Ordinal);
+
+    /// <summary>True when the job may run now (healthy, or its backoff has passed).</summary>
+    public bool MayRun(string job, DateTimeOffset now) =>
+        !_outages.TryGetValue(job, out var outage) || outage.NextAttempt <= now;
+
+    /// <summary>Records a failed run; true when this is news worth logging (a new outage or a different error).</summary>
+    public bool Failed(string job, string error, DateTimeOffset now, Processing.RetryPolicy retry)
+    {
+        ArgumentNullException.ThrowIfNull(retry);
+        var isNews = true;
+        _outages.AddOrUpdate(job,
+            _ => new Outage(error, 1, now + retry.Delay(1), now),
+            (_, old) =>
+            {
+                isNews = old.Error != error;
+                return new Outage(error, old.Failures + 1, now + retry.Delay(old.Failures + 1), old.Since);
+            });
+        return isNews;
+    }
+
+    /// <summary>Records a good run; returns when the outage it ends began, or null when there was none.</summary>
+    public DateTimeOffset? Succeeded(string job) => _outages.TryRemove(job, out var outage) ? outage.Since : null;
+
+    private sealed record Outage(string Error, int Failures, DateTimeOffset NextAttempt, DateTimeOffset Since);
+}
