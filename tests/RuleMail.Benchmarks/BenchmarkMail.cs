@@ -85,6 +85,9 @@ internal sealed class BenchmarkMail : IDisposable
 
     public static MimeMessage Parse(byte[] message) => MimeMessage.Load(new MemoryStream(message, writable: false));
 
+    /// <summary>The shipped rules folder (<c>rules/</c> of the repository this benchmark was built from).</summary>
+    public static string ShippedRules { get; } = FindRules();
+
     /// <summary>The raw message as the product reads it: <c>IncomingSecurity.Inspect(Stream)</c> bounds and parses it itself.</summary>
     public static MemoryStream Raw(byte[] message) => new(message, writable: false);
 
@@ -105,4 +108,17 @@ internal sealed class BenchmarkMail : IDisposable
         Encoding.UTF8.GetBytes($"From: {from}\r\nTo: {to}\r\nSubject: Order 4711\r\nMessage-ID: <bench@bench.test>\r\n{mimeBody}");
 
     private void OpenSsl(params string[] arguments) => Tools.Run("openssl", _work, null, arguments);
+
+    private static string FindRules()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "RuleMail.sln")))
+            {
+                return Path.Combine(folder.FullName, "rules");
+            }
+        }
+
+        throw new InvalidOperationException("the benchmarks run from inside the RuleMail repository (no RuleMail.sln above)");
+    }
 }

@@ -1,7 +1,9 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using MimeKit;
+using RuleMail.Application;
 using RuleMail.Crypto;
+using RuleMail.Rules;
 using RuleMail.Keys;
 
 namespace RuleMail.Benchmarks;
@@ -15,7 +17,8 @@ namespace RuleMail.Benchmarks;
 [MemoryDiagnoser]
 public class HostileStructureBenchmarks
 {
-    private readonly IncomingSecurity _incoming = new(KeyStore.OpenOrCreate(Path.Combine(Path.GetTempPath(), "rulemail-bench-empty-store")));
+    private readonly IncomingAnalysis _incoming = new(
+        KeyStore.OpenOrCreate(Path.Combine(Path.GetTempPath(), "rulemail-bench-empty-store")), new RuleSetSource(RuleSet.Load(BenchmarkMail.ShippedRules)));
     private byte[] _message = [];
 
     [Params("4 MB header line", "40,000 folded lines", "20,000 RFC 2231 continuations", "100,000 parts")]
@@ -32,7 +35,7 @@ public class HostileStructureBenchmarks
     }
 
     [Benchmark(Description = "RuleMail Inspect(Stream)")]
-    public SecurityResult RuleMail() => _incoming.Inspect(new MemoryStream(_message, writable: false)).Security;
+    public SecurityResult RuleMail() => _incoming.Analyse(new MemoryStream(_message, writable: false), null).Security;
 
     private static byte[] Make(string shape)
     {

@@ -1,16 +1,16 @@
 using System.CommandLine;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RuleMail.Application;
 using RuleMail.Cli.Output;
-using RuleMail.Crypto;
-using RuleMail.Keys;
 using RuleMail.Rules;
 
 namespace RuleMail.Cli.Commands;
 
 /// <summary>
-/// <c>rulemail check FILE.eml [--json] [--out DECRYPTED.eml]</c>: decrypts and verifies one message with
-/// the key store, prints its security result with the seed's icons and comments, and runs the incoming
-/// rules on it as a dry run: which rule matched on which conditions, what it decided, what failed.
+/// <c>rulemail check FILE.eml [--json] [--out DECRYPTED.eml]</c>: the incoming use case on one message as a dry run —
+/// its security result with the seed's icons and comments, which rule matched on which conditions, what it decided,
+/// what failed. The same verdict the host would reach for the same message and account.
 /// </summary>
 internal static class CheckCommand
 {
@@ -19,48 +19,38 @@ internal static class CheckCommand
         var file = new Argument<string>("FILE.eml") { Description = "The message, as received (RFC 5322)" };
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
         var output = new Option<string?>("--out") { Description = "Write the message as RuleMail sees it (decrypted when it could be) to this file" };
-        var account = new Option<string?>("--account") { Description = "The receiving account's address: its private keys are tried first" };
+        var account = new Option<string?>("--account") { Description = "The receiving account (its name in the config, or its address): its private keys are tried first" };
         var command = new Command("check", "Decrypt and verify one message and show its security result") { file, json, output, account };
         command.SetAction(parse =>
         {
             var config = common.Resolve(parse, console);
-            var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
-            store.RequirePassphrase();
-
-            var rules = RulesCommand.Load(config);
             var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
+            using var services = CliServices.Open(config, console, KeyReadiness.Verified);
+            var analysis = services.GetRequiredService<IncomingAnalysis>();
 
-            // Inspect parses the stream itself (unparseable mail is a "damaged" result); the message it returns may
-            // still read from the stream, so the file stays open while the report is used.
+            // The message it returns may still read from the file, so the file stays open while the verdict is used.
             using var raw = Open(path);
-            var size = raw.Length;
-            var report = new IncomingSecurity(store, config.Security.Policy).Inspect(raw, parse.GetValue(account));
-
-            // A locked or wrongly unlocked store would report "cannot be decrypted" about mail that can be: the keys the
-            // message needed throw (exit 3) and are never a verdict; the passphrase is proven once more when none was needed.
-            store.VerifyPassphrase();
-            var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, "incoming", parse.GetValue(account), size), RuleDirection.Incoming);
-
+            var verdict = analysis.Analyse(raw, config.AccountAddress(parse.GetValue(account), from: null));
             if (parse.GetValue(output) is { } target)
             {
-                report.Message.WriteTo(Path.GetFullPath(target, console.WorkingDirectory));
+                verdict.Message.WriteTo(Path.GetFullPath(target, console.WorkingDirectory));
             }
 
             if (parse.GetValue(json))
             {
                 var document = new Dictionary<string, object?>
                 {
-                    ["security"] = report.Security,
-                    ["rules"] = RulesJson.Trace(evaluation),
-                    ["decision"] = RulesJson.Decision(evaluation.Decision),
-                    ["errors"] = evaluation.Errors,
+                    ["security"] = verdict.Security,
+                    ["rules"] = RulesJson.Trace(verdict.Rules),
+                    ["decision"] = RulesJson.Decision(verdict.Decision),
+                    ["errors"] = verdict.Rules.Errors,
                 };
                 console.Output.WriteLine(JsonSerializer.Serialize(document, KeyJson.Options));
                 return ExitCodes.Done;
             }
 
-            SecurityText.Write(console.Output, report.Message, report.Security);
-            WriteRules(console.Output, evaluation);
+            SecurityText.Write(console.Output, verdict.Message, verdict.Security);
+            WriteRules(console.Output, verdict.Rules);
             return ExitCodes.Done;
         });
         return command;

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using MimeKit;
-using MimeKit.Utils;
-using RuleMail.Crypto;
-using RuleMail.Keys;
+using Microsoft.Extensions.DependencyInjection;
+using RuleMail.Application;
 using RuleMail.Composer;
+using RuleMail.Crypto;
 
 namespace RuleMail.Cli.Commands;
 
@@ -21,6 +21,8 @@ internal static class ComposeCommand
         var to = OptionsCommand.Addresses("--to", "Recipient (repeat or separate with commas)");
         to.Required = true;
         var cc = OptionsCommand.Addresses("--cc", "Copy recipient (repeat or separate with commas)");
+        var bcc = OptionsCommand.Addresses("--bcc", "Blind copy recipient (repeat or separate with commas): each gets a copy of their own");
+        var account = OptionsCommand.AccountOption();
         var subject = new Option<string>("--subject") { Description = "Subject", Required = true };
         var body = new Option<string>("--body") { Description = "The text of the message", Required = true };
         var attach = new Option<string[]>("--attach") { Description = "A file to attach (repeat for more)" };
@@ -30,10 +32,10 @@ internal static class ComposeCommand
         var noEncrypt = new Option<bool>("--no-encrypt") { Description = "Do not encrypt" };
         var type = new Option<string?>("--type") { Description = "smime or pgp (default: what the composer would choose)" };
         type.AcceptOnlyFromAmong("smime", "pgp");
-        var output = new Option<string?>("--out") { Description = "Write the message to this file (default: stdout)" };
+        var output = new Option<string?>("--out") { Description = "Write the message to this file (default: stdout); with Bcc copies, each copy beside it" };
         var command = new Command("compose", "Build an outgoing message, signed and/or encrypted as the buttons allow")
         {
-            from, to, cc, subject, body, attach, sign, encrypt, noSign, noEncrypt, type, output,
+            from, to, cc, bcc, account, subject, body, attach, sign, encrypt, noSign, noEncrypt, type, output,
         };
         command.SetAction(parse =>
         {
@@ -43,12 +45,11 @@ internal static class ComposeCommand
             }
 
             var config = common.Resolve(parse, console);
-            var store = KeyStore.Open(config.Keystore, CommonOptions.KeyStoreOptions(config, console));
-            var recipients = OptionsCommand.Split(parse.GetValue(to)).Concat(OptionsCommand.Split(parse.GetValue(cc))).ToList();
-            var message = Build(parse.GetValue(from)!, OptionsCommand.Split(parse.GetValue(to)), OptionsCommand.Split(parse.GetValue(cc)),
-                parse.GetValue(subject)!, parse.GetValue(body)!, parse.GetValue(attach) ?? [], console);
-            var policy = OptionsCommand.OutgoingPolicy(config, message);
-            var options = new ComposerSecurity(store, config.Composer.Settings.With(policy.Decision)).For(parse.GetValue(from), recipients);
+            var draft = OptionsCommand.Draft(config, parse.GetValue(from)!, parse.GetValue(to), parse.GetValue(cc), parse.GetValue(bcc), parse.GetValue(account));
+            var content = new MessageContent(parse.GetValue(subject)!, parse.GetValue(body)!)
+            {
+                Attachments = [.. (parse.GetValue(attach) ?? []).Select(f => Attachment(Path.GetFullPath(f, console.WorkingDirectory)))],
+            };
             var choice = new OutgoingChoice
             {
                 Sign = Chosen(parse.GetValue(sign), parse.GetValue(noSign)),
@@ -60,41 +61,45 @@ internal static class ComposeCommand
                     _ => null,
                 },
             };
-            var plan = OutgoingPlanner.Plan(options, policy.Decision, choice);
-            if (plan.IsHeld)
+
+            using var services = CliServices.Open(config, console, KeyReadiness.PublicOnly);
+            var outgoing = services.GetRequiredService<OutgoingProcessing>();
+            var outcome = outgoing.Process(content.Build(draft, console.Time), draft.Account, choice);
+            if (outcome.IsHeld)
             {
-                throw new RuleMailException($"{plan.Hold}{(plan.Hold.EndsWith('.') ? string.Empty : ".")} Nothing was written.");
+                throw new RuleMailException($"{outcome.Hold}{(outcome.Hold.EndsWith('.') ? string.Empty : ".")} Nothing was written.");
             }
 
-            var notes = new List<string>();
-            if (plan.Sign || plan.Encrypt)
-            {
-                var result = new OutgoingSecurity(store).Protect(message, plan.Request(config.Composer.EncryptToSender));
-                if (result.IsRefused)
-                {
-                    throw new RuleMailException(result.Refusal);
-                }
-
-                message = result.Message;
-                notes.AddRange(result.Notes);
-            }
-
-            var what = plan.Description;
             if (parse.GetValue(output) is { } target)
             {
-                Write(message, Path.GetFullPath(target, console.WorkingDirectory));
-                console.Output.WriteLine($"Wrote {target}: {what}");
-                foreach (var note in notes)
+                var path = Path.GetFullPath(target, console.WorkingDirectory);
+                foreach (var copy in outcome.Copies)
+                {
+                    Write(copy.Message, copy.BccRecipient is null ? path : BccPath(path, copy.BccRecipient));
+                }
+
+                console.Output.WriteLine($"Wrote {target}: {outcome.Description}");
+                foreach (var copy in outcome.Copies.Where(c => c.BccRecipient is not null))
+                {
+                    console.Output.WriteLine($"  Bcc copy for {copy.BccRecipient}: {BccPath(target, copy.BccRecipient!)}");
+                }
+
+                foreach (var note in outcome.Notes)
                 {
                     console.Output.WriteLine($"  {note}");
                 }
             }
             else
             {
+                if (outcome.Copies.Count > 1)
+                {
+                    throw new UsageException("a message with Bcc recipients is written as one file per copy: give --out FILE.eml");
+                }
+
                 using var stdout = new MemoryStream();
-                message.WriteTo(FormatOptions.Default, stdout);
+                outcome.Copies[0].Message.WriteTo(FormatOptions.Default, stdout);
                 console.Output.Write(System.Text.Encoding.UTF8.GetString(stdout.ToArray()));
-                console.Error.WriteLine($"rulemail: {what}");
+                console.Error.WriteLine($"rulemail: {outcome.Description}");
             }
 
             return ExitCodes.Done;
@@ -102,33 +107,27 @@ internal static class ComposeCommand
         return command;
     }
 
+    /// <summary>Where the copy for a Bcc recipient goes: beside the main file, named after the recipient.</summary>
+    private static string BccPath(string path, string recipient)
+    {
+        var safe = string.Concat(recipient.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or '@' ? c : '_'));
+        return Path.Combine(Path.GetDirectoryName(path) ?? ".", $"{Path.GetFileNameWithoutExtension(path)}.bcc-{safe}{Path.GetExtension(path)}");
+    }
+
+    private static MessageContent.Attachment Attachment(string path)
+    {
+        try
+        {
+            return new MessageContent.Attachment(Path.GetFileName(path), null, File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuleMailException($"{path}: cannot attach the file: {e.Message}", e);
+        }
+    }
+
     /// <summary>The flag pair as a choice: <c>--sign</c> true, <c>--no-sign</c> false, neither null (the rules and the button decide).</summary>
     private static bool? Chosen(bool on, bool off) => on ? true : off ? false : null;
-
-    private static MimeMessage Build(string from, IEnumerable<string> to, IEnumerable<string> cc, string subject, string text, string[] attachments, CliConsole console)
-    {
-        var message = OptionsCommand.Draft(from, to, cc);
-        message.Subject = subject;
-        message.Date = console.Time.GetUtcNow();
-        message.MessageId = MimeUtils.GenerateMessageId(MailAddresses.Domain(MailAddresses.Normalize(from) ?? "rulemail.invalid"));
-
-        var builder = new BodyBuilder { TextBody = text };
-        foreach (var file in attachments)
-        {
-            var path = Path.GetFullPath(file, console.WorkingDirectory);
-            try
-            {
-                builder.Attachments.Add(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new RuleMailException($"{path}: cannot attach the file: {e.Message}", e);
-            }
-        }
-
-        message.Body = builder.ToMessageBody();
-        return message;
-    }
 
     /// <summary>Writes to a temporary file and renames it, so a refused or failed compose never leaves a partial file.</summary>
     private static void Write(MimeMessage message, string path)

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
-using RuleMail.Cli.Output;
+using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
-using RuleMail.Keys;
-using RuleMail.Rules;
+using RuleMail.Application;
+using RuleMail.Cli.Output;
 using RuleMail.Composer;
+using RuleMail.Host.Configuration;
+using RuleMail.Keys;
 
 namespace RuleMail.Cli.Commands;
 
@@ -16,15 +18,16 @@ internal static class OptionsCommand
         var from = new Option<string>("--from") { Description = "The sender (the organisation's address)", Required = true };
         var to = Addresses("--to", "Recipient (repeat or separate with commas)");
         var cc = Addresses("--cc", "Copy recipient (repeat or separate with commas)");
+        var bcc = Addresses("--bcc", "Blind copy recipient (repeat or separate with commas): each gets a copy of their own");
+        var account = AccountOption();
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
-        var command = new Command("options", "Show which security buttons the composer offers for a sender and recipients") { from, to, cc, json };
+        var command = new Command("options", "Show which security buttons the composer offers for a sender and recipients") { from, to, cc, bcc, account, json };
         command.SetAction(parse =>
         {
             var config = common.Resolve(parse, console);
-            var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
-            var recipients = Split(parse.GetValue(to)).Concat(Split(parse.GetValue(cc))).ToList();
-            var policy = OutgoingPolicy(config, Draft(parse.GetValue(from)!, Split(parse.GetValue(to)), Split(parse.GetValue(cc))));
-            var options = new ComposerSecurity(store, config.Composer.Settings.With(policy.Decision)).For(parse.GetValue(from), recipients);
+            var draft = Draft(config, parse.GetValue(from)!, parse.GetValue(to), parse.GetValue(cc), parse.GetValue(bcc), parse.GetValue(account));
+            using var services = CliServices.Open(config, console, KeyReadiness.PublicOnly, withPassphrase: false);
+            var options = services.GetRequiredService<OutgoingProcessing>().Options(draft).Options;
             if (parse.GetValue(json))
             {
                 console.Output.WriteLine(JsonSerializer.Serialize(options, KeyJson.Options));
@@ -37,28 +40,29 @@ internal static class OptionsCommand
         return command;
     }
 
+    /// <summary>The option naming the account the message goes out from (default: the account whose address is --from).</summary>
+    public static Option<string?> AccountOption() =>
+        new("--account") { Description = "The account it goes out from (its name in the config, or its address); default: the account whose address is --from" };
+
+    /// <summary>The draft the options describe, each address checked (a bad one is a usage error).</summary>
+    public static OutgoingDraft Draft(RuleMailConfig config, string from, string[]? to, string[]? cc, string[]? bcc, string? account)
+    {
+        var draft = new OutgoingDraft(
+            Checked(from, "--from"),
+            [.. Split(to).Select(a => Checked(a, "--to"))],
+            [.. Split(cc).Select(a => Checked(a, "--cc"))],
+            [.. Split(bcc).Select(a => Checked(a, "--bcc"))],
+            config.AccountAddress(account, from));
+        return draft;
+    }
+
     /// <summary>An option taking addresses, repeated or comma-separated.</summary>
     public static Option<string[]> Addresses(string name, string description) =>
         new(name) { Description = description, AllowMultipleArgumentsPerToken = true };
 
-    /// <summary>A draft with the sender and recipients, each checked to be an address (a bad one is a usage error).</summary>
-    public static MimeMessage Draft(string from, IEnumerable<string> to, IEnumerable<string> cc)
-    {
-        var draft = new MimeMessage();
-        draft.From.Add(Mailbox(from, "--from"));
-        draft.To.AddRange(to.Select(a => Mailbox(a, "--to")));
-        draft.Cc.AddRange(cc.Select(a => Mailbox(a, "--cc")));
-        return draft;
-    }
-
-    /// <summary>What the outgoing rules decide for <paramref name="draft"/>.</summary>
-    public static RuleEvaluation OutgoingPolicy(Host.Configuration.RuleMailConfig config, MimeMessage draft) =>
-        RulesCommand.Load(config).Evaluate(
-            RuleMessage.From(draft, null, "outgoing", draft.From.Mailboxes.FirstOrDefault()?.Address), RuleDirection.Outgoing);
-
-    private static MailboxAddress Mailbox(string text, string option) =>
+    private static string Checked(string text, string option) =>
         MailboxAddress.TryParse(text, out var mailbox) && MailAddresses.Normalize(mailbox.Address) is not null
-            ? mailbox
+            ? text
             : throw new UsageException($"{option} {text}: not an e-mail address");
 
     public static IEnumerable<string> Split(string[]? values) =>

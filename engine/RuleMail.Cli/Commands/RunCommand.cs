@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RuleMail.Cli.Output;
+using Microsoft.Extensions.Hosting;
 using RuleMail.Host.Scheduling;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
@@ -29,8 +30,20 @@ internal static class RunCommand
             var json = parse.GetValue(log) == "json";
             var runOnce = parse.GetValue(once);
             var level = runOnce && !parse.GetValue(verbose) ? LogLevel.Warning : LogLevel.Information;
-            using var logging = LoggerFactory.Create(builder => Logging(builder, json, level));
-            await using var runtime = await HostRuntime.OpenAsync(config, options, logging, console.Time, console.GetEnvironmentVariable, cancellationToken);
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Logging.ClearProviders();
+            Logging(builder.Logging, json, runOnce ? level : LogLevel.Information);
+            builder.Services.AddRuleMailHost(config, options, console.GetEnvironmentVariable);
+            if (!runOnce)
+            {
+                builder.AddRuleMailScheduling(config);
+            }
+
+            var host = builder.Build();
+            await using var disposeHost = (IAsyncDisposable)host;
+
+            // Opens everything in order and fails closed before anything runs: key store, keys, rules, state.
+            var runtime = host.Services.GetRequiredService<HostRuntime>();
             var unlocked = runtime.PrivateKeys == 0 ? "none" : $"{runtime.PrivateKeys}, all unlocked";
 
             console.Output.WriteLine($"Configuration: {config.Path ?? "(built-in defaults)"}");
@@ -41,7 +54,7 @@ internal static class RunCommand
             if (!runOnce)
             {
                 console.Output.WriteLine("Running the schedules; stop with Ctrl+C (running jobs finish their current message).");
-                await ScheduledHost.RunAsync(runtime, builder => Logging(builder, json, LogLevel.Information), cancellationToken);
+                await host.RunAsync(cancellationToken);
                 return ExitCodes.Done;
             }
 

@@ -18,6 +18,9 @@ public sealed record ComposerSettings
     /// <summary>Whether encryption is on by default when possible.</summary>
     public bool EncryptByDefault { get; init; } = true;
 
+    /// <summary>Encrypt outgoing mail to the sender's own certificate or key too, so the sent copy stays readable.</summary>
+    public bool EncryptToSender { get; init; } = true;
+
     /// <summary>
     /// These settings as the outgoing rules refine them: <c>never</c> turns a button off by default,
     /// <c>preferred</c>/<c>required</c> on; <c>security_type</c> picks the type that wins a tie.

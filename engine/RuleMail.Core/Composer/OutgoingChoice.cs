@@ -74,33 +74,14 @@ public sealed record OutgoingChoice
     /// Removes every <c>X-RuleMail-*</c> header from <paramref name="message"/> (its own headers and its root
     /// part's), so none of them is sent.
     /// </summary>
-    public static void RemoveHeaders(MimeMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        RemoveOwn(message.Headers);
-        if (message.Body is not null)
-        {
-            RemoveOwn(message.Body.Headers);
-        }
-    }
+    public static void RemoveHeaders(MimeMessage message) => OwnHeaders.Remove(message);
 
-    private static bool IsOwn(string field) => field.StartsWith(IncomingSecurity.OwnHeaderPrefix, StringComparison.OrdinalIgnoreCase);
+    private static bool IsOwn(string field) => OwnHeaders.IsOwn(field);
 
     private static bool IsChoiceHeader(string field) =>
         field.Equals(SignHeader, StringComparison.OrdinalIgnoreCase)
         || field.Equals(EncryptHeader, StringComparison.OrdinalIgnoreCase)
         || field.Equals(TypeHeader, StringComparison.OrdinalIgnoreCase);
-
-    private static void RemoveOwn(HeaderList headers)
-    {
-        for (var i = headers.Count - 1; i >= 0; i--)
-        {
-            if (IsOwn(headers[i].Field))
-            {
-                headers.RemoveAt(i);
-            }
-        }
-    }
 
     /// <summary>The header's value as <paramref name="canonical"/> spells it; null (and true) when the header is absent.</summary>
     private static bool TryRead(MimeMessage message, string name, Func<string, string?> canonical, string expected, out string? value, [NotNullWhen(false)] out string? error)

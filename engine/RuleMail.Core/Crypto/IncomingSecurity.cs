@@ -13,9 +13,6 @@ namespace RuleMail.Crypto;
 /// <remarks>Thread-safe: one instance serves every worker.</remarks>
 public sealed class IncomingSecurity
 {
-    /// <summary>Headers RuleMail sets itself; copies arriving from outside are removed before anything reads them.</summary>
-    public const string OwnHeaderPrefix = "X-RuleMail-";
-
     private readonly SmimeSignatureCheck _smimeSignatures;
     private readonly SmimeDecryption _smimeDecryption;
     private readonly PgpIncoming _pgp;
@@ -97,7 +94,7 @@ public sealed class IncomingSecurity
 
     private static IncomingReport Damaged(MimeMessage view, string comment)
     {
-        RemoveOwnHeaders(view.Headers);
+        OwnHeaders.Remove(view.Headers);
         return new IncomingReport(new SecurityResult(null, SecurityOutcome.Failed(comment), null), view);
     }
 
@@ -109,10 +106,10 @@ public sealed class IncomingSecurity
     public IncomingReport Inspect(MimeMessage message, string? accountAddress = null)
     {
         ArgumentNullException.ThrowIfNull(message);
-        RemoveOwnHeaders(message.Headers);
+        OwnHeaders.Remove(message.Headers);
         if (message.Body is not null)
         {
-            RemoveOwnHeaders(message.Body.Headers);
+            OwnHeaders.Remove(message.Body.Headers);
         }
 
         try
@@ -424,14 +421,4 @@ public sealed class IncomingSecurity
         return entity;
     }
 
-    private static void RemoveOwnHeaders(HeaderList headers)
-    {
-        for (var i = headers.Count - 1; i >= 0; i--)
-        {
-            if (headers[i].Field.StartsWith(OwnHeaderPrefix, StringComparison.OrdinalIgnoreCase))
-            {
-                headers.RemoveAt(i);
-            }
-        }
-    }
 }

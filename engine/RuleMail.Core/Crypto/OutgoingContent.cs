@@ -22,7 +22,7 @@ internal static class OutgoingContent
     {
         ArgumentNullException.ThrowIfNull(body);
         var copy = SignedContent.Parse(WithSafeEncodings(body));
-        RemoveOwnHeaders(copy.Headers);
+        OwnHeaders.Remove(copy.Headers);
         EscapeFromLines(copy);
 
         var entity = SignedContent.Parse(SignedContent.Canonical(copy));
@@ -149,14 +149,4 @@ internal static class OutgoingContent
     private static bool IsText(MimePart part) =>
         part is TextPart || part.ContentType.MediaType.Equals("text", StringComparison.OrdinalIgnoreCase);
 
-    private static void RemoveOwnHeaders(HeaderList headers)
-    {
-        for (var i = headers.Count - 1; i >= 0; i--)
-        {
-            if (headers[i].Field.StartsWith(IncomingSecurity.OwnHeaderPrefix, StringComparison.OrdinalIgnoreCase))
-            {
-                headers.RemoveAt(i);
-            }
-        }
-    }
 }

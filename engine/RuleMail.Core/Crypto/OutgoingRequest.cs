@@ -23,6 +23,12 @@ public sealed record OutgoingRequest(string Type, bool Sign, bool Encrypt)
     /// </summary>
     public bool EncryptToSender { get; init; } = true;
 
+    /// <summary>
+    /// Encrypt to exactly these addresses (and the sender, see <see cref="EncryptToSender"/>) instead of the message's
+    /// To and Cc recipients: a Bcc recipient's copy is encrypted to them alone, and the To/Cc copy never to a Bcc key.
+    /// </summary>
+    public IReadOnlyList<string>? EncryptTo { get; init; }
+
     /// <summary>The S/MIME content-encryption algorithm (an AES-CBC OID); another value is refused.</summary>
     public string SmimeCipherOid { get; init; } = Aes256CbcOid;
 

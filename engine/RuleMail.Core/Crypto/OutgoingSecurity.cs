@@ -55,12 +55,13 @@ public sealed class OutgoingSecurity
         var recipients = new List<string>();
         if (request.Encrypt)
         {
-            foreach (var mailbox in message.To.Mailboxes.Concat(message.Cc.Mailboxes))
+            var targets = request.EncryptTo ?? [.. message.To.Mailboxes.Concat(message.Cc.Mailboxes).Select(m => m.ToString())];
+            foreach (var target in targets)
             {
-                var address = MailAddresses.Normalize(mailbox.Address);
+                var address = MailAddresses.Normalize(target);
                 if (address is null)
                 {
-                    return OutgoingResult.Refused(OutgoingRefusals.NotAnAddress(type, mailbox.ToString()));
+                    return OutgoingResult.Refused(OutgoingRefusals.NotAnAddress(type, target));
                 }
 
                 if (!recipients.Contains(address))
@@ -117,13 +118,7 @@ public sealed class OutgoingSecurity
     private static MimeMessage WithBody(MimeMessage message, MimeEntity body)
     {
         var result = SignedContent.WithBody(message, body);
-        for (var i = result.Headers.Count - 1; i >= 0; i--)
-        {
-            if (result.Headers[i].Field.StartsWith(IncomingSecurity.OwnHeaderPrefix, StringComparison.OrdinalIgnoreCase))
-            {
-                result.Headers.RemoveAt(i);
-            }
-        }
+        OwnHeaders.Remove(result.Headers);
 
         return result;
     }

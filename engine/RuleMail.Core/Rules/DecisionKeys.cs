@@ -86,6 +86,14 @@ internal static partial class DecisionKeys
         return keywords;
     }
 
+    /// <summary>Fields a message has at most once (RFC 5322 3.6), its MIME structure, and trace fields: never added by a rule.</summary>
+    private static bool IsMessageStructure(string name) =>
+        name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("Resent-", StringComparison.OrdinalIgnoreCase)
+        || name.ToUpperInvariant() is "FROM" or "SENDER" or "REPLY-TO" or "TO" or "CC" or "BCC" or "MESSAGE-ID" or "IN-REPLY-TO"
+            or "REFERENCES" or "SUBJECT" or "DATE" or "MIME-VERSION" or "RETURN-PATH" or "RECEIVED" or "DKIM-SIGNATURE"
+            or "AUTHENTICATION-RESULTS" or "AUTOCRYPT";
+
     private static Dictionary<string, string> Headers(object? value)
     {
         if (value is not IEnumerable<KeyValuePair<string, object?>> map)
@@ -101,9 +109,15 @@ internal static partial class DecisionKeys
                 throw new FormatException($"'{name}' is not a header name");
             }
 
-            if (name.StartsWith("X-RuleMail-", StringComparison.OrdinalIgnoreCase))
+            if (Crypto.OwnHeaders.IsOwn(name))
             {
                 throw new FormatException($"'{name}': X-RuleMail-* headers are RuleMail's own");
+            }
+
+            if (IsMessageStructure(name))
+            {
+                // Added to outgoing mail, these would change who it goes to, who it is from, or how it is read.
+                throw new FormatException($"'{name}': a rule adds headers; it cannot set the message's own {name} (addresses, identity, date, subject or MIME structure)");
             }
 
             headers[name] = headerValue switch

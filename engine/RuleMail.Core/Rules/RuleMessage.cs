@@ -8,13 +8,19 @@ namespace RuleMail.Rules;
 
 /// <summary>
 /// The message as rules see it (DESIGN.md "message model"): <c>direction</c>, <c>account</c>, <c>from</c>,
-/// <c>to</c>, <c>cc</c> (addresses with <c>address</c>, <c>name</c>, <c>domain</c>), <c>subject</c>,
+/// <c>to</c>, <c>cc</c>, <c>bcc</c> (addresses with <c>address</c>, <c>name</c>, <c>domain</c>), <c>subject</c>,
 /// <c>date</c>, <c>size</c>, <c>headers</c> (lower-case names, first value), <c>text</c> (the decrypted body
 /// text), <c>attachments</c> (<c>name</c>, <c>type</c>, <c>size</c>) and <c>security</c>. A plain JSON-like
 /// tree: YAML conditions walk it by path and JavaScript rules receive a frozen copy of it.
 /// </summary>
 public sealed class RuleMessage
 {
+    /// <summary>The <c>direction</c> of a received message.</summary>
+    public const string Incoming = "incoming";
+
+    /// <summary>The <c>direction</c> of a message going out.</summary>
+    public const string Outgoing = "outgoing";
+
     private RuleMessage(JsonObject root) => Root = root;
 
     /// <summary>The model; treat as read-only.</summary>
@@ -51,6 +57,7 @@ public sealed class RuleMessage
             ["from"] = message.From.Mailboxes.Select(Address).FirstOrDefault(),
             ["to"] = new JsonArray([.. message.To.Mailboxes.Select(Address)]),
             ["cc"] = new JsonArray([.. message.Cc.Mailboxes.Select(Address)]),
+            ["bcc"] = new JsonArray([.. message.Bcc.Mailboxes.Select(Address)]),
             ["subject"] = message.Subject ?? string.Empty,
             ["date"] = message.Date == DateTimeOffset.MinValue ? null : message.Date.ToUniversalTime().ToString("o", CultureInfo.InvariantCulture),
             ["size"] = size ?? 0,

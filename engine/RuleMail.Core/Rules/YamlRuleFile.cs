@@ -369,7 +369,7 @@ internal static class YamlRuleFile
         var valid = root switch
         {
             _ when PlainFields.Contains(root) => rest is null,
-            "from" or "to" or "cc" => rest is null || AddressFields.Contains(rest),
+            "from" or "to" or "cc" or "bcc" => rest is null || AddressFields.Contains(rest),
             "attachments" => rest is null || AttachmentFields.Contains(rest),
             "headers" => rest is { Length: > 0 } && !rest.Contains('.', StringComparison.Ordinal),
             "security" => rest is not null && SecurityFields.Contains(rest),

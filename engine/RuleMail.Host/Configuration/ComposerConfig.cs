@@ -18,5 +18,6 @@ public sealed class ComposerConfig
     {
         PreferPgp = Prefer == "pgp",
         MaxEncryptionRecipients = MaxEncryptionRecipients,
+        EncryptToSender = EncryptToSender,
     };
 }

@@ -29,6 +29,31 @@ public sealed class RuleMailConfig
     public List<AccountConfig> Accounts { get; set; } = [];
 
     /// <summary>
+    /// The address of the account a front end speaks for, as rules see it (<c>account</c>): the account named or addressed
+    /// by <paramref name="given"/>; else the account whose address is <paramref name="from"/>; else <paramref name="given"/>
+    /// or <paramref name="from"/> itself (no account configured: the sender's address stands for it, as a host account's
+    /// address stands for the mail it sends).
+    /// </summary>
+    public string? AccountAddress(string? given, string? from)
+    {
+        var byName = given is null ? null : Accounts.FirstOrDefault(a => a.Name == given);
+        var address = RuleMail.Keys.MailAddresses.Normalize(given) ?? RuleMail.Keys.MailAddresses.Normalize(from);
+        var byAddress = address is null ? null : Accounts.FirstOrDefault(a => RuleMail.Keys.MailAddresses.Normalize(a.Address) == address);
+        return (byName ?? byAddress)?.Address ?? address;
+    }
+
+    /// <summary>Core's services as this configuration sets them up, with the store opened as <paramref name="readiness"/> says.</summary>
+    public RuleMail.Application.RuleMailCoreOptions CoreOptions(RuleMail.Keys.KeyStoreOptions keyStoreOptions, RuleMail.Application.KeyReadiness readiness) => new()
+    {
+        Keystore = Keystore,
+        KeyStoreOptions = keyStoreOptions,
+        Readiness = readiness,
+        LoadRules = LoadRules,
+        Policy = Security.Policy,
+        Composer = Composer.Settings,
+    };
+
+    /// <summary>
     /// The rules in <see cref="Rules"/>, whole or not at all; none when the folder does not exist. A folder with
     /// a load error in any file is refused: running without the broken file would silently switch its policy
     /// off (the shipped quarantine rule, say), so <c>run</c> and <c>check</c> stop instead.

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using RuleMail.Application;
+using RuleMail.Host.Actions;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Keys;
@@ -6,42 +8,77 @@ using RuleMail.Rules;
 
 namespace RuleMail.Host.Processing;
 
-/// <summary>What every account's jobs share: the key store, the rules, the state, the clock, logging and HTTP.</summary>
-public sealed class HostServices(
-    RuleMailConfig config,
-    KeyStore store,
-    RuleSet rules,
-    IStateStore state,
-    HttpClient http,
-    ILoggerFactory logging,
-    TimeProvider time,
-    Func<string, string?> environment)
+/// <summary>
+/// What every account's jobs share, resolved once from the composition root (<see cref="Scheduling.RuleMailHostServices"/>):
+/// the two use cases and the key store and rules they judge with, the state, the action handlers, the clock and logging.
+/// </summary>
+public sealed class HostServices
 {
-    public RuleMailConfig Config { get; } = config;
+    internal HostServices(
+        RuleMailConfig config,
+        IncomingAnalysis incoming,
+        OutgoingProcessing outgoing,
+        RuleSetSource rules,
+        IStateStore state,
+        IEnumerable<IActionHandler> actions,
+        ILoggerFactory logging,
+        TimeProvider time,
+        Func<string, string?> environment)
+    {
+        Config = config;
+        Incoming = incoming;
+        Outgoing = outgoing;
+        RuleSource = rules;
+        State = state;
+        Actions = [.. actions.OrderBy(a => a.Order)];
+        Logging = logging;
+        Time = time;
+        Environment = environment;
+    }
 
-    public KeyStore Store { get; } = store;
+    public RuleMailConfig Config { get; }
 
-    public RuleSet Rules { get; } = rules;
+    /// <summary>The incoming use case: every fetched message is judged here.</summary>
+    public IncomingAnalysis Incoming { get; }
 
-    public IStateStore State { get; } = state;
+    /// <summary>The outgoing use case: every outbox message is decided and protected here.</summary>
+    public OutgoingProcessing Outgoing { get; }
 
-    /// <summary>For webhooks; its timeout bounds each call.</summary>
-    public HttpClient Http { get; } = http;
+    public KeyStore Store => Incoming.Store;
 
-    public ILoggerFactory Logging { get; } = logging;
+    /// <summary>The rule set in force; a reload replaces it between two messages.</summary>
+    public RuleSetSource RuleSource { get; }
 
-    public TimeProvider Time { get; } = time;
+    /// <summary>The rule set judging the next message.</summary>
+    public RuleSet Rules => RuleSource.Current;
 
-    public Func<string, string?> Environment { get; } = environment;
+    public IStateStore State { get; }
+
+    public ILoggerFactory Logging { get; }
+
+    public TimeProvider Time { get; }
+
+    public Func<string, string?> Environment { get; }
 
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
+    /// <summary>One handler per side-effect kind, in plan order.</summary>
+    internal IReadOnlyList<IActionHandler> Actions { get; }
+
     /// <summary>
-    /// A test seam, null in production: called with each message's security report inside its analysis, so a test
-    /// can make one message fail there the way a bug or an <see cref="OutOfMemoryException"/> would.
+    /// A test seam, null in production: called with each message's verdict inside its analysis, so a test can make
+    /// one message fail there the way a bug or an <see cref="OutOfMemoryException"/> would.
     /// </summary>
-    internal Action<RuleMail.Crypto.IncomingReport>? AnalysisFault { get; set; }
+    internal Action<IncomingVerdict>? AnalysisFault { get; set; }
 
     /// <summary>Where raw messages are spooled while they are processed.</summary>
     public string SpoolDirectory => Path.Combine(Path.GetDirectoryName(Config.State) ?? ".", "spool");
+
+    /// <summary>The handler of <paramref name="kind"/>.</summary>
+    internal IActionHandler ActionFor(SideEffectKind kind) =>
+        Actions.FirstOrDefault(a => a.Kind == kind) ?? throw new InvalidOperationException($"no action handler for {kind} is registered");
+
+    /// <summary>The same services on another state store (benchmarks time the store).</summary>
+    internal HostServices WithState(IStateStore state) =>
+        new(Config, Incoming, Outgoing, RuleSource, state, Actions, Logging, Time, Environment) { Retry = Retry, AnalysisFault = AnalysisFault };
 }

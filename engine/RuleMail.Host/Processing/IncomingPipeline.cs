@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using MimeKit;
+using RuleMail.Application;
 using RuleMail.Crypto;
+using RuleMail.Host.Actions;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Transport;
 using RuleMail.Host.State;
@@ -37,9 +37,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
     /// <summary>How many messages of one account may have webhooks or notices in flight at once.</summary>
     public const int MaxPlansInFlight = 8;
 
-    private const string QuarantineFolder = "Quarantine";
     private readonly ILogger _logger = services.Logging.CreateLogger("RuleMail.Fetch");
-    private readonly IncomingSecurity _security = new(services.Store, services.Config.Security.Policy);
     private readonly SemaphoreSlim _plansInFlight = new(MaxPlansInFlight, MaxPlansInFlight);
     private readonly List<Task> _running = [];
     private readonly Lock _reporting = new();
@@ -275,33 +273,31 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
 
         try
         {
-            // Inspect parses the spool itself: unparseable mail is a "damaged" result (quarantined by the default
+            // The analysis parses the spool itself: unparseable mail is a "damaged" result (quarantined by the default
             // rules on its first attempt), not an exception retried eight times. The spool stays open meanwhile.
-            var inspected = _security.Inspect(spool, account.Address);
-            services.AnalysisFault?.Invoke(inspected);
-            var evaluation = services.Rules.Evaluate(
-                RuleMessage.From(inspected.Message, inspected.Security, "incoming", account.Address, size), RuleDirection.Incoming);
-            var decision = evaluation.Decision;
+            var verdict = services.Incoming.Analyse(spool, account.Address);
+            services.AnalysisFault?.Invoke(verdict);
+            var decision = verdict.Decision;
             var entry = NewEntry(message, source.Folder, hash, now) with
             {
                 State = MessageState.Processing,
                 Attempts = previous?.Attempts ?? 0,
-                MessageId = inspected.Message.MessageId,
-                Subject = inspected.Message.Subject,
-                From = inspected.Message.From.Mailboxes.FirstOrDefault()?.Address,
-                SecurityJson = HostJson.Serialize(inspected.Security),
+                MessageId = verdict.Message.MessageId,
+                Subject = verdict.Message.Subject,
+                From = verdict.Message.From.Mailboxes.FirstOrDefault()?.Address,
+                SecurityJson = HostJson.Serialize(verdict.Security),
                 DecisionJson = HostJson.Serialize(DecisionJson.Decision(decision)),
                 Tags = decision.Tag,
                 FirstSeen = previous?.FirstSeen ?? now,
             };
-            var plan = Plan(entry, inspected, decision, evaluation.Errors, size);
+            var plan = Plan(entry, verdict);
             if (plan.Count == 0)
             {
                 entry = entry with { State = MessageState.Done }; // Nothing to do: one write, not two.
             }
 
             await RecordAsync(source, message, entry, plan, cancellationToken).ConfigureAwait(false);
-            foreach (var error in evaluation.Errors)
+            foreach (var error in verdict.Rules.Errors)
             {
                 _logger.LogWarning("{Account}: {Key}: a rule failed and was skipped: {Error}", account.Name, message.SourceKey, error);
             }
@@ -357,7 +353,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         var effects = (await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false)).ToList();
         var actions = new List<string>();
         var index = 0;
-        for (; index < effects.Count && effects[index].Kind is SideEffectKind.Keyword or SideEffectKind.Move; index++)
+        for (; index < effects.Count && services.ActionFor(effects[index].Kind).OnMessage; index++)
         {
             if (await StepAsync(source, message, entry, effects, index, actions, isNew, present, cancellationToken).ConfigureAwait(false) is { } stopped)
             {
@@ -422,6 +418,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         bool isNew, bool present, CancellationToken cancellationToken)
     {
         var effect = effects[index];
+        var handler = services.ActionFor(effect.Kind);
         if (effect.State != SideEffectState.Pending)
         {
             actions.Add(Describe(effect));
@@ -432,21 +429,17 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         // that later loses those commits (a damaged -wal) is refused at start instead of calling again what they
         // recorded done. Keywords and moves need no seal of their own: repeating one changes nothing (a keyword is
         // set, a moved message is no longer listed), and the next call's seal covers their records too.
-        if (effect.Kind is SideEffectKind.Webhook or SideEffectKind.Notify)
+        if (handler.LeavesHost)
         {
             await services.State.SealAsync(cancellationToken).ConfigureAwait(false);
         }
+
         SourceActionResult result;
         try
         {
-            result = effect.Kind switch
-            {
-                SideEffectKind.Keyword or SideEffectKind.Move when !present => SourceActionResult.Gone,
-                SideEffectKind.Keyword => await source.AddKeywordAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
-                SideEffectKind.Move => await source.MoveAsync(message, effect.Target, cancellationToken).ConfigureAwait(false),
-                SideEffectKind.Webhook => await WebhookAsync(effect, cancellationToken).ConfigureAwait(false),
-                _ => await NotifyAsync(effect, cancellationToken).ConfigureAwait(false),
-            };
+            result = handler.OnMessage && !present
+                ? SourceActionResult.Gone
+                : await handler.RunAsync(new ActionContext(account, source, message, present, transport, _notices), effect, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not (OperationCanceledException or TransientActionException or MailSourceException))
         {
@@ -467,7 +460,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 await GiveUpAsync(effects, e.Message, cancellationToken).ConfigureAwait(false);
             }
 
-            if (e is MailSourceException && effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move)
+            if (e is MailSourceException && handler.OnMessage)
             {
                 throw; // The mailbox itself is gone: end this run; the message continues next time.
             }
@@ -476,8 +469,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         }
 
         var state = result.Done ? SideEffectState.Done
-            : result == SourceActionResult.Gone || effect.Kind is SideEffectKind.Keyword or SideEffectKind.Move or SideEffectKind.Notify ? SideEffectState.Skipped
-            : SideEffectState.Failed;
+            : result == SourceActionResult.Gone ? SideEffectState.Skipped
+            : handler.NotDone;
         var updated = effect with { State = state, Attempts = effect.Attempts + 1, Detail = result.Detail, UpdatedAt = services.Time.GetUtcNow() };
         await services.State.UpdateSideEffectAsync(updated, cancellationToken).ConfigureAwait(false);
         effects[index] = updated;
@@ -536,187 +529,34 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         }
     }
 
-    private List<SideEffect> Plan(LedgerEntry entry, IncomingReport inspected, RuleDecision decision, IReadOnlyList<string> ruleErrors, long size)
+    /// <summary>The side effects the decision asks for, in plan order: each handler plans its own kind.</summary>
+    private List<SideEffect> Plan(LedgerEntry entry, IncomingVerdict verdict)
     {
         var now = services.Time.GetUtcNow();
+        var planning = new ActionPlanning(account, entry, verdict);
         var plan = new List<SideEffect>();
-        void Add(SideEffectKind kind, string target, string? payload, TimeSpan? timeout = null) => plan.Add(new SideEffect
+        foreach (var handler in services.Actions)
         {
-            Timeout = timeout,
-            IdempotencyKey = IdempotencyKey(entry, kind, target),
-            Account = account.Name,
-            Folder = entry.Folder,
-            SourceKey = entry.SourceKey,
-            Order = plan.Count,
-            Kind = kind,
-            Target = target,
-            Payload = payload,
-            State = SideEffectState.Pending,
-            UpdatedAt = now,
-        });
-
-        foreach (var keyword in decision.Flag.Distinct(StringComparer.Ordinal))
-        {
-            Add(SideEffectKind.Keyword, keyword, null);
-        }
-
-        if ((decision.Move ?? (decision.Hold is not null ? QuarantineFolder : null)) is { } folder)
-        {
-            Add(SideEffectKind.Move, folder, null);
-        }
-
-        if (decision.Webhook.Count > 0)
-        {
-            var summary = Summary(entry, inspected, decision, ruleErrors, size);
-            foreach (var url in decision.Webhook.Distinct(StringComparer.Ordinal))
+            foreach (var action in handler.Plan(planning))
             {
-                Add(SideEffectKind.Webhook, url, summary, decision.WebhookOptions.TryGetValue(url, out var options) ? options.Timeout : null);
+                plan.Add(new SideEffect
+                {
+                    Timeout = action.Timeout,
+                    IdempotencyKey = IdempotencyKey(entry, handler.Kind, action.Target),
+                    Account = account.Name,
+                    Folder = entry.Folder,
+                    SourceKey = entry.SourceKey,
+                    Order = plan.Count,
+                    Kind = handler.Kind,
+                    Target = action.Target,
+                    Payload = action.Payload,
+                    State = SideEffectState.Pending,
+                    UpdatedAt = now,
+                });
             }
-        }
-
-        foreach (var address in decision.Notify.Distinct(StringComparer.OrdinalIgnoreCase))
-        {
-            Add(SideEffectKind.Notify, address, Notice(entry, inspected, decision));
         }
 
         return plan;
-    }
-
-    /// <summary>The webhook body: the message summary, its security result (the contract's shape), the decision and tags.</summary>
-    private string Summary(LedgerEntry entry, IncomingReport inspected, RuleDecision decision, IReadOnlyList<string> ruleErrors, long size)
-    {
-        var message = inspected.Message;
-        static List<string> Addresses(InternetAddressList list) => [.. list.Mailboxes.Select(m => m.Address)];
-        return HostJson.Serialize(new Dictionary<string, object?>
-        {
-            ["account"] = account.Name,
-            ["folder"] = entry.Folder,
-            ["source_key"] = entry.SourceKey,
-            ["message_id"] = message.MessageId,
-            ["from"] = entry.From,
-            ["to"] = Addresses(message.To),
-            ["cc"] = Addresses(message.Cc),
-            ["subject"] = message.Subject,
-            ["date"] = message.Date == DateTimeOffset.MinValue ? null : message.Date.ToString("O", CultureInfo.InvariantCulture),
-            ["size"] = size,
-            ["security"] = inspected.Security,
-            ["decision"] = DecisionJson.Decision(decision),
-            ["tags"] = decision.Tag,
-            ["headers"] = decision.Header,
-            ["rule_errors"] = ruleErrors,
-        });
-    }
-
-    private string Notice(LedgerEntry entry, IncomingReport inspected, RuleDecision decision)
-    {
-        var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"RuleMail processed a message for the account {account.Name} ({account.Address}).");
-        text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"From:       {entry.From}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Subject:    {inspected.Message.Subject}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Message-ID: {inspected.Message.MessageId}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Security:   {SecurityStatus.Describe(inspected.Security)}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Decision:   {DecisionJson.Describe(decision)}");
-        return text.ToString();
-    }
-
-    private async Task<SourceActionResult> WebhookAsync(SideEffect effect, CancellationToken cancellationToken)
-    {
-        if (!Uri.TryCreate(effect.Target, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-        {
-            return new SourceActionResult(false, $"not an http(s) URL: {effect.Target}");
-        }
-
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
-        {
-            Content = new StringContent(effect.Payload ?? "{}", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("Idempotency-Key", effect.IdempotencyKey);
-        request.Headers.UserAgent.ParseAdd("RuleMail/1.0");
-        // The call's own deadline, on the host's clock: connection, request and the whole answer.
-        var timeout = effect.Timeout ?? WebhookOptions.DefaultTimeout;
-        using var deadline = new CancellationTokenSource(timeout, services.Time);
-        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        HttpResponseMessage response;
-        try
-        {
-            // The status decides; the body is never read, so a receiver's huge answer costs nothing.
-            response = await services.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, call.Token).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new TransientActionException($"webhook {Redacted(effect.Target)}: {e.Message}", e);
-        }
-        catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new TransientActionException($"webhook {Redacted(effect.Target)}: no answer within {DecisionJson.Duration(timeout)}", e);
-        }
-
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            if (response.IsSuccessStatusCode)
-            {
-                return SourceActionResult.Ok;
-            }
-
-            var answer = $"webhook {Redacted(effect.Target)} answered {status} {response.ReasonPhrase}";
-            if (status is >= 300 and < 400)
-            {
-                // Redirects are not followed (a POST would lose its body): the rule names an address that moved.
-                answer += $", a redirect to {(response.Headers.Location is { } location ? Redacted(location.ToString()) : "(no Location)")}: set the webhook to the address it redirects to";
-            }
-
-            return status is 408 or 425 or 429 or >= 500
-                ? throw new TransientActionException(answer)
-                : new SourceActionResult(false, answer);
-        }
-    }
-
-    private async Task<SourceActionResult> NotifyAsync(SideEffect effect, CancellationToken cancellationToken)
-    {
-        if (transport is null)
-        {
-            return SourceActionResult.Unsupported("the account has no send: smtp or pickup to send notices with");
-        }
-
-        if (!MailboxAddress.TryParse(effect.Target, out var to))
-        {
-            return new SourceActionResult(false, $"not an address: {effect.Target}");
-        }
-
-        var notice = new MimeMessage();
-        notice.From.Add(new MailboxAddress("RuleMail", account.Address));
-        notice.To.Add(to);
-        notice.Subject = $"RuleMail notice: {account.Name}";
-        notice.MessageId = $"{effect.IdempotencyKey}@{Keys.MailAddresses.Domain(account.Address)}";
-        notice.Date = services.Time.GetUtcNow();
-        notice.Headers.Add("Auto-Submitted", "auto-generated");
-        notice.Body = new TextPart("plain") { Text = effect.Payload ?? string.Empty };
-        if (transport.AlreadyDelivered(notice.MessageId))
-        {
-            return SourceActionResult.Ok;
-        }
-
-        await _notices.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await transport.SendAsync(notice, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MailSourceException e)
-        {
-            throw new TransientActionException($"notice to {effect.Target}: {e.Message}", e);
-        }
-        catch (MailRejectedException e)
-        {
-            return new SourceActionResult(false, $"notice to {effect.Target}: {e.Message}");
-        }
-        finally
-        {
-            _notices.Release();
-        }
-
-        return SourceActionResult.Ok;
     }
 
     private LedgerEntry NewEntry(SourceMessage message, string folder, string hash, DateTimeOffset now) => new()
@@ -750,19 +590,9 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
     private static string IdempotencyKey(LedgerEntry entry, SideEffectKind kind, string target) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry.Account}\n{entry.Folder}\n{entry.SourceKey}\n{kind}\n{target}")))[..32];
 
-    /// <summary>A webhook URL for logs and the ledger: scheme, host and port only (paths and user info often hold tokens).</summary>
-    private static string Redacted(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority.Split('@')[^1]}/…" : "(not a URL)";
-
-    private static string Describe(SideEffect effect)
+    private string Describe(SideEffect effect)
     {
-        var what = effect.Kind switch
-        {
-            SideEffectKind.Keyword => $"flag {effect.Target}",
-            SideEffectKind.Move => $"move {effect.Target}",
-            SideEffectKind.Webhook => $"webhook {Redacted(effect.Target)}",
-            _ => $"notify {effect.Target}",
-        };
+        var what = services.ActionFor(effect.Kind).Describe(effect);
         var state = effect.State switch
         {
             SideEffectState.Done => "done",
@@ -771,23 +601,5 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             _ => "pending",
         };
         return effect.Detail is null ? $"{what}: {state}" : $"{what}: {state} ({effect.Detail})";
-    }
-}
-
-/// <summary>A webhook or notice could not be delivered right now; the message is retried with backoff.</summary>
-internal sealed class TransientActionException : Exception
-{
-    public TransientActionException()
-    {
-    }
-
-    public TransientActionException(string message)
-        : base(message)
-    {
-    }
-
-    public TransientActionException(string message, Exception innerException)
-        : base(message, innerException)
-    {
     }
 }

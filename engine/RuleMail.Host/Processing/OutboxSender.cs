@@ -1,20 +1,18 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using MimeKit;
-using RuleMail.Crypto;
+using RuleMail.Application;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Transport;
 using RuleMail.Host.State;
-using RuleMail.Rules;
-using RuleMail.Composer;
 
 namespace RuleMail.Host.Processing;
 
 /// <summary>
-/// One account's outbox, once through. Each <c>*.eml</c> a ticket system dropped is decided like the composer
-/// would (its <c>X-RuleMail-Sign/Encrypt/Type</c> choice headers, the outgoing rules, the key store), the choice
-/// headers are removed, and it is signed and/or encrypted and handed to SMTP or the pickup folder — or held with
-/// its reason, never sent as plaintext when encryption was required.
+/// One account's outbox, once through. Each <c>*.eml</c> a ticket system dropped goes through the outgoing use case
+/// (<see cref="OutgoingProcessing.ProcessSubmitted"/>: its <c>X-RuleMail-Sign/Encrypt/Type</c> choice headers, the
+/// outgoing rules, the key store) and its copies are handed to SMTP or the pickup folder — or it is held with its
+/// reason, never sent as plaintext when encryption was required.
 /// </summary>
 /// <remarks>
 /// Files are never deleted: a sent file moves to <c>sent/</c>, a held one to <c>held/</c> (move it back to try
@@ -112,54 +110,17 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         }
 
         var to = string.Join(", ", message.To.Mailboxes.Concat(message.Cc.Mailboxes).Select(m => m.Address));
-        if (!OutgoingChoice.TryFromHeaders(message, out var choice, out var invalid))
+        var outcome = services.Outgoing.ProcessSubmitted(message, account.Address);
+        if (outcome.IsHeld)
         {
-            return await FinishAsync(file, entry, OutboxState.Held, invalid, message, HeldFolder, cancellationToken).ConfigureAwait(false);
+            return await FinishAsync(file, entry, OutboxState.Held, outcome.Hold, message, HeldFolder, cancellationToken).ConfigureAwait(false);
         }
 
-        OutgoingChoice.RemoveHeaders(message);
-        var from = message.From.Mailboxes.FirstOrDefault()?.Address;
-        var recipients = message.To.Mailboxes.Concat(message.Cc.Mailboxes).Concat(message.Bcc.Mailboxes).Select(m => m.Address).ToList();
-        if (from is null || recipients.Count == 0)
+        var copies = outcome.Copies;
+        var messageId = copies[0].Message.MessageId!;
+        if (entry.State == OutboxState.Sending && copies.All(c => transport.AlreadyDelivered(c.Message.MessageId!)))
         {
-            return await FinishAsync(file, entry, OutboxState.Held, "the message needs a From address and at least one recipient", message, HeldFolder, cancellationToken).ConfigureAwait(false);
-        }
-
-        var decision = services.Rules.Evaluate(RuleMessage.From(message, null, "outgoing", account.Address, raw.LongLength), RuleDirection.Outgoing).Decision;
-        var options = new ComposerSecurity(services.Store, services.Config.Composer.Settings.With(decision)).For(from, recipients);
-        var plan = OutgoingPlanner.Plan(options, decision, choice);
-        if (plan.IsHeld)
-        {
-            return await FinishAsync(file, entry, OutboxState.Held, plan.Hold, message, HeldFolder, cancellationToken).ConfigureAwait(false);
-        }
-
-        // A stable Message-ID (from the content) means a repeat after a crash is recognisable as the same message.
-        if (string.IsNullOrEmpty(message.MessageId))
-        {
-            message.MessageId = $"{hash[..32]}@{Keys.MailAddresses.Domain(Keys.MailAddresses.Normalize(from) ?? "rulemail.invalid")}";
-        }
-
-        if (message.Date == DateTimeOffset.MinValue)
-        {
-            message.Date = now;
-        }
-
-        var finished = message;
-        if (plan.Sign || plan.Encrypt)
-        {
-            var result = new OutgoingSecurity(services.Store).Protect(message, plan.Request(services.Config.Composer.EncryptToSender));
-            if (result.IsRefused)
-            {
-                return await FinishAsync(file, entry, OutboxState.Held, result.Refusal, message, HeldFolder, cancellationToken).ConfigureAwait(false);
-            }
-
-            finished = result.Message;
-        }
-
-        finished.MessageId ??= message.MessageId;
-        if (entry.State == OutboxState.Sending && transport.AlreadyDelivered(finished.MessageId!))
-        {
-            return await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
+            return await FinishAsync(file, entry, OutboxState.Sent, outcome.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
         }
 
         try
@@ -184,15 +145,18 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         if (entry.State == OutboxState.Sending)
         {
             _logger.LogWarning("{Account}: {File} may have been sent before the last run stopped; sending it again with the same Message-ID {MessageId}",
-                account.Name, file.Name, finished.MessageId);
+                account.Name, file.Name, messageId);
         }
 
-        entry = entry with { State = OutboxState.Sending, MessageId = finished.MessageId, UpdatedAt = services.Time.GetUtcNow() };
+        entry = entry with { State = OutboxState.Sending, MessageId = messageId, UpdatedAt = services.Time.GetUtcNow() };
         await services.State.SaveOutboxAsync(entry, cancellationToken).ConfigureAwait(false);
         await services.State.SealAsync(cancellationToken).ConfigureAwait(false); // A lost "sent" record must be detected, not resent.
         try
         {
-            await transport.SendAsync(finished, cancellationToken).ConfigureAwait(false);
+            foreach (var copy in copies)
+            {
+                await transport.SendAsync(copy.Message, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (MailRejectedException e)
         {
@@ -220,8 +184,8 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
             throw;
         }
 
-        var sent = await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
-        return sentCopy is null ? sent : await CopyToSentAsync(sent, finished, cancellationToken).ConfigureAwait(false);
+        var sent = await FinishAsync(file, entry, OutboxState.Sent, outcome.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
+        return sentCopy is null ? sent : await CopyToSentAsync(sent, copies[0].Message, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Best effort, after the send is recorded: a failed copy is reported, never a reason to send again.</summary>

@@ -1,20 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 using RuleMail.Keys;
+using RuleMail.Rules;
 
 namespace RuleMail.Host.Scheduling;
 
-/// <summary>Everything a host process runs on, opened once: key store, rules, state, HTTP, and a runner per account.</summary>
+/// <summary>Everything a host process runs on, opened once and in order: key store, rules, state, and a runner per account.</summary>
 public sealed class HostRuntime : IAsyncDisposable
 {
-    private readonly HttpClient _http;
+    private ServiceProvider? _owned;
 
-    private HostRuntime(HostServices services, HttpClient http)
+    private HostRuntime(HostServices services, int privateKeys)
     {
         Services = services;
-        _http = http;
+        PrivateKeys = privateKeys;
         Accounts = [.. services.Config.Accounts.Select(a => new AccountRunner(services, a))];
     }
 
@@ -26,28 +28,27 @@ public sealed class HostRuntime : IAsyncDisposable
     public JobHealth Health { get; } = new();
 
     /// <summary>How many key store entries hold a private key; all of them were opened at start.</summary>
-    public int PrivateKeys { get; private init; }
+    public int PrivateKeys { get; }
 
     /// <summary>
-    /// Opens the key store and every private key in it, loads the rules and opens (creating when needed) the state
-    /// database — in that order, and failing closed: whatever is wrong stops the host before the state is touched,
-    /// and nothing runs on an empty or partial view (an unreadable store, locked keys, a broken rule file).
+    /// Opens the runtime from the composition root (<see cref="RuleMailHostServices.AddRuleMailHost"/>): the key store
+    /// with every private key, the rules, the password variables and the state database — in that order, and failing
+    /// closed: whatever is wrong stops the host before the state is touched, and nothing runs on an empty or partial
+    /// view (an unreadable store, locked keys, a broken rule file).
     /// </summary>
     /// <exception cref="RuleMailException">
-    /// The key store cannot be read or unlocked, the rules do not load, a password variable is missing, or the state
-    /// is held by another host or refused (<see cref="SqliteStateStore.OpenExclusiveAsync"/>).
+    /// The key store cannot be read or unlocked, the rules do not load or judge no incoming mail while an account
+    /// fetches, a password variable is missing, or the state is held by another host or refused.
     /// </exception>
-    public static async Task<HostRuntime> OpenAsync(
-        RuleMailConfig config, KeyStoreOptions keyStoreOptions, ILoggerFactory logging, TimeProvider time,
-        Func<string, string?> environment, CancellationToken cancellationToken)
+    public static HostRuntime Open(IServiceProvider provider)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        var store = KeyStore.Open(config.Keystore, keyStoreOptions);
+        ArgumentNullException.ThrowIfNull(provider);
+        var config = provider.GetRequiredService<RuleMailConfig>();
 
         // Locked keys are an operational error, never a verdict on a message ("cannot be decrypted", for good).
-        var privateKeys = store.UnlockAll();
-        var rules = config.LoadRules();
-        if (config.Accounts.Any(a => a.Fetch is not null) && !rules.Covers(RuleMail.Rules.RuleDirection.Incoming))
+        var store = provider.GetRequiredService<KeyStore>();
+        var rules = provider.GetRequiredService<RuleSetSource>().Current;
+        if (config.Accounts.Any(a => a.Fetch is not null) && !rules.Covers(RuleDirection.Incoming))
         {
             // Fetched mail judged by no rule would never be quarantined: a policy switched off without a word.
             throw new RuleMailException(
@@ -55,35 +56,64 @@ public sealed class HostRuntime : IAsyncDisposable
         }
 
         // Every password variable is checked now, so a missing one shows at start, not on the first run.
+        var environment = provider.GetRequiredService<EnvironmentVariables>();
         foreach (var account in config.Accounts)
         {
             foreach (var (protocol, server) in new[] { ("imap", account.Fetch?.Imap), ("pop3", account.Fetch?.Pop3), ("smtp", account.Send?.Smtp) })
             {
                 if (server is not null)
                 {
-                    _ = Transport.ServerEndpoint.From(protocol, server, environment);
+                    _ = Transport.ServerEndpoint.From(protocol, server, environment.Read);
                 }
             }
         }
 
-        IStateStore state;
+        var services = provider.GetRequiredService<HostServices>(); // Opens the state: last.
+        SweepSpool(services.SpoolDirectory);
+        return new HostRuntime(services, store.Entries.Count(e => e.HasPrivateKey));
+    }
+
+    /// <summary>
+    /// Builds the composition root for one host and opens the runtime from it; the runtime owns the container and
+    /// disposes it. For a process that runs nothing else (<c>run --once</c>, tests, benchmarks).
+    /// </summary>
+    public static Task<HostRuntime> OpenAsync(
+        RuleMailConfig config, KeyStoreOptions keyStoreOptions, ILoggerFactory logging, TimeProvider time,
+        Func<string, string?> environment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyStoreOptions);
+        cancellationToken.ThrowIfCancellationRequested();
+        var services = new ServiceCollection();
+        services.AddSingleton(logging);
+        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        services.AddSingleton(time);
+        services.AddRuleMailHost(config, keyStoreOptions, environment);
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         try
         {
-            state = await SqliteStateStore.OpenExclusiveAsync(config.State, cancellationToken).ConfigureAwait(false);
+            var runtime = provider.GetRequiredService<HostRuntime>();
+            runtime._owned = provider;
+            return Task.FromResult(runtime);
+        }
+        catch
+        {
+            provider.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    /// <summary>Opens the state database for this host alone (see <see cref="SqliteStateStore.OpenExclusiveAsync"/>).</summary>
+    internal static IStateStore OpenState(RuleMailConfig config)
+    {
+        try
+        {
+            // Resolved once at start, on no synchronization context: waiting here cannot deadlock.
+            return SqliteStateStore.OpenExclusiveAsync(config.State, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new RuleMailException($"{config.State}: cannot open the state database: {e.Message}", e);
         }
-
-#pragma warning disable CA2000 // Owned by the runtime and disposed with it.
-        // No redirects: a 301/302 would turn the webhook's POST into a GET without its body and still look like success.
-        // Each call has its own timeout (the rule's, or WebhookOptions.DefaultTimeout), so the client has none.
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 }) { Timeout = Timeout.InfiniteTimeSpan };
-#pragma warning restore CA2000
-        var services = new HostServices(config, store, rules, state, http, logging, time, environment);
-        SweepSpool(services.SpoolDirectory);
-        return new HostRuntime(services, http) { PrivateKeys = privateKeys };
     }
 
     /// <summary>Raw messages a killed process left in the spool (they are still in their mailbox); safe under the host lock.</summary>
@@ -102,7 +132,10 @@ public sealed class HostRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _http.Dispose();
-        await Services.State.DisposeAsync().ConfigureAwait(false);
+        if (_owned is { } provider)
+        {
+            _owned = null;
+            await provider.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

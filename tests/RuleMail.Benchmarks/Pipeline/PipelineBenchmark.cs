@@ -216,7 +216,7 @@ internal static class PipelineBenchmark
         UnlockPrivateKeys(runtime);
         var services = runtime.Services;
         var state = new TimedState(services.State);
-        var timed = new HostServices(services.Config, services.Store, services.Rules, state, services.Http, services.Logging, services.Time, services.Environment);
+        var timed = services.WithState(state);
         var endpoint = ServerEndpoint.From("imap", account.Fetch!.Imap!, services.Environment);
         var source = new TimedSource(new ImapSource(endpoint, account.Name, "INBOX", NullLogger.Instance), state);
         await using (source)
@@ -237,7 +237,7 @@ internal static class PipelineBenchmark
         try
         {
             UnlockPrivateKeys(runtime);
-            var security = new IncomingSecurity(runtime.Services.Store);
+            var security = new IncomingSecurity(runtime.Services.Store, runtime.Services.Incoming.Policy);
             long parse = 0, inspect = 0, rules = 0;
             foreach (var raw in messages)
             {

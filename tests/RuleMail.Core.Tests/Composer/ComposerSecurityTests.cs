@@ -5,7 +5,7 @@ using RuleMail.Core.Tests.Support;
 using RuleMail.Keys;
 using RuleMail.Composer;
 
-namespace RuleMail.Core.Tests.Security;
+namespace RuleMail.Core.Tests.Composer;
 
 /// <summary>
 /// The options matrix of the composer's buttons, over a store with S/MIME certificates made in-process

@@ -3,7 +3,7 @@ using MimeKit;
 using RuleMail.Crypto;
 using RuleMail.Composer;
 
-namespace RuleMail.Core.Tests.Security;
+namespace RuleMail.Core.Tests.Composer;
 
 /// <summary>The composer's choice as an outbox message carries it: <c>X-RuleMail-Sign/Encrypt/Type</c>.</summary>
 public sealed class OutgoingChoiceTests

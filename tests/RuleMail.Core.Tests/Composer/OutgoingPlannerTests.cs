@@ -6,7 +6,7 @@ using RuleMail.Keys;
 using RuleMail.Rules;
 using RuleMail.Composer;
 
-namespace RuleMail.Core.Tests.Security;
+namespace RuleMail.Core.Tests.Composer;
 
 /// <summary>
 /// The decision compose and the send job share: the rules' decision × the person's choice × what is possible.

@@ -1,6 +1,6 @@
 using RuleMail.Host.Tests.Support;
 
-namespace RuleMail.Host.Tests.Hosting;
+namespace RuleMail.Host.Tests.Scheduling;
 
 /// <summary>What a host process opens before it runs anything.</summary>
 public sealed class HostRuntimeTests : IDisposable

@@ -1,10 +1,11 @@
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Scheduling;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
-namespace RuleMail.Host.Tests.Hosting;
+namespace RuleMail.Host.Tests.Scheduling;
 
 /// <summary>The long-running service: Quartz runs each account's fetch job on its schedule until it is stopped.</summary>
 public sealed class ScheduledHostTests : IDisposable
@@ -28,18 +29,19 @@ public sealed class ScheduledHostTests : IDisposable
             Address = "support@rulemail.test",
             Fetch = new FetchConfig { Every = "1s", Maildir = maildir },
         });
-        await using var runtime = await _harness.OpenAsync();
+        using var built = _harness.BuildScheduledHost();
+        var runtime = built.Services.GetRequiredService<HostRuntime>();
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
 
-        var host = ScheduledHost.RunAsync(runtime, logging => logging.SetMinimumLevel(LogLevel.Warning), stop.Token);
+        var host = built.RunAsync(stop.Token);
         await WaitForDoneAsync(runtime, 2, stop.Token);
         Deliver(maildir, "smime-signed");
         await WaitForDoneAsync(runtime, 3, stop.Token);
+        Assert.Equal(3, (await runtime.Services.State.CountMessagesAsync("demo", CancellationToken.None))[MessageState.Done]);
         await stop.CancelAsync();
         await host.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Single(Directory.GetFiles(Path.Combine(maildir, ".Quarantine", "cur")));
-        Assert.Equal(3, (await runtime.Services.State.CountMessagesAsync("demo", CancellationToken.None))[MessageState.Done]);
     }
 
     public void Dispose() => _harness.Dispose();

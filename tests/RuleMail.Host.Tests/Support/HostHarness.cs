@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -109,6 +110,24 @@ internal sealed class HostHarness : IDisposable
             Time,
             name => Environment.TryGetValue(name, out var value) ? value : null,
             CancellationToken.None);
+
+    /// <summary>
+    /// The service as <c>rulemail run</c> builds it: one generic host with the composition root and the Quartz jobs
+    /// (on the real clock: Quartz schedules by it).
+    /// </summary>
+    public IHost BuildScheduledHost()
+    {
+        var config = Config();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddRuleMailHost(
+            config,
+            new KeyStoreOptions { Time = TimeProvider.System, Passphrase = new KeyStorePassphrase(SamplePassphrase) },
+            name => Environment.TryGetValue(name, out var value) ? value : null);
+        builder.AddRuleMailScheduling(config);
+        return builder.Build();
+    }
 
     /// <summary>One fetch of the first account, as one <c>run --once</c> would do it (a fresh runtime each time).</summary>
     public async Task<Host.Processing.FetchReport> FetchOnceAsync()

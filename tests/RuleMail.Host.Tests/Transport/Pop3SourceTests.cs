@@ -7,7 +7,7 @@ using RuleMail.Host.Transport;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
-namespace RuleMail.Host.Tests.Fetch;
+namespace RuleMail.Host.Tests.Transport;
 
 public sealed class Pop3SourceTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using RuleMail.Host.Transport;
 using RuleMail.Host.State;
 
-namespace RuleMail.Host.Tests.Fetch;
+namespace RuleMail.Host.Tests.Transport;
 
 /// <summary>What the source tests do alike: put a ledger entry in place, read a message's bytes.</summary>
 internal static class SourceTesting

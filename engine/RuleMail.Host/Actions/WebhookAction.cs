@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using MimeKit;
+using RuleMail.Host.Processing;
+using RuleMail.Host.State;
+using RuleMail.Host.Transport;
+using RuleMail.Rules;
+
+namespace RuleMail.Host.Actions;
+
+/// <summary>
+/// <c>webhook</c>: POSTs the message summary and its security result as JSON (the payload is fixed when planned, so a
+/// retry sends the same bytes) with an <c>Idempotency-Key</c>. A 2xx is done; 408, 425, 429 and 5xx, a network
+/// failure or no answer within the call's timeout are tried again with backoff; any other answer (a redirect, a
+/// 4xx) is refused for good — a failed step the run reports.
+/// </summary>
+/// <param name="http">A client that follows no redirects (a 301/302 would turn the POST into a GET without its body) and has no timeout of its own.</param>
+internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActionHandler, IDisposable
+{
+    public SideEffectKind Kind => SideEffectKind.Webhook;
+
+    public int Order => 2;
+
+    public bool OnMessage => false;
+
+    public bool LeavesHost => true;
+
+    public SideEffectState NotDone => SideEffectState.Failed;
+
+    public IEnumerable<PlannedAction> Plan(ActionPlanning planning)
+    {
+        var decision = planning.Decision;
+        if (decision.Webhook.Count == 0)
+        {
+            return [];
+        }
+
+        var summary = Summary(planning);
+        return decision.Webhook.Distinct(StringComparer.Ordinal).Select(url =>
+            new PlannedAction(url, summary, decision.WebhookOptions.TryGetValue(url, out var options) ? options.Timeout : null));
+    }
+
+    public async Task<SourceActionResult> RunAsync(ActionContext context, SideEffect effect, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(effect.Target, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            return new SourceActionResult(false, $"not an http(s) URL: {effect.Target}");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(effect.Payload ?? "{}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", effect.IdempotencyKey);
+        request.Headers.UserAgent.ParseAdd("RuleMail/1.0");
+        // The call's own deadline, on the host's clock: connection, request and the whole answer.
+        var timeout = effect.Timeout ?? WebhookOptions.DefaultTimeout;
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        HttpResponseMessage response;
+        try
+        {
+            // The status decides; the body is never read, so a receiver's huge answer costs nothing.
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, call.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TransientActionException($"webhook {Redacted(effect.Target)}: {e.Message}", e);
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TransientActionException($"webhook {Redacted(effect.Target)}: no answer within {DecisionJson.Duration(timeout)}", e);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+            {
+                return SourceActionResult.Ok;
+            }
+
+            var answer = $"webhook {Redacted(effect.Target)} answered {status} {response.ReasonPhrase}";
+            if (status is >= 300 and < 400)
+            {
+                // Redirects are not followed (a POST would lose its body): the rule names an address that moved.
+                answer += $", a redirect to {(response.Headers.Location is { } location ? Redacted(location.ToString()) : "(no Location)")}: set the webhook to the address it redirects to";
+            }
+
+            return status is 408 or 425 or 429 or >= 500
+                ? throw new TransientActionException(answer)
+                : new SourceActionResult(false, answer);
+        }
+    }
+
+    public string Describe(SideEffect effect) => $"webhook {Redacted(effect.Target)}";
+
+    /// <summary>The client is this handler's own (see <see cref="Scheduling.RuleMailHostServices"/>).</summary>
+    public void Dispose() => http.Dispose();
+
+    /// <summary>A webhook URL for logs and the ledger: scheme, host and port only (paths and user info often hold tokens).</summary>
+    public static string Redacted(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority.Split('@')[^1]}/…" : "(not a URL)";
+
+    /// <summary>The webhook body: the message summary, its security result (the contract's shape), the decision and tags.</summary>
+    private static string Summary(ActionPlanning planning)
+    {
+        var (entry, verdict, decision) = (planning.Entry, planning.Verdict, planning.Decision);
+        var message = verdict.Message;
+        static List<string> Addresses(InternetAddressList list) => [.. list.Mailboxes.Select(m => m.Address)];
+        return HostJson.Serialize(new Dictionary<string, object?>
+        {
+            ["account"] = planning.Account.Name,
+            ["folder"] = entry.Folder,
+            ["source_key"] = entry.SourceKey,
+            ["message_id"] = message.MessageId,
+            ["from"] = entry.From,
+            ["to"] = Addresses(message.To),
+            ["cc"] = Addresses(message.Cc),
+            ["subject"] = message.Subject,
+            ["date"] = message.Date == DateTimeOffset.MinValue ? null : message.Date.ToString("O", CultureInfo.InvariantCulture),
+            ["size"] = verdict.Size,
+            ["security"] = verdict.Security,
+            ["decision"] = DecisionJson.Decision(decision),
+            ["tags"] = decision.Tag,
+            ["headers"] = decision.Header,
+            ["rule_errors"] = verdict.Rules.Errors,
+        });
+    }
+}

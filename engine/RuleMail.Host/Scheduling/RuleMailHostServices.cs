@@ -1,0 +1,114 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Quartz;
+using RuleMail.Application;
+using RuleMail.Host.Actions;
+using RuleMail.Host.Configuration;
+using RuleMail.Host.Processing;
+using RuleMail.Host.State;
+using RuleMail.Keys;
+
+namespace RuleMail.Host.Scheduling;
+
+/// <summary>
+/// The host's part of the composition root. <see cref="AddRuleMailHost"/> registers everything a host process runs
+/// on (Core's services, the state, the action handlers, the runtime); <see cref="AddRuleMailScheduling"/> adds the
+/// Quartz jobs to the caller's generic host, so one process can also serve HTTP beside them.
+/// </summary>
+public static class RuleMailHostServices
+{
+    /// <summary>
+    /// Registers Core's services for <paramref name="config"/> with every private key unlocked at start, the state
+    /// store, one handler per action kind and <see cref="HostRuntime"/>. Resolving <see cref="HostRuntime"/> opens
+    /// everything in order and fails closed (see <see cref="HostRuntime"/>).
+    /// </summary>
+    /// <param name="environment">Reads environment variables (account passwords); tests pass their own.</param>
+    public static IServiceCollection AddRuleMailHost(
+        this IServiceCollection services, RuleMailConfig config, KeyStoreOptions keyStoreOptions, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(keyStoreOptions);
+        services.AddRuleMailCore(config.CoreOptions(keyStoreOptions, KeyReadiness.Unlocked));
+        services.AddSingleton(config);
+        services.AddSingleton(new EnvironmentVariables(environment));
+        services.AddSingleton<IStateStore>(_ => HostRuntime.OpenState(config));
+        services.AddSingleton<IActionHandler, KeywordAction>();
+        services.AddSingleton<IActionHandler, MoveAction>();
+        services.AddSingleton<IActionHandler>(sp => new WebhookAction(WebhookClient(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IActionHandler, NotifyAction>();
+        services.AddSingleton(sp => new HostServices(
+            config,
+            sp.GetRequiredService<IncomingAnalysis>(),
+            sp.GetRequiredService<OutgoingProcessing>(),
+            sp.GetRequiredService<RuleMail.Rules.RuleSetSource>(),
+            sp.GetRequiredService<IStateStore>(),
+            sp.GetServices<IActionHandler>(),
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>(),
+            environment));
+        services.AddSingleton(HostRuntime.Open);
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the scheduled jobs to <paramref name="builder"/>: Quartz (in-memory store) runs each account's fetch and send
+    /// jobs on their schedules until the host stops, then waits for running jobs to finish their current message.
+    /// </summary>
+    public static IHostApplicationBuilder AddRuleMailScheduling(this IHostApplicationBuilder builder, RuleMailConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(config);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
+        builder.Services.AddQuartz("RuleMail", quartz =>
+        {
+            // On shutdown the jobs' tokens are cancelled; the pipeline finishes the message it is on and stops.
+            quartz.ConfigureScheduler(scheduler => scheduler.ShutdownJobInterruption = ShutdownJobInterruption.Always);
+            quartz.UseInMemoryStore();
+            foreach (var account in config.Accounts)
+            {
+                if (account.Fetch is not null)
+                {
+                    Schedule<FetchJob>(quartz, $"fetch:{account.Name}", account.Name, ScheduleOf(account.Fetch.Every, account.Fetch.Cron));
+                }
+
+                if (account.Send?.Outbox is not null)
+                {
+                    Schedule<SendJob>(quartz, $"send:{account.Name}", account.Name, ScheduleOf(account.Send.Every, account.Send.Cron));
+                }
+            }
+        });
+        builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        return builder;
+    }
+
+    /// <summary>
+    /// No redirects: a 301/302 would turn the webhook's POST into a GET without its body and still look like success.
+    /// Each call has its own timeout (the rule's, or the default), so the client has none.
+    /// </summary>
+    private static HttpClient WebhookClient() =>
+        new(new SocketsHttpHandler { AllowAutoRedirect = false, MaxConnectionsPerServer = 64 }) { Timeout = Timeout.InfiniteTimeSpan };
+
+    private static Schedule ScheduleOf(string? every, string? cron) =>
+        Configuration.Schedule.TryParse(every, cron, out var error) ?? throw new RuleMailException(error ?? "invalid schedule");
+
+    private static void Schedule<TJob>(IQuartzBuilder quartz, string name, string account, Schedule schedule)
+        where TJob : IJob
+    {
+        var key = new JobKey(name, "rulemail");
+        quartz.AddJob<TJob>(job => job.WithIdentity(key).UsingJobData(AccountJob.AccountKey, account));
+        quartz.AddTrigger(trigger =>
+        {
+            trigger.ForJob(key).WithIdentity($"{name}:trigger", "rulemail").StartNow();
+            if (schedule.Cron is { } cron)
+            {
+                trigger.WithCronSchedule(cron, c => c.WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));
+            }
+            else
+            {
+                trigger.WithSimpleSchedule(s => s.WithInterval(schedule.Interval!.Value).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount));
+            }
+        });
+    }
+}
