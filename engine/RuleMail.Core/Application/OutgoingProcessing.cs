@@ -115,9 +115,20 @@ public sealed class OutgoingProcessing
             message.Date = Store.Time.GetUtcNow();
         }
 
+        // The rules' headers are the message's: one that is already there takes the rules' value.
         foreach (var (name, value) in decision.Header)
         {
+            while (message.Headers.Contains(name))
+            {
+                message.Headers.Remove(name);
+            }
+
             message.Headers.Add(name, value);
+        }
+
+        if (plan.Encrypt && BccRefusal(decision, from, bcc, plan.Type) is { } refusal)
+        {
+            return OutgoingOutcome.Held(refusal, evaluation, options);
         }
 
         var request = plan.Request(_settings.EncryptToSender);
@@ -159,6 +170,23 @@ public sealed class OutgoingProcessing
     }
 
     private static RuleEvaluation NotEvaluated { get; } = new([], RuleDecision.Empty, []);
+
+    /// <summary>Why a Bcc recipient cannot get a copy encrypted to them with <paramref name="type"/>, in the composer's words; null when every one can.</summary>
+    private string? BccRefusal(RuleDecision decision, string from, IReadOnlyList<string> bcc, string type)
+    {
+        var composer = Composer(decision);
+        foreach (var address in bcc)
+        {
+            var options = composer.For(from, [address]);
+            var encryption = (type == SecurityResult.PgpType ? options.Pgp : options.Smime).Encryption;
+            if (!encryption.Possible)
+            {
+                return $"cannot encrypt the copy for the Bcc recipient {address} with {type}: {encryption.Message}";
+            }
+        }
+
+        return null;
+    }
 
     private ComposerSecurity Composer(RuleDecision decision) => new(Store, _settings.With(decision));
 
