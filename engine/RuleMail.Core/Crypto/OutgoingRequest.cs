@@ -5,7 +5,7 @@ namespace RuleMail.Crypto;
 /// </summary>
 /// <param name="Type"><c>"S/MIME"</c> or <c>"PGP"</c> (<see cref="SecurityResult.SmimeType"/>, <see cref="SecurityResult.PgpType"/>); <c>smime</c> and <c>pgp</c> in any case are accepted too. Anything else is refused.</param>
 /// <param name="Sign">Sign with the sender's newest valid signing certificate or key.</param>
-/// <param name="Encrypt">Encrypt to every To and Cc recipient's newest valid encryption certificate or key.</param>
+/// <param name="Encrypt">Encrypt to every To and Cc recipient's newest valid encryption certificate or key (or to exactly <see cref="EncryptTo"/> when it is set).</param>
 public sealed record OutgoingRequest(string Type, bool Sign, bool Encrypt)
 {
     /// <summary>AES-256-CBC, the default S/MIME content cipher.</summary>
@@ -22,6 +22,15 @@ public sealed record OutgoingRequest(string Type, bool Sign, bool Encrypt)
     /// none, the message is still encrypted to the recipients and <see cref="OutgoingResult.Notes"/> says so.
     /// </summary>
     public bool EncryptToSender { get; init; } = true;
+
+    /// <summary>
+    /// When set, encryption is to exactly these addresses (and the sender's own key when <see cref="EncryptToSender"/>),
+    /// whatever To, Cc and Bcc say: a Bcc recipient's copy is encrypted to them alone, and the To/Cc copy never to a
+    /// Bcc recipient's key, so no copy reveals a Bcc recipient to the others. Each must be a mail address (normalized as
+    /// <see cref="Keys.MailAddresses.Normalize"/> does); one that is not, or an empty list, is refused. Null: To + Cc.
+    /// Ignored when <see cref="OutgoingRequest.Encrypt"/> is false.
+    /// </summary>
+    public IReadOnlyList<string>? EncryptTo { get; init; }
 
     /// <summary>The S/MIME content-encryption algorithm (an AES-CBC OID); another value is refused.</summary>
     public string SmimeCipherOid { get; init; } = Aes256CbcOid;
