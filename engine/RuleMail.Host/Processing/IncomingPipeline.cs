@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MimeKit;
+using RuleMail.Application;
 using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Transport;
@@ -693,7 +694,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         notice.Date = services.Time.GetUtcNow();
         notice.Headers.Add("Auto-Submitted", "auto-generated");
         notice.Body = new TextPart("plain") { Text = effect.Payload ?? string.Empty };
-        if (transport.AlreadyDelivered(notice.MessageId))
+        var copy = new OutgoingCopy(notice, [Keys.MailAddresses.Normalize(to.Address) ?? to.Address]);
+        if (transport.AlreadyDelivered(copy))
         {
             return SourceActionResult.Ok;
         }
@@ -701,7 +703,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         await _notices.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await transport.SendAsync(notice, cancellationToken).ConfigureAwait(false);
+            await transport.SendAsync(copy, cancellationToken).ConfigureAwait(false);
         }
         catch (MailSourceException e)
         {

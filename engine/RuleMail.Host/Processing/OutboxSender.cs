@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using MimeKit;
+using RuleMail.Application;
 using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Transport;
@@ -157,7 +158,8 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         }
 
         finished.MessageId ??= message.MessageId;
-        if (entry.State == OutboxState.Sending && transport.AlreadyDelivered(finished.MessageId!))
+        var copy = new OutgoingCopy(finished, [.. recipients.Select(a => Keys.MailAddresses.Normalize(a) ?? a).Distinct(StringComparer.Ordinal)]);
+        if (entry.State == OutboxState.Sending && transport.AlreadyDelivered(copy))
         {
             return await FinishAsync(file, entry, OutboxState.Sent, plan.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
         }
@@ -192,7 +194,7 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         await services.State.SealAsync(cancellationToken).ConfigureAwait(false); // A lost "sent" record must be detected, not resent.
         try
         {
-            await transport.SendAsync(finished, cancellationToken).ConfigureAwait(false);
+            await transport.SendAsync(copy, cancellationToken).ConfigureAwait(false);
         }
         catch (MailRejectedException e)
         {
