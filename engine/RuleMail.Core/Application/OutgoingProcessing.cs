@@ -63,7 +63,7 @@ public sealed class OutgoingProcessing
         message.Bcc.AddRange(draft.Bcc.Select(a => MessageContent.Mailbox(a, "bcc")));
         var evaluation = Evaluate(message, draft.Account, size: 0);
         var (from, toCc, bcc) = Addresses(message);
-        return new OutgoingOptions(Composer(evaluation.Decision).For(from, toCc), evaluation);
+        return new OutgoingOptions(Composer(evaluation.Decision).For(from, toCc, bcc), evaluation);
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ public sealed class OutgoingProcessing
         var (size, hash) = Measure(message);
         var evaluation = Evaluate(message, account, size);
         var decision = evaluation.Decision;
-        var options = Composer(decision).For(from, toCc);
+        var options = Composer(decision).For(from, toCc, bcc);
         var plan = OutgoingPlanner.Plan(options, decision, choice);
         if (plan.IsHeld)
         {

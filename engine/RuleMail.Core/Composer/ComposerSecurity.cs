@@ -8,18 +8,22 @@ namespace RuleMail.Composer;
 /// recipients, and with S/MIME or PGP? Sign needs a valid key of the sender's with its private part,
 /// usable for signing; encryption needs a valid key usable for encryption for every recipient, and no
 /// more recipients than the settings allow (one, as the seed says). The newest valid key of an address
-/// wins, so an old expired certificate never blocks a new one.
+/// wins, so an old expired certificate never blocks a new one. Bcc recipients are reported apart, one by one
+/// (each gets a copy encrypted to them alone), and count for neither rule.
 /// </summary>
 /// <remarks>Thread-safe; reads the store's current snapshot.</remarks>
 public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings = null)
 {
     private readonly ComposerSettings _settings = settings ?? new ComposerSettings();
 
-    public SecurityOptions For(string? from, IReadOnlyList<string> recipients)
+    /// <summary>The options for a message from <paramref name="from"/>.</summary>
+    /// <param name="recipients">The To and Cc recipients; what is not an address is left out.</param>
+    /// <param name="bcc">The Bcc recipients, reported in <see cref="SecurityOptions.Bcc"/>; what is not an address is left out.</param>
+    public SecurityOptions For(string? from, IReadOnlyList<string> recipients, IReadOnlyList<string>? bcc = null)
     {
         ArgumentNullException.ThrowIfNull(recipients);
         var sender = MailAddresses.Normalize(from);
-        var to = recipients.Select(MailAddresses.Normalize).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var to = Distinct(recipients);
 
         var smime = new SecurityTypeOptions(SignPossibility(sender, KeyKind.Smime), EncryptionPossibility(to, KeyKind.Smime));
         var pgp = new SecurityTypeOptions(SignPossibility(sender, KeyKind.Pgp), EncryptionPossibility(to, KeyKind.Pgp));
@@ -33,8 +37,13 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
         var sign = Button(chosen.Options.Sign, _settings.SignByDefault, SecurityTexts.WillBeSigned, SecurityTexts.WillNotBeSigned, SecurityTexts.AskForPrivateKey);
         var encrypt = Button(chosen.Options.Encryption, _settings.EncryptByDefault, SecurityTexts.WillBeEncrypted, SecurityTexts.WillNotBeEncrypted,
             to.Count > _settings.MaxEncryptionRecipients || to.Count == 0 ? null : SecurityTexts.AskForRecipientCertificate);
-        return new SecurityOptions(smime, pgp, type, canSwitch, sign, encrypt);
+        var bccKind = type == SecurityResult.PgpType ? KeyKind.Pgp : KeyKind.Smime;
+        var bccOptions = Distinct(bcc ?? []).Select(address => BccPossibility(address, bccKind)).ToList();
+        return new SecurityOptions(smime, pgp, type, canSwitch, sign, encrypt) { Bcc = bccOptions };
     }
+
+    private static List<string> Distinct(IReadOnlyList<string> addresses) =>
+        [.. addresses.Select(MailAddresses.Normalize).OfType<string>().Distinct(StringComparer.Ordinal)];
 
     private static SecurityButton Button(Possibility possibility, bool onByDefault, string will, string willNot, string? advice)
     {
@@ -89,20 +98,13 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
         var unusable = new List<(string Address, string Problem)>();
         foreach (var recipient in recipients)
         {
-            var candidates = Candidates(recipient, kind);
-            if (candidates.Any(e => CanEncryptTo(e, now)))
-            {
-                continue;
-            }
-
-            if (candidates.Count == 0)
+            var (found, problem) = EncryptionCheck(recipient, kind, now);
+            if (!found)
             {
                 missing.Add(recipient);
             }
-            else
+            else if (problem is not null)
             {
-                var problem = Problem(candidates[0], now, KeyUsages.Encrypt)
-                    ?? (candidates.Any(e => e.UsagesAt(now).HasFlag(KeyUsages.Encrypt)) ? "RuleMail cannot encrypt to its EC key (only RSA)" : "cannot be used for encryption");
                 unusable.Add((recipient, problem));
             }
         }
@@ -118,6 +120,35 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
         }
 
         return new Possibility(true, Found(kind, recipients));
+    }
+
+    private BccOption BccPossibility(string address, KeyKind kind)
+    {
+        var (found, problem) = EncryptionCheck(address, kind, store.Time.GetUtcNow());
+        return !found ? new BccOption(address, false, NotFound(kind, [address]))
+            : problem is null ? new BccOption(address, true, Found(kind, [address]))
+            : new BccOption(address, false, FoundBut(kind, [address], problem));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="address"/> has a certificate or key of <paramref name="kind"/> at all, and what keeps the
+    /// one found from being encrypted to now (null when one can be).
+    /// </summary>
+    private (bool Found, string? Problem) EncryptionCheck(string address, KeyKind kind, DateTimeOffset now)
+    {
+        var candidates = Candidates(address, kind);
+        if (candidates.Any(e => CanEncryptTo(e, now)))
+        {
+            return (true, null);
+        }
+
+        if (candidates.Count == 0)
+        {
+            return (false, null);
+        }
+
+        return (true, Problem(candidates[0], now, KeyUsages.Encrypt)
+            ?? (candidates.Any(e => e.UsagesAt(now).HasFlag(KeyUsages.Encrypt)) ? "RuleMail cannot encrypt to its EC key (only RSA)" : "cannot be used for encryption"));
     }
 
     private List<KeyEntry> Candidates(string address, KeyKind kind) =>

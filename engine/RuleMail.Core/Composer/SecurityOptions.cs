@@ -3,7 +3,7 @@ namespace RuleMail.Composer;
 /// <summary>
 /// The composer's security options for one sender and its recipients (the contract in DESIGN.md): what
 /// each type can do, the type chosen by default, whether both types offer something (the seed's switch
-/// button), and the two buttons for the chosen type.
+/// button), the two buttons for the chosen type, and each Bcc recipient apart.
 /// </summary>
 /// <param name="Type"><c>"S/MIME"</c>, <c>"PGP"</c>, or null when neither type can sign or encrypt.</param>
 public sealed record SecurityOptions(
@@ -12,4 +12,12 @@ public sealed record SecurityOptions(
     string? Type,
     bool Switch,
     SecurityButton Sign,
-    SecurityButton Encrypt);
+    SecurityButton Encrypt)
+{
+    /// <summary>
+    /// One entry per distinct Bcc address, for <see cref="Type"/> (S/MIME when it is null): each Bcc recipient gets a copy
+    /// encrypted to them alone, so they count neither for <see cref="SecurityTypeOptions.Encryption"/> nor for the
+    /// single-recipient rule. Empty when there is no Bcc.
+    /// </summary>
+    public IReadOnlyList<BccOption> Bcc { get; init; } = [];
+}

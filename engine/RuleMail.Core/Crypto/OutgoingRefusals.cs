@@ -15,6 +15,8 @@ public static class OutgoingRefusals
 
     public static string NoRecipient(string type) => $"Cannot encrypt with {type}: the message has no recipient (To or Cc)";
 
+    public static string NoRecipientGiven(string type) => $"Cannot encrypt with {type}: the list of recipients to encrypt to is empty";
+
     public static string NotAnAddress(string type, string text) => $"Cannot encrypt with {type}: \"{text}\" is not a mail address";
 
     public static string NoSigningCertificate(string address) =>

@@ -5,7 +5,7 @@ namespace RuleMail.Crypto;
 /// </summary>
 /// <param name="Type"><c>"S/MIME"</c> or <c>"PGP"</c> (<see cref="SecurityResult.SmimeType"/>, <see cref="SecurityResult.PgpType"/>); <c>smime</c> and <c>pgp</c> in any case are accepted too. Anything else is refused.</param>
 /// <param name="Sign">Sign with the sender's newest valid signing certificate or key.</param>
-/// <param name="Encrypt">Encrypt to every To and Cc recipient's newest valid encryption certificate or key.</param>
+/// <param name="Encrypt">Encrypt to every To and Cc recipient's newest valid encryption certificate or key (or to exactly <see cref="EncryptTo"/> when it is set).</param>
 public sealed record OutgoingRequest(string Type, bool Sign, bool Encrypt)
 {
     /// <summary>AES-256-CBC, the default S/MIME content cipher.</summary>
@@ -24,8 +24,11 @@ public sealed record OutgoingRequest(string Type, bool Sign, bool Encrypt)
     public bool EncryptToSender { get; init; } = true;
 
     /// <summary>
-    /// Encrypt to exactly these addresses (and the sender, see <see cref="EncryptToSender"/>) instead of the message's
-    /// To and Cc recipients: a Bcc recipient's copy is encrypted to them alone, and the To/Cc copy never to a Bcc key.
+    /// When set, encryption is to exactly these addresses (and the sender's own key when <see cref="EncryptToSender"/>),
+    /// whatever To, Cc and Bcc say: a Bcc recipient's copy is encrypted to them alone, and the To/Cc copy never to a
+    /// Bcc recipient's key, so no copy reveals a Bcc recipient to the others. Each must be a mail address (normalized as
+    /// <see cref="Keys.MailAddresses.Normalize"/> does); one that is not, or an empty list, is refused. Null: To + Cc.
+    /// Ignored when <see cref="OutgoingRequest.Encrypt"/> is false.
     /// </summary>
     public IReadOnlyList<string>? EncryptTo { get; init; }
 

@@ -7,7 +7,8 @@ namespace RuleMail.Crypto;
 
 /// <summary>
 /// Signs and encrypts outgoing mail with S/MIME or OpenPGP from the key store: the sender's newest valid
-/// signing certificate or key, each To and Cc recipient's newest valid encryption certificate or key, and (by
+/// signing certificate or key, each To and Cc recipient's newest valid encryption certificate or key (or exactly
+/// those of <see cref="OutgoingRequest.EncryptTo"/>, for one copy of a message with Bcc recipients), and (by
 /// default) the sender's own, so the sent copy stays readable. The outer headers stay; the body is replaced.
 /// What cannot be done is refused with a one-line reason and no message: plaintext is never handed back in
 /// place of what was asked for.
@@ -53,27 +54,9 @@ public sealed class OutgoingSecurity
 
         var sender = message.From.Mailboxes.Select(m => MailAddresses.Normalize(m.Address)).FirstOrDefault(a => a is not null);
         var recipients = new List<string>();
-        if (request.Encrypt)
+        if (request.Encrypt && !EncryptionRecipients(message, request, type, recipients, out var unusable))
         {
-            var targets = request.EncryptTo ?? [.. message.To.Mailboxes.Concat(message.Cc.Mailboxes).Select(m => m.ToString())];
-            foreach (var target in targets)
-            {
-                var address = MailAddresses.Normalize(target);
-                if (address is null)
-                {
-                    return OutgoingResult.Refused(OutgoingRefusals.NotAnAddress(type, target));
-                }
-
-                if (!recipients.Contains(address))
-                {
-                    recipients.Add(address);
-                }
-            }
-
-            if (recipients.Count == 0)
-            {
-                return OutgoingResult.Refused(OutgoingRefusals.NoRecipient(type));
-            }
+            return OutgoingResult.Refused(unusable!);
         }
 
         try
@@ -88,6 +71,37 @@ public sealed class OutgoingSecurity
         {
             return OutgoingResult.Refused(OutgoingRefusals.Failed(type, e.Message));
         }
+    }
+
+    /// <summary>
+    /// Whom to encrypt to: exactly <see cref="OutgoingRequest.EncryptTo"/> when it is set, else every To and Cc
+    /// recipient; normalized, each once, in their order. False (and why) when one is not an address or there is none.
+    /// </summary>
+    private static bool EncryptionRecipients(MimeMessage message, OutgoingRequest request, string type, List<string> recipients, out string? refusal)
+    {
+        var addresses = request.EncryptTo is null
+            ? message.To.Mailboxes.Concat(message.Cc.Mailboxes).Select(m => (Text: m.ToString(), Address: m.Address))
+            : request.EncryptTo.Select(a => (Text: a, Address: a));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (text, address) in addresses)
+        {
+            var normalized = MailAddresses.Normalize(address);
+            if (normalized is null)
+            {
+                refusal = OutgoingRefusals.NotAnAddress(type, text);
+                return false;
+            }
+
+            if (seen.Add(normalized))
+            {
+                recipients.Add(normalized);
+            }
+        }
+
+        refusal = recipients.Count > 0 ? null
+            : request.EncryptTo is null ? OutgoingRefusals.NoRecipient(type)
+            : OutgoingRefusals.NoRecipientGiven(type);
+        return recipients.Count > 0;
     }
 
     private MimeEntity? ProtectSmime(MimeEntity body, OutgoingRequest request, string? sender, IReadOnlyList<string> recipients, List<string> notes, out string? refusal)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using MimeKit;
+using RuleMail.Application;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 using RuleMail.Host.Transport;
@@ -56,7 +57,8 @@ internal sealed class NotifyAction(TimeProvider time) : IActionHandler
         notice.Date = time.GetUtcNow();
         notice.Headers.Add("Auto-Submitted", "auto-generated");
         notice.Body = new TextPart("plain") { Text = effect.Payload ?? string.Empty };
-        if (transport.AlreadyDelivered(notice.MessageId))
+        var copy = new OutgoingCopy(notice, [Keys.MailAddresses.Normalize(to.Address) ?? to.Address]);
+        if (transport.AlreadyDelivered(copy))
         {
             return SourceActionResult.Ok;
         }
@@ -64,7 +66,7 @@ internal sealed class NotifyAction(TimeProvider time) : IActionHandler
         await context.Notices.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await transport.SendAsync(notice, cancellationToken).ConfigureAwait(false);
+            await transport.SendAsync(copy, cancellationToken).ConfigureAwait(false);
         }
         catch (MailSourceException e)
         {

@@ -118,7 +118,7 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
 
         var copies = outcome.Copies;
         var messageId = copies[0].Message.MessageId!;
-        if (entry.State == OutboxState.Sending && copies.All(c => transport.AlreadyDelivered(c.Message.MessageId!)))
+        if (entry.State == OutboxState.Sending && copies.All(transport.AlreadyDelivered))
         {
             return await FinishAsync(file, entry, OutboxState.Sent, outcome.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
         }
@@ -155,7 +155,7 @@ public sealed class OutboxSender(HostServices services, AccountConfig account, s
         {
             foreach (var copy in copies)
             {
-                await transport.SendAsync(copy.Message, cancellationToken).ConfigureAwait(false);
+                await transport.SendAsync(copy, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (MailRejectedException e)

@@ -1,8 +1,8 @@
-using MimeKit;
+using RuleMail.Application;
 
 namespace RuleMail.Host.Transport;
 
-/// <summary>Where an account's finished mail goes: an SMTP server or a pickup folder.</summary>
+/// <summary>Where an account's finished mail goes: an SMTP server or a pickup folder. Each copy of a message is handed over on its own.</summary>
 public interface IMailTransport : IAsyncDisposable
 {
     /// <summary><c>smtp 127.0.0.1:587</c> or <c>pickup /var/spool/rulemail</c>: for reports.</summary>
@@ -15,27 +15,12 @@ public interface IMailTransport : IAsyncDisposable
     /// </summary>
     Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Hands the message over. Transient trouble is a <see cref="MailSourceException"/>; a permanent refusal is a <see cref="MailRejectedException"/>.</summary>
-    Task SendAsync(MimeMessage message, CancellationToken cancellationToken);
+    /// <summary>
+    /// Hands one copy over, to exactly its <see cref="OutgoingCopy.Recipients"/> (SMTP: the envelope; no Bcc header is
+    /// transmitted). Transient trouble is a <see cref="MailSourceException"/>; a permanent refusal is a <see cref="MailRejectedException"/>.
+    /// </summary>
+    Task SendAsync(OutgoingCopy copy, CancellationToken cancellationToken);
 
-    /// <summary>True when the message with this Message-ID certainly arrived before (a pickup file exists); SMTP cannot tell and says false.</summary>
-    bool AlreadyDelivered(string messageId);
-}
-
-/// <summary>The destination refused the message for good (an SMTP 5xx); retrying would not help.</summary>
-public sealed class MailRejectedException : Exception
-{
-    public MailRejectedException()
-    {
-    }
-
-    public MailRejectedException(string message)
-        : base(message)
-    {
-    }
-
-    public MailRejectedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
+    /// <summary>True when this copy (its Message-ID and <see cref="OutgoingCopy.Key"/>) certainly arrived before (a pickup file exists); SMTP cannot tell and says false.</summary>
+    bool AlreadyDelivered(OutgoingCopy copy);
 }

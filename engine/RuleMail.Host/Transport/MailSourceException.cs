@@ -1,7 +1,7 @@
 namespace RuleMail.Host.Transport;
 
 /// <summary>A source or destination server could not be used right now (down, refused the login, timed out); the run is retried with backoff.</summary>
-public sealed class MailSourceException : Exception
+public sealed class MailSourceException : TransportException
 {
     public MailSourceException()
     {

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using RuleMail.Host.State;
 
 namespace RuleMail.Host.Transport;
@@ -10,27 +8,15 @@ namespace RuleMail.Host.Transport;
 /// when flags change). Keywords are Dovecot's Maildir keywords (<c>dovecot-keywords</c> plus a letter in the
 /// file name's flags) and folders are Maildir++ (<c>Quarantine</c> is <c>.Quarantine/</c>, <c>A/B</c> is <c>.A.B/</c>),
 /// so an IMAP server serving the same Maildir shows both. Files are only ever renamed, never copied and deleted.
+/// This class lists, reads and moves the files; <see cref="MaildirFileName"/>, <see cref="MaildirFolderName"/> and
+/// <see cref="MaildirKeywords"/> know the names and the keyword file.
 /// </summary>
 /// <param name="root">The Maildir (the folder holding <c>cur/</c>, <c>new/</c> and <c>tmp/</c>).</param>
 /// <param name="account">The account the ledger files this Maildir's messages under.</param>
 public sealed class MaildirSource(string root, string account) : IMailSource
 {
-    /// <summary>Dovecot's map of keyword letters to names, in the Maildir's root.</summary>
-    internal const string KeywordsFileName = "dovecot-keywords";
-
-    /// <summary>Dovecot's lock for the uidlist; it also guards <c>dovecot-keywords</c>, so we take it to add a keyword.</summary>
-    internal const string UidlistLockName = "dovecot-uidlist.lock";
-
-    /// <summary>Keywords are the letters a to z.</summary>
-    internal const int MaxKeywords = 26;
-
-    private const string InfoFlags = ":2,";
-
     // A message renamed (a flag change by a mail client) between finding and using it is found again; this many times.
     private const int Attempts = 5;
-    private const int LockWaitMilliseconds = 100;
-    private const int LockAttempts = 100;
-    private const string NotAtomChars = "()[]{}%*\"\\";
 
     private readonly string _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
 
@@ -126,7 +112,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(keyword);
-        if (KeywordProblem(keyword) is { } problem)
+        if (MaildirKeywords.Problem(keyword) is { } problem)
         {
             return SourceActionResult.Unsupported(problem);
         }
@@ -136,11 +122,11 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             return SourceActionResult.Gone;
         }
 
-        var index = await KeywordIndexAsync(_root, keyword, cancellationToken).ConfigureAwait(false);
+        var index = await MaildirKeywords.IndexAsync(_root, keyword, cancellationToken).ConfigureAwait(false);
         if (index < 0)
         {
             return SourceActionResult.Unsupported(
-                $"the Maildir {_root} already has {MaxKeywords} keywords, the most Dovecot's Maildir keywords allow; '{keyword}' was not set");
+                $"the Maildir {_root} already has {MaildirKeywords.Max} keywords, the most Dovecot's Maildir keywords allow; '{keyword}' was not set");
         }
 
         var letter = (char)('a' + index);
@@ -152,12 +138,12 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             }
 
             var name = Path.GetFileName(path);
-            if (FlagsOf(name).Contains(letter, StringComparison.Ordinal))
+            if (MaildirFileName.FlagsOf(name).Contains(letter, StringComparison.Ordinal))
             {
                 return SourceActionResult.Ok;
             }
 
-            if (TryRename(path, Path.Combine(Subfolder("cur"), WithFlag(name, letter))))
+            if (TryRename(path, Path.Combine(Subfolder("cur"), MaildirFileName.WithFlag(name, letter))))
             {
                 return SourceActionResult.Ok;
             }
@@ -177,7 +163,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(folder);
-        var directory = FolderDirectory(folder, out var problem);
+        var directory = MaildirFolderName.DirectoryOf(folder, out var problem);
         if (directory is null)
         {
             return SourceActionResult.Unsupported(problem!);
@@ -199,7 +185,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
 
             CreateFolder(target);
             var subfolder = Path.GetFileName(Path.GetDirectoryName(path))!;
-            var name = await TranslateKeywordsAsync(Path.GetFileName(path), target, cancellationToken).ConfigureAwait(false);
+            var name = await MaildirKeywords.TranslateAsync(_root, Path.GetFileName(path), target, cancellationToken).ConfigureAwait(false);
             if (TryRename(path, Path.Combine(target, subfolder, name)))
             {
                 return SourceActionResult.Ok;
@@ -210,128 +196,6 @@ public sealed class MaildirSource(string root, string account) : IMailSource
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    /// <summary>The unique name of a Maildir file: its name up to the first <c>:</c> (where the <c>:2,FLAGS</c> info begins).</summary>
-    internal static string KeyOf(string fileName)
-    {
-        var colon = fileName.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? fileName : fileName[..colon];
-    }
-
-    /// <summary>The flag letters of a file name's <c>:2,</c> info (empty when it has none).</summary>
-    internal static string FlagsOf(string fileName)
-    {
-        var colon = fileName.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0 || !fileName.AsSpan(colon).StartsWith(InfoFlags, StringComparison.Ordinal))
-        {
-            return "";
-        }
-
-        var flags = fileName[(colon + InfoFlags.Length)..];
-        var comma = flags.IndexOf(',', StringComparison.Ordinal);
-        return comma < 0 ? flags : flags[..comma];
-    }
-
-    /// <summary>The file name with <paramref name="flag"/> added to its <c>:2,</c> flags (see <see cref="WithFlags"/>).</summary>
-    internal static string WithFlag(string fileName, char flag) => WithFlags(fileName, FlagsOf(fileName) + flag);
-
-    /// <summary>
-    /// The file name with <paramref name="flags"/> as its <c>:2,</c> flags, sorted by ASCII code (uppercase standard
-    /// flags first, then keyword letters) as Dovecot writes them; anything after a further <c>,</c> is kept. Other
-    /// info (<c>:1,…</c>) is replaced.
-    /// </summary>
-    internal static string WithFlags(string fileName, IEnumerable<char> flags)
-    {
-        var key = KeyOf(fileName);
-        var rest = fileName.AsSpan(key.Length).StartsWith(InfoFlags, StringComparison.Ordinal)
-            ? fileName[(key.Length + InfoFlags.Length + FlagsOf(fileName).Length)..]
-            : "";
-        return key + InfoFlags + new string([.. flags.Distinct().Order()]) + rest;
-    }
-
-    /// <summary>Why <paramref name="keyword"/> cannot be an IMAP keyword (an atom), or null when it can.</summary>
-    internal static string? KeywordProblem(string keyword)
-    {
-        if (keyword.Length == 0)
-        {
-            return "an empty keyword cannot be set";
-        }
-
-        foreach (var c in keyword)
-        {
-            if (c <= ' ' || c >= '\x7f' || NotAtomChars.Contains(c, StringComparison.Ordinal))
-            {
-                return $"'{Printable(keyword)}' is not a valid IMAP keyword: use printable ASCII without spaces or any of ( ) [ ] {{ }} % * \" \\";
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// The Maildir++ directory of an IMAP folder name (<c>A/B</c> → <c>.A.B</c>, non-ASCII in modified UTF-7 as
-    /// Dovecot stores it), empty for <c>INBOX</c>, or null with the reason when the name cannot be a folder here.
-    /// </summary>
-    internal static string? FolderDirectory(string folder, out string? problem)
-    {
-        problem = null;
-        if (string.Equals(folder, "INBOX", StringComparison.OrdinalIgnoreCase))
-        {
-            return "";
-        }
-
-        var parts = folder.Split('/');
-        foreach (var part in parts)
-        {
-            if (part.Length == 0 || part is "." or "..")
-            {
-                problem = $"'{Printable(folder)}' is not a folder name (empty or relative part; levels are separated by a single '/')";
-                return null;
-            }
-
-            if (part.Contains('.', StringComparison.Ordinal))
-            {
-                problem = $"'{Printable(folder)}' cannot be a Maildir++ folder: '.' separates levels there, use '/' (A/B)";
-                return null;
-            }
-
-            if (part.Any(c => char.IsControl(c) || c is '\\' or '*' or '%'))
-            {
-                problem = $"'{Printable(folder)}' is not a folder name (control characters, '\\', '*' and '%' are not allowed)";
-                return null;
-            }
-        }
-
-        return "." + string.Join('.', parts.Select(EncodeModifiedUtf7));
-    }
-
-    /// <summary>IMAP's modified UTF-7 (RFC 3501 5.1.3): <c>&amp;</c> is <c>&amp;-</c>, non-ASCII runs are UTF-16 in base64 with <c>,</c> for <c>/</c>.</summary>
-    internal static string EncodeModifiedUtf7(string name)
-    {
-        var encoded = new StringBuilder(name.Length);
-        var i = 0;
-        while (i < name.Length)
-        {
-            var c = name[i];
-            if (c is >= ' ' and <= '~')
-            {
-                encoded.Append(c == '&' ? "&-" : c.ToString());
-                i++;
-                continue;
-            }
-
-            var start = i;
-            while (i < name.Length && name[i] is < ' ' or > '~')
-            {
-                i++;
-            }
-
-            var utf16 = Encoding.BigEndianUnicode.GetBytes(name, start, i - start);
-            encoded.Append('&').Append(Convert.ToBase64String(utf16).TrimEnd('=').Replace('/', ',')).Append('-');
-        }
-
-        return encoded.ToString();
-    }
 
     private string Subfolder(string name) => Path.Combine(_root, name);
 
@@ -347,14 +211,14 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             {
                 foreach (var file in new DirectoryInfo(folder).EnumerateFiles())
                 {
-                    var key = KeyOf(file.Name);
+                    var key = MaildirFileName.KeyOf(file.Name);
                     if (file.Name.StartsWith('.') || key.Length == 0)
                     {
                         continue;
                     }
 
                     var modified = file.LastWriteTimeUtc;
-                    files[key] = new MaildirFile(key, file.Name, file.FullName, TimestampOf(file.Name, modified), modified.Ticks);
+                    files[key] = new MaildirFile(key, file.Name, file.FullName, MaildirFileName.TimestampOf(file.Name, modified), modified.Ticks);
                 }
             }
         }
@@ -366,20 +230,11 @@ public sealed class MaildirSource(string root, string account) : IMailSource
         return files;
     }
 
-    /// <summary>The delivery time in Unix seconds: the unique name's leading <c>seconds.</c>, else the file's mtime.</summary>
-    private static long TimestampOf(string name, DateTime modifiedUtc)
-    {
-        var dot = name.IndexOf('.', StringComparison.Ordinal);
-        return dot > 0 && long.TryParse(name.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-            ? seconds
-            : new DateTimeOffset(modifiedUtc, TimeSpan.Zero).ToUnixTimeSeconds();
-    }
-
     /// <summary>Where the message is now: its listed path while that still holds it, else found again by unique name.</summary>
     private string? Locate(SourceMessage message)
     {
         if (message.Location is { } location
-            && string.Equals(KeyOf(Path.GetFileName(location)), message.SourceKey, StringComparison.Ordinal)
+            && string.Equals(MaildirFileName.KeyOf(Path.GetFileName(location)), message.SourceKey, StringComparison.Ordinal)
             && Path.GetDirectoryName(location) is { } folder
             && (string.Equals(folder, Subfolder("new"), StringComparison.Ordinal) || string.Equals(folder, Subfolder("cur"), StringComparison.Ordinal))
             && File.Exists(location))
@@ -409,7 +264,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
 
             foreach (var path in Directory.EnumerateFiles(folder))
             {
-                if (string.Equals(KeyOf(Path.GetFileName(path)), key, StringComparison.Ordinal))
+                if (string.Equals(MaildirFileName.KeyOf(Path.GetFileName(path)), key, StringComparison.Ordinal))
                 {
                     return path;
                 }
@@ -473,171 +328,9 @@ public sealed class MaildirSource(string root, string account) : IMailSource
         }
     }
 
-    /// <summary>
-    /// The name with its keyword letters translated from this Maildir's <c>dovecot-keywords</c> to the target folder's.
-    /// Letters without a name here (lost) are dropped, as are keywords the target has no room for.
-    /// </summary>
-    private async Task<string> TranslateKeywordsAsync(string name, string target, CancellationToken cancellationToken)
-    {
-        var flags = FlagsOf(name);
-        if (!flags.Any(IsKeywordLetter))
-        {
-            return name;
-        }
-
-        string?[] here;
-        try
-        {
-            here = ReadKeywords(Path.Combine(_root, KeywordsFileName));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MailSourceException($"Maildir {_root}: cannot read {KeywordsFileName}: {e.Message}", e);
-        }
-
-        var translated = new List<char>(flags.Where(c => !IsKeywordLetter(c)));
-        foreach (var letter in flags.Where(IsKeywordLetter))
-        {
-            if (here[letter - 'a'] is { } keyword && await KeywordIndexAsync(target, keyword, cancellationToken).ConfigureAwait(false) is >= 0 and var index)
-            {
-                translated.Add((char)('a' + index));
-            }
-        }
-
-        return WithFlags(name, translated);
-    }
-
-    private static bool IsKeywordLetter(char c) => c is >= 'a' and <= 'z';
-
-    /// <summary>The keyword's index in the Maildir's <c>dovecot-keywords</c>, added when missing; -1 when all 26 are taken.</summary>
-    private static async Task<int> KeywordIndexAsync(string maildir, string keyword, CancellationToken cancellationToken)
-    {
-        var path = Path.Combine(maildir, KeywordsFileName);
-        try
-        {
-            var index = Array.FindIndex(ReadKeywords(path), name => string.Equals(name, keyword, StringComparison.OrdinalIgnoreCase));
-            if (index >= 0)
-            {
-                return index;
-            }
-
-            var held = await LockAsync(maildir, cancellationToken).ConfigureAwait(false);
-            await using (held.ConfigureAwait(false))
-            {
-                // Read again under the lock: Dovecot may have added keywords meanwhile.
-                var names = ReadKeywords(path);
-                index = Array.FindIndex(names, name => string.Equals(name, keyword, StringComparison.OrdinalIgnoreCase));
-                if (index >= 0)
-                {
-                    return index;
-                }
-
-                index = Array.IndexOf(names, null);
-                if (index < 0)
-                {
-                    return -1;
-                }
-
-                names[index] = keyword;
-                WriteKeywords(maildir, names);
-                return index;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MailSourceException($"Maildir {maildir}: cannot update {KeywordsFileName}: {e.Message}", e);
-        }
-    }
-
-    /// <summary>Dovecot's lines <c>N name</c>; lines it would skip are skipped.</summary>
-    private static string?[] ReadKeywords(string path)
-    {
-        var names = new string?[MaxKeywords];
-        if (!File.Exists(path))
-        {
-            return names;
-        }
-
-        foreach (var line in File.ReadLines(path))
-        {
-            var space = line.IndexOf(' ', StringComparison.Ordinal);
-            if (space > 0 && space < line.Length - 1
-                && int.TryParse(line.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var index)
-                && index < MaxKeywords)
-            {
-                names[index] = line[(space + 1)..];
-            }
-        }
-
-        return names;
-    }
-
-    /// <summary>
-    /// Replaces <c>dovecot-keywords</c> atomically (a temporary file renamed over it). Its mtime must grow each time,
-    /// since Dovecot re-reads the file only when the mtime (in seconds) changes.
-    /// </summary>
-    private static void WriteKeywords(string maildir, string?[] names)
-    {
-        var path = Path.Combine(maildir, KeywordsFileName);
-        var text = new StringBuilder();
-        for (var i = 0; i < names.Length; i++)
-        {
-            if (names[i] is { } name)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"{i} {name}\n");
-            }
-        }
-
-        var temp = Path.Combine(maildir, $"{KeywordsFileName}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(Encoding.ASCII.GetBytes(text.ToString()));
-                stream.Flush(flushToDisk: true);
-            }
-
-            if (File.Exists(path))
-            {
-                var previous = File.GetLastWriteTimeUtc(path);
-                var previousSecond = previous.AddTicks(-(previous.Ticks % TimeSpan.TicksPerSecond));
-                if (File.GetLastWriteTimeUtc(temp) < previousSecond.AddSeconds(1))
-                {
-                    File.SetLastWriteTimeUtc(temp, previousSecond.AddSeconds(1));
-                }
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
-
-    /// <summary>Takes Dovecot's uidlist dotlock (created exclusively, removed on dispose), waiting a while when Dovecot holds it.</summary>
-    private static async Task<FileStream> LockAsync(string maildir, CancellationToken cancellationToken)
-    {
-        var path = Path.Combine(maildir, UidlistLockName);
-        for (var attempt = 0; attempt < LockAttempts; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                await Task.Delay(LockWaitMilliseconds, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        throw new MailSourceException($"Maildir {maildir}: {UidlistLockName} is held by another process; the keyword is set on the next attempt");
-    }
-
     private MailSourceException StillRenaming(SourceMessage message) =>
         new($"Maildir {_root}: {message.SourceKey} kept being renamed by another process; tried {Attempts} times");
 
-    private static string Printable(string text) => new([.. text.Select(c => char.IsControl(c) ? '?' : c)]);
 
     private sealed record MaildirFile(string Key, string Name, string Path, long Timestamp, long Modified);
 }

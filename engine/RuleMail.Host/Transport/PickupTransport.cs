@@ -1,29 +1,34 @@
 using System.Security.Cryptography;
 using System.Text;
-using MimeKit;
+using RuleMail.Application;
 
 namespace RuleMail.Host.Transport;
 
 /// <summary>
-/// Writes finished messages into a pickup folder (for an MTA or ticket system to collect). The file name comes
-/// from the Message-ID, and each file is written under a temporary name and renamed, so a message is there
-/// whole or not at all, and writing it again replaces rather than doubles it.
+/// Writes finished messages into a pickup folder (for an MTA or ticket system to collect), one file per copy. The file
+/// name comes from the Message-ID and the copy's <see cref="OutgoingCopy.Key"/>, so the copies of one message do not
+/// overwrite each other; each file is written under a temporary name and renamed, so a copy is there whole or not at
+/// all, and writing it again replaces rather than doubles it.
 /// </summary>
+/// <remarks>
+/// The file holds the message as it is, headers and all: the envelope (<see cref="OutgoingCopy.Recipients"/>) is not
+/// written, so whatever collects the folder reads the recipients from the headers.
+/// </remarks>
 public sealed class PickupTransport(string folder) : IMailTransport
 {
     public string Describe => $"pickup {folder}";
 
-    public async Task SendAsync(MimeMessage message, CancellationToken cancellationToken)
+    public async Task SendAsync(OutgoingCopy copy, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(copy);
         Directory.CreateDirectory(folder);
-        var target = PathFor(message.MessageId ?? throw new InvalidOperationException("a message needs a Message-ID before it is sent"));
+        var target = PathFor(copy);
         var temporary = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
         try
         {
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
             {
-                await message.WriteToAsync(file, cancellationToken).ConfigureAwait(false);
+                await copy.Message.WriteToAsync(file, cancellationToken).ConfigureAwait(false);
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: true);
             }
@@ -37,14 +42,25 @@ public sealed class PickupTransport(string folder) : IMailTransport
         }
     }
 
-    public bool AlreadyDelivered(string messageId) => File.Exists(PathFor(messageId));
+    public bool AlreadyDelivered(OutgoingCopy copy)
+    {
+        ArgumentNullException.ThrowIfNull(copy);
+        return File.Exists(PathFor(copy));
+    }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>A file name safe on every file system, unique per Message-ID.</summary>
-    private string PathFor(string messageId)
+    /// <summary>
+    /// A file name safe on every file system: <c>HASH.eml</c> for the To/Cc copy (the name a message always had here,
+    /// so a send interrupted before an upgrade is still recognised) and <c>HASH.bcc-KEYHASH.eml</c> for a Bcc copy,
+    /// where HASH comes from the Message-ID and KEYHASH from the copy's key (an address may hold any character).
+    /// </summary>
+    private string PathFor(OutgoingCopy copy)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(messageId)))[..32];
-        return Path.Combine(folder, $"{hash}.eml");
+        var messageId = copy.Message.MessageId ?? throw new InvalidOperationException("a message needs a Message-ID before it is sent");
+        var name = Hash(messageId, 32);
+        return Path.Combine(folder, copy.BccRecipient is null ? $"{name}.eml" : $"{name}.bcc-{Hash(copy.Key, 16)}.eml");
     }
+
+    private static string Hash(string text, int length) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..length];
 }

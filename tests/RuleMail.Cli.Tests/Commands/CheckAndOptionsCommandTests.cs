@@ -98,6 +98,33 @@ public sealed class CheckAndOptionsCommandTests : IDisposable
     }
 
     [Fact]
+    public void Options_json_has_the_contracts_fields_in_order_and_an_empty_bcc_list_when_there_is_no_bcc()
+    {
+        var result = CliRun.Run(_root, null, "options", "--from", "support@rulemail.test", "--to", "carol@both.test", "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.Equal(["smime", "pgp", "type", "switch", "sign", "encrypt", "bcc"], json.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Array, json.RootElement.GetProperty("bcc").ValueKind);
+        Assert.Equal(0, json.RootElement.GetProperty("bcc").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_bcc_option_is_written_as_address_possible_and_message()
+    {
+        var store = RuleMail.Keys.KeyStore.Open(Path.Combine(_root, "keystore-sample"), new RuleMail.Keys.KeyStoreOptions());
+        var options = new RuleMail.Composer.ComposerSecurity(store).For("support@rulemail.test", ["carol@both.test"], ["Dave <DAVE@expired.test>"]);
+
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(options, RuleMail.Cli.Output.KeyJson.Options));
+
+        var bcc = Assert.Single(json.RootElement.GetProperty("bcc").EnumerateArray());
+        Assert.Equal(["address", "possible", "message"], bcc.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("dave@expired.test", bcc.GetProperty("address").GetString());
+        Assert.False(bcc.GetProperty("possible").GetBoolean());
+        Assert.Equal("The certificate for dave@expired.test was found, but has expired.", bcc.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public void Options_for_an_expired_recipient_disables_encrypt_with_the_reason()
     {
         var result = CliRun.Run(_root, null, "options", "--from", "support@rulemail.test", "--to", "dave@expired.test");

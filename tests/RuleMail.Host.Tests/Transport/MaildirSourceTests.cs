@@ -140,7 +140,7 @@ public sealed class MaildirSourceTests : IDisposable
         Assert.Equal(
             ["1700000001.M1P1.host:2,ab", "1700000002.M1P1.host:2,FSb"],
             Directory.GetFiles(Path.Combine(Root, "cur")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        Assert.False(File.Exists(Path.Combine(Root, MaildirSource.UidlistLockName)));
+        Assert.False(File.Exists(Path.Combine(Root, MaildirKeywords.UidlistLockName)));
         Assert.Equal(["dovecot-keywords"], Directory.GetFiles(Root).Select(Path.GetFileName));
 
         // Already set: nothing changes.
@@ -360,8 +360,8 @@ public sealed class MaildirSourceTests : IDisposable
     [InlineData("1.x:1,experimental", 'a', "1.x:2,a")]
     public void Flags_are_kept_in_ASCII_order_as_Dovecot_writes_them(string name, char flag, string expected)
     {
-        Assert.Equal(expected, MaildirSource.WithFlag(name, flag));
-        Assert.Equal(name.Split(':')[0], MaildirSource.KeyOf(expected));
+        Assert.Equal(expected, MaildirFileName.WithFlag(name, flag));
+        Assert.Equal(name.Split(':')[0], MaildirFileName.KeyOf(expected));
     }
 
     [Theory]
@@ -370,7 +370,7 @@ public sealed class MaildirSourceTests : IDisposable
     [InlineData("Entwürfe", "Entw&APw-rfe")]
     [InlineData("日本語", "&ZeVnLIqe-")]
     public void Folder_names_are_stored_in_modified_UTF7(string name, string expected) =>
-        Assert.Equal(expected, MaildirSource.EncodeModifiedUtf7(name));
+        Assert.Equal(expected, MaildirFolderName.EncodeModifiedUtf7(name));
 
     private static byte[] Mail(string name) =>
         Encoding.ASCII.GetBytes($"Message-ID: <{name}@test>\r\nSubject: {name}\r\nFrom: a@test\r\nTo: b@test\r\n\r\nbody of {name}\r\n");
