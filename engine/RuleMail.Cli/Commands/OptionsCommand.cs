@@ -75,6 +75,11 @@ internal static class OptionsCommand
         output.WriteLine($"        encryption: {Mark(options.Smime.Encryption)}  {options.Smime.Encryption.Message}");
         output.WriteLine($"PGP     sign:       {Mark(options.Pgp.Sign)}  {options.Pgp.Sign.Message}");
         output.WriteLine($"        encryption: {Mark(options.Pgp.Encryption)}  {options.Pgp.Encryption.Message}");
+        foreach (var bcc in options.Bcc)
+        {
+            output.WriteLine($"Bcc     {bcc.Address}: {Mark(new Possibility(bcc.Possible, bcc.Message))}  {bcc.Message} (a copy of its own{(bcc.Possible ? ", encrypted to them" : string.Empty)})");
+        }
+
         output.WriteLine();
         output.WriteLine($"Security type: {options.Type ?? "none"}{(options.Switch ? " (the composer can switch between S/MIME and PGP)" : string.Empty)}");
         output.WriteLine($"✅ Sign     {State(options.Sign)}  {options.Sign.Tooltip}");

@@ -24,8 +24,9 @@ namespace RuleMail.Application;
 /// <para>
 /// Bcc: the To/Cc copy carries no Bcc header and is encrypted to the To/Cc keys (and the sender's) only, so it never
 /// reveals a Bcc recipient; each Bcc recipient gets a copy of their own, encrypted to them (and the sender), with a
-/// Bcc header naming only them. When the message is encrypted and a Bcc recipient's copy cannot be, the whole message
-/// is held: no copy goes out in plaintext while the others are encrypted, and none goes to someone who cannot read it.
+/// Bcc header naming only them, so none goes to someone who cannot read it. When encryption was asked for or a rule
+/// requires it and a Bcc recipient's copy cannot be encrypted, the whole message is held; when it is only the default
+/// (<c>preferred</c>), that copy goes out unencrypted and the notes and the description say so.
 /// </para>
 /// <para>Thread-safe and meant to be a singleton. The caller's message is changed (headers removed and added): pass one it owns.</para>
 /// </remarks>
@@ -126,9 +127,15 @@ public sealed class OutgoingProcessing
             message.Headers.Add(name, value);
         }
 
-        if (plan.Encrypt && BccRefusal(decision, from, bcc, plan.Type) is { } refusal)
+        // Encryption the person asked for, or a rule requires, is never dropped for a Bcc copy: the message is held.
+        // Encryption by default (preferred) is done for every copy it is possible for; a Bcc copy it is not possible
+        // for goes out as the rest of the plan says (signed or not), and the notes say so.
+        var encryptRequired = choice.Encrypt ?? decision.Encrypt == Preference.Required;
+        var unencryptable = plan.Encrypt ? Unencryptable(decision, from, bcc, plan.Type) : [];
+        if (encryptRequired && unencryptable.Count > 0)
         {
-            return OutgoingOutcome.Held(refusal, evaluation, options);
+            var (address, reason) = unencryptable.First();
+            return OutgoingOutcome.Held($"cannot encrypt the copy for the Bcc recipient {address} with {plan.Type}: {reason}", evaluation, options);
         }
 
         var request = plan.Request(_settings.EncryptToSender);
@@ -138,7 +145,7 @@ public sealed class OutgoingProcessing
         message.Bcc.Clear();
         if (toCc.Count > 0)
         {
-            var main = Protect(message, plan, request);
+            var main = Protect(message, request);
             if (main.IsRefused)
             {
                 return OutgoingOutcome.Held(main.Refusal, evaluation, options);
@@ -153,39 +160,51 @@ public sealed class OutgoingProcessing
             // Only this recipient's Bcc header, and (when encrypted) only their key and the sender's.
             message.Bcc.Clear();
             message.Bcc.Add(bccMailboxes.First(m => MailAddresses.Normalize(m.Address) == address));
-            var copy = Protect(message, plan, request with { EncryptTo = [address] });
+            var plain = unencryptable.TryGetValue(address, out var why);
+            var copy = Protect(message, plain ? request with { Encrypt = false } : request with { EncryptTo = [address] });
             if (copy.IsRefused)
             {
                 return OutgoingOutcome.Held($"the copy for the Bcc recipient {address} cannot be protected: {copy.Refusal}", evaluation, options);
             }
 
             copies.Add(new OutgoingCopy(copy.Message, [address], address));
+            if (plain)
+            {
+                notes.Add($"Bcc {address}: not encrypted: {why}");
+            }
+
             notes.AddRange(copy.Notes.Select(n => $"Bcc {address}: {n}"));
         }
 
         message.Bcc.Clear();
         message.Bcc.AddRange(bccMailboxes);
         var description = bcc.Count == 0 ? plan.Description : $"{plan.Description}; {bcc.Count} Bcc {(bcc.Count == 1 ? "copy" : "copies")} of its own";
+        if (unencryptable.Count > 0)
+        {
+            description += $"; not encrypted for {string.Join(", ", unencryptable.Keys)} ({string.Join(" ", unencryptable.Values)})";
+        }
+
         return OutgoingOutcome.Send(copies, description, notes, evaluation, options);
     }
 
     private static RuleEvaluation NotEvaluated { get; } = new([], RuleDecision.Empty, []);
 
-    /// <summary>Why a Bcc recipient cannot get a copy encrypted to them with <paramref name="type"/>, in the composer's words; null when every one can.</summary>
-    private string? BccRefusal(RuleDecision decision, string from, IReadOnlyList<string> bcc, string type)
+    /// <summary>The Bcc recipients no copy can be encrypted to with <paramref name="type"/>, with the composer's reason.</summary>
+    private Dictionary<string, string> Unencryptable(RuleDecision decision, string from, IReadOnlyList<string> bcc, string type)
     {
         var composer = Composer(decision);
+        var unencryptable = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var address in bcc)
         {
             var options = composer.For(from, [address]);
             var encryption = (type == SecurityResult.PgpType ? options.Pgp : options.Smime).Encryption;
             if (!encryption.Possible)
             {
-                return $"cannot encrypt the copy for the Bcc recipient {address} with {type}: {encryption.Message}";
+                unencryptable[address] = encryption.Message;
             }
         }
 
-        return null;
+        return unencryptable;
     }
 
     private ComposerSecurity Composer(RuleDecision decision) => new(Store, _settings.With(decision));
@@ -194,8 +213,8 @@ public sealed class OutgoingProcessing
         _rules.Current.Evaluate(RuleMessage.From(message, null, RuleMessage.Outgoing, account, size), RuleDirection.Outgoing);
 
     /// <summary>A copy of its own for each recipient: the protected message, or (neither signed nor encrypted) the same headers and body.</summary>
-    private OutgoingResult Protect(MimeMessage message, OutgoingPlan plan, OutgoingRequest request) =>
-        plan.Sign || plan.Encrypt
+    private OutgoingResult Protect(MimeMessage message, OutgoingRequest request) =>
+        request.Sign || request.Encrypt
             ? _security.Protect(message, request)
             : OutgoingResult.Done(SignedContent.WithBody(message, message.Body ?? new TextPart("plain") { Text = string.Empty }), []);
 

@@ -62,6 +62,20 @@ public sealed class OutgoingProcessingTests(SmimeMail mail) : IClassFixture<Smim
     }
 
     [Fact]
+    public void With_encryption_only_by_default_a_Bcc_copy_that_cannot_be_encrypted_goes_out_signed_and_says_so_while_the_others_stay_encrypted()
+    {
+        var outcome = Processing().Process(Message(Sam, Support, bcc: [Nobody, Stranger]), Support, OutgoingChoice.None);
+
+        Assert.False(outcome.IsHeld, outcome.Hold);
+        Assert.Equal(3, outcome.Copies.Count);
+        Assert.Equal(Recipients(Support, Sam), RecipientsOf(Decrypted(outcome.Copies[0].Message)));
+        Assert.Equal("multipart/signed", outcome.Copies[1].Message.Body!.ContentType.MimeType);
+        Assert.Equal(Recipients(Stranger, Sam), RecipientsOf(Decrypted(outcome.Copies[2].Message)));
+        Assert.Contains("Bcc nobody@example.com: not encrypted: The certificate for nobody@example.com was not found.", outcome.Notes);
+        Assert.EndsWith("; not encrypted for nobody@example.com (The certificate for nobody@example.com was not found.)", outcome.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_plain_message_with_Bcc_also_gives_each_Bcc_recipient_a_copy_of_their_own_and_To_Cc_no_Bcc_header()
     {
         var outcome = Processing().Process(Message(Sam, Support, bcc: [Nobody, Stranger]), Support, new OutgoingChoice { Sign = false, Encrypt = false });
@@ -228,6 +242,9 @@ public sealed class OutgoingProcessingTests(SmimeMail mail) : IClassFixture<Smim
 
     private static string[] Recipients(params string[] names) =>
         [.. names.Select(n => SmimeMail.LoadCertificate(n.Split('@')[0]).SerialNumber).Order(StringComparer.Ordinal)];
+
+    /// <summary>A signed-then-encrypted copy as encrypted: its outer layer (the encrypted one) is what the recipients are read from.</summary>
+    private static MimeMessage Decrypted(MimeMessage message) => message;
 
     /// <summary>The serial numbers of the certificates a copy is encrypted to (issuer-and-serial recipient identifiers).</summary>
     private static string[] RecipientsOf(MimeMessage message)

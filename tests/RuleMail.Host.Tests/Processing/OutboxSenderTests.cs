@@ -580,6 +580,65 @@ public sealed class OutboxSenderTests
         Assert.Equal(OutboxState.Sent, (await LedgerAsync(runtime, "reply.eml", second)).State);
     }
 
+    [Fact]
+    public async Task A_bcc_recipient_gets_a_copy_of_their_own_over_smtp_that_only_they_and_the_sender_can_open()
+    {
+        using var harness = HostHarness.Create();
+        await using var sink = await SmtpSink.StartAsync();
+        var outbox = SmtpAccount(harness, sink);
+        outbox.Drop("0001.eml", OutboxFolder.Mail(Alice, "Ticket #4711 solved", Body, null, $"Bcc: {Carol}", "X-RuleMail-Encrypt: yes"));
+        await using var runtime = await harness.OpenAsync();
+
+        var report = await runtime.Accounts[0].SendAsync(null, Ct);
+
+        Assert.Null(report.Error);
+        var sent = Assert.Single(report.Messages);
+        Assert.Equal(OutboxState.Sent, sent.State);
+        Assert.Contains("1 Bcc copy of its own", sent.Reason, StringComparison.Ordinal);
+        Assert.Equal(2, sink.Messages.Count);
+        var toAlice = Assert.Single(sink.Messages, m => m.RcptTo.SequenceEqual(["alice@customer.test"]));
+        var toCarol = Assert.Single(sink.Messages, m => m.RcptTo.SequenceEqual(["carol@both.test"]));
+        Assert.DoesNotContain("carol", Encoding.UTF8.GetString(toAlice.Raw), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(toCarol.Message.Headers, h => h.Field.Equals("Bcc", StringComparison.OrdinalIgnoreCase)); // Not transmitted over SMTP.
+        Assert.Equal(toAlice.Message.MessageId, toCarol.Message.MessageId);
+
+        // Carol opens her copy with openssl and her own key; alice's copy is not for her.
+        Assert.Contains("Your ticket #4711 was solved.", Decrypt(harness, toCarol.Raw, "carol").Text, StringComparison.Ordinal);
+        Assert.NotEqual(0, Decrypt(harness, toAlice.Raw, "carol").ExitCode);
+        var ours = new IncomingSecurity(runtime.Services.Store).Inspect(toCarol.Message, OurAddress);
+        Assert.True(ours.Security.Encryption?.Success, ours.Security.Encryption?.Comment); // The sender keeps a readable copy.
+    }
+
+    [Fact]
+    public async Task An_encrypted_message_with_a_bcc_recipient_who_has_no_usable_certificate_is_held_and_nothing_is_sent()
+    {
+        using var harness = HostHarness.Create();
+        await using var sink = await SmtpSink.StartAsync();
+        var outbox = SmtpAccount(harness, sink);
+        outbox.Drop("0001.eml", OutboxFolder.Mail(Alice, "Ticket #4711 solved", Body, null, "Bcc: dave@expired.test", "X-RuleMail-Encrypt: yes"));
+        await using var runtime = await harness.OpenAsync();
+
+        var report = await runtime.Accounts[0].SendAsync(null, Ct);
+
+        var held = Assert.Single(report.Messages);
+        Assert.Equal(OutboxState.Held, held.State);
+        Assert.Equal("cannot encrypt the copy for the Bcc recipient dave@expired.test with S/MIME: The certificate for dave@expired.test was found, but has expired.", held.Reason);
+        Assert.Empty(sink.Messages);
+        Assert.Equal(["0001.eml"], outbox.In(OutboxSender.HeldFolder));
+    }
+
+    /// <summary>openssl cms -decrypt with a sample correspondent's key (keystore-sample/source, the sample passphrase).</summary>
+    private static (int ExitCode, string Text) Decrypt(HostHarness harness, byte[] raw, string name)
+    {
+        var source = Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "source");
+        var message = harness.Folder.File($"{Guid.NewGuid():N}.eml");
+        File.WriteAllBytes(message, raw);
+        var result = Core.Tests.Support.ExternalTool.TryRun("openssl", [
+            "cms", "-decrypt", "-in", message, "-recip", Path.Combine(source, $"{name}.crt"), "-inkey", Path.Combine(source, $"{name}.key"),
+            "-passin", $"file:{Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "passphrase.txt")}"]);
+        return (result.ExitCode, result.StandardOutputText);
+    }
+
     private static OutboxFolder SmtpAccount(HostHarness harness, SmtpSink sink) =>
         AddAccount(harness, new SendConfig { Smtp = new ServerConfig { Host = sink.Host, Port = sink.Port, Security = "none" } });
 
