@@ -10,7 +10,7 @@ namespace RuleMail.Host.Processing;
 public sealed class HostServices(
     RuleMailConfig config,
     KeyStore store,
-    RuleSet rules,
+    RuleSetSource rules,
     IStateStore state,
     HttpClient http,
     ILoggerFactory logging,
@@ -21,7 +21,11 @@ public sealed class HostServices(
 
     public KeyStore Store { get; } = store;
 
-    public RuleSet Rules { get; } = rules;
+    /// <summary>The rule set in force; <see cref="Scheduling.LiveReload"/> replaces it when the rules folder changes.</summary>
+    public RuleSetSource RuleSource { get; } = rules;
+
+    /// <summary>The rule set in force now: read it once per message, so one message is judged by one set.</summary>
+    public RuleSet Rules => RuleSource.Current;
 
     public IStateStore State { get; } = state;
 

@@ -8,7 +8,8 @@ namespace RuleMail.Host.Scheduling;
 
 /// <summary>
 /// The long-running service: a generic host with Quartz (in-memory store) running each account's fetch and send
-/// jobs on their schedules until SIGINT/SIGTERM, then waiting for running jobs to finish their current message.
+/// jobs on their schedules until SIGINT/SIGTERM, then waiting for running jobs to finish their current message;
+/// <see cref="LiveReload"/> reloads the key store and the rules meanwhile.
 /// </summary>
 public static class ScheduledHost
 {
@@ -22,6 +23,9 @@ public static class ScheduledHost
         builder.Logging.ClearProviders();
         logging(builder.Logging);
         builder.Services.AddSingleton(runtime);
+        builder.Services.AddSingleton(services => new LiveReload(
+            runtime.Services.Store, runtime.Services.RuleSource, runtime.Services.Config, services.GetRequiredService<ILogger<LiveReload>>(), runtime.Services.Time));
+        builder.Services.AddHostedService(services => services.GetRequiredService<LiveReload>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Services.AddQuartz("RuleMail", quartz =>
         {

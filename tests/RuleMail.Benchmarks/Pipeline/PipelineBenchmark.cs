@@ -216,7 +216,7 @@ internal static class PipelineBenchmark
         UnlockPrivateKeys(runtime);
         var services = runtime.Services;
         var state = new TimedState(services.State);
-        var timed = new HostServices(services.Config, services.Store, services.Rules, state, services.Http, services.Logging, services.Time, services.Environment);
+        var timed = new HostServices(services.Config, services.Store, services.RuleSource, state, services.Http, services.Logging, services.Time, services.Environment);
         var endpoint = ServerEndpoint.From("imap", account.Fetch!.Imap!, services.Environment);
         var source = new TimedSource(new ImapSource(endpoint, account.Name, "INBOX", NullLogger.Instance), state);
         await using (source)
