@@ -11,8 +11,8 @@ namespace RuleMail.Keys;
 /// now?" and hands private keys to the crypto layers.
 /// </summary>
 /// <remarks>
-/// Thread-safe: lookups read an immutable snapshot; <see cref="Import"/> and <see cref="Remove"/> take a
-/// lock file (so several processes may share the folder) and swap in a new snapshot.
+/// Thread-safe: lookups read an immutable snapshot; <see cref="Import"/>, <see cref="Remove"/> and
+/// <see cref="Reload"/> take a lock file (so several processes may share the folder) and swap in a new snapshot.
 /// </remarks>
 public sealed class KeyStore
 {
@@ -36,20 +36,7 @@ public sealed class KeyStore
     public static KeyStore Open(string directory, KeyStoreOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        // KeyStoreFolder.Exists tells "not there" from "not allowed to look": the second is no empty store.
-        if (!KeyStoreFolder.Exists(directory) || !System.IO.Directory.Exists(directory))
-        {
-            throw new KeyStoreException($"{directory}: no such key store folder");
-        }
-
-        // A folder without the marker is no key store (a mount point not mounted yet, a wrong path): read as an empty
-        // store it would judge every signature unknown and every encrypted message undecryptable, for good.
-        if (!KeyStoreFolder.Exists(System.IO.Path.Combine(directory, KeyStoreFolder.MarkerFile)))
-        {
-            throw new KeyStoreException(
-                $"{directory}: not a RuleMail key store (it has no {KeyStoreFolder.MarkerFile}); point keystore at the store, or make one with rulemail keys import");
-        }
-
+        RequireStore(directory);
         var folder = new KeyStoreFolder(directory);
         return new KeyStore(folder, options ?? new KeyStoreOptions(), KeyStoreSnapshot.Load(folder));
     }
@@ -80,8 +67,23 @@ public sealed class KeyStore
     /// <summary>CA certificates the admin imported: a signer's chain must reach one of them.</summary>
     public IReadOnlyList<SmimeCertificateEntry> TrustAnchors => [.. _snapshot.Certificates.Where(c => c.IsTrustAnchor)];
 
-    /// <summary>Re-reads the folder, picking up changes made by other processes.</summary>
-    public void Reload() => _snapshot = KeyStoreSnapshot.Load(_folder);
+    /// <summary>
+    /// Re-reads the folder, picking up changes made by other processes. Fails closed: when the folder cannot be read
+    /// whole (a damaged file, no marker, I/O) the content read before stays in force.
+    /// </summary>
+    /// <returns>What changed, by fingerprint.</returns>
+    /// <exception cref="KeyStoreException">The folder cannot be read; nothing changed.</exception>
+    public KeyStoreChange Reload() => LoadAndSwap(unlock: false);
+
+    /// <summary>
+    /// <see cref="Reload"/> for a store whose private keys were opened with <see cref="UnlockAll"/> (a running host):
+    /// every private key of the content read is opened before that content is put in force, so a key the host cannot
+    /// use (locked, or under another passphrase) is an error now, not "cannot be decrypted" on each message. Fails
+    /// closed: on any error the content and keys in force before stay, and the error says why in one line.
+    /// </summary>
+    /// <returns>What changed, by fingerprint.</returns>
+    /// <exception cref="KeyStoreException">The folder cannot be read whole, or a private key in it cannot be opened; nothing changed.</exception>
+    public KeyStoreChange ReloadAndUnlockAll() => LoadAndSwap(unlock: true);
 
     /// <summary>
     /// Imports every file or nothing. Private keys are re-encrypted under the store passphrase; importing
@@ -225,7 +227,7 @@ public sealed class KeyStore
         // The entry as the store holds it now: a removed key is not handed out, a secret key imported since is.
         var current = _snapshot.PgpKeys.FirstOrDefault(k => k.Fingerprint == entry.Fingerprint)
             ?? throw new KeyStoreException($"the key store no longer holds the OpenPGP key {entry.Fingerprint} ({entry.DisplayName})");
-        return OpenOnce(_pgpKeys, (current.Fingerprint, keyId), () => PrivateKeyOpener.OpenPgp(current, keyId, passphrase));
+        return OpenPgp(current, keyId, passphrase);
     }
 
     /// <summary>
@@ -235,24 +237,7 @@ public sealed class KeyStore
     /// </summary>
     /// <returns>How many entries hold a private key (0: nothing to unlock, no passphrase needed).</returns>
     /// <exception cref="KeyStoreException">No passphrase while the store holds private keys, or one that does not open them all.</exception>
-    public int UnlockAll()
-    {
-        var (certificates, pgpKeys) = PrivateEntries();
-        foreach (var certificate in certificates)
-        {
-            _ = OpenPrivateKey(certificate);
-        }
-
-        foreach (var key in pgpKeys)
-        {
-            foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
-            {
-                _ = OpenPrivateKey(key, SubkeyId(subkey));
-            }
-        }
-
-        return certificates.Count + pgpKeys.Count;
-    }
+    public int UnlockAll() => Unlock(_snapshot);
 
     /// <summary>
     /// The cheap form of <see cref="UnlockAll"/> for a one-message command: the passphrase is proven by one private key
@@ -282,10 +267,95 @@ public sealed class KeyStore
     /// <exception cref="KeyStoreException">The store holds private keys and no passphrase was given.</exception>
     public void RequirePassphrase() => _ = PrivateEntries();
 
-    /// <summary>The entries holding a private key; refuses when there are some but no passphrase.</summary>
-    private (List<SmimeCertificateEntry> Certificates, List<PgpKeyEntry> PgpKeys) PrivateEntries()
+    /// <summary>A folder without the marker is refused, whatever else it holds.</summary>
+    /// <exception cref="KeyStoreException">The folder is not there, or not a key store.</exception>
+    private static void RequireStore(string directory)
     {
-        var snapshot = _snapshot;
+        // KeyStoreFolder.Exists tells "not there" from "not allowed to look": the second is no empty store.
+        if (!KeyStoreFolder.Exists(directory) || !System.IO.Directory.Exists(directory))
+        {
+            throw new KeyStoreException($"{directory}: no such key store folder");
+        }
+
+        // A folder without the marker is no key store (a mount point not mounted yet, a wrong path): read as an empty
+        // store it would judge every signature unknown and every encrypted message undecryptable, for good.
+        if (!KeyStoreFolder.Exists(System.IO.Path.Combine(directory, KeyStoreFolder.MarkerFile)))
+        {
+            throw new KeyStoreException(
+                $"{directory}: not a RuleMail key store (it has no {KeyStoreFolder.MarkerFile}); point keystore at the store, or make one with rulemail keys import");
+        }
+    }
+
+    /// <summary>
+    /// Reads the folder under the writers' lock (so an import in another process is seen whole or not at all), opens its
+    /// private keys when asked, and only then puts it in force.
+    /// </summary>
+    private KeyStoreChange LoadAndSwap(bool unlock)
+    {
+        KeyStoreSnapshot before;
+        KeyStoreSnapshot next;
+        using (_folder.Lock(LockTimeout))
+        {
+            // Import and Remove swap the snapshot under the same lock: no reload can put an older content back.
+            before = _snapshot;
+            RequireStore(_folder.Root);
+            next = KeyStoreSnapshot.Load(_folder);
+            if (unlock)
+            {
+                _ = Unlock(next);
+            }
+
+            _snapshot = next;
+        }
+
+        ForgetKeysNotIn(next);
+        return KeyStoreChange.Between(before.Entries, next.Entries);
+    }
+
+    /// <summary>Opens every private key of <paramref name="snapshot"/> (which need not be in force yet) into the caches.</summary>
+    private int Unlock(KeyStoreSnapshot snapshot)
+    {
+        var (certificates, pgpKeys) = PrivateEntries(snapshot);
+        foreach (var certificate in certificates)
+        {
+            _ = OpenPrivateKey(certificate);
+        }
+
+        foreach (var key in pgpKeys)
+        {
+            foreach (var subkey in key.Keys.Where(k => k.HasSecretKey))
+            {
+                _ = OpenPgp(key, SubkeyId(subkey), Passphrase());
+            }
+        }
+
+        return certificates.Count + pgpKeys.Count;
+    }
+
+    private PgpPrivateKey OpenPgp(PgpKeyEntry current, long keyId, KeyStorePassphrase passphrase) =>
+        OpenOnce(_pgpKeys, (current.Fingerprint, keyId), () => PrivateKeyOpener.OpenPgp(current, keyId, passphrase));
+
+    /// <summary>Drops the opened private keys of entries <paramref name="snapshot"/> no longer holds with a private key.</summary>
+    private void ForgetKeysNotIn(KeyStoreSnapshot snapshot)
+    {
+        var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).Select(c => c.Fingerprint).ToHashSet(StringComparer.Ordinal);
+        foreach (var fingerprint in _smimeKeys.Keys.Where(f => !certificates.Contains(f)))
+        {
+            _smimeKeys.TryRemove(fingerprint, out _);
+        }
+
+        var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey).Select(k => k.Fingerprint).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in _pgpKeys.Keys.Where(k => !pgpKeys.Contains(k.Item1)))
+        {
+            _pgpKeys.TryRemove(key, out _);
+        }
+    }
+
+    /// <summary>The entries holding a private key; refuses when there are some but no passphrase.</summary>
+    private (List<SmimeCertificateEntry> Certificates, List<PgpKeyEntry> PgpKeys) PrivateEntries() => PrivateEntries(_snapshot);
+
+    private (List<SmimeCertificateEntry> Certificates, List<PgpKeyEntry> PgpKeys) PrivateEntries(KeyStoreSnapshot snapshot)
+    {
         var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).ToList();
         var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey && k.Keys.Any(s => s.HasSecretKey)).ToList();
         var count = certificates.Count + pgpKeys.Count;

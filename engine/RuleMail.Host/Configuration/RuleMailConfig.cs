@@ -84,6 +84,24 @@ public sealed class RuleMailConfig
         return rules;
     }
 
+    /// <summary>
+    /// <see cref="LoadRules"/> for a host, at start and on every reload: also refuses rules that judge no incoming mail
+    /// while an account fetches, since fetched mail whose security failed would then never be quarantined.
+    /// </summary>
+    /// <exception cref="RuleMailException">The rules do not load, or cover no incoming mail while an account fetches.</exception>
+    public RuleMail.Rules.RuleSet LoadHostRules()
+    {
+        var rules = LoadRules();
+        if (Accounts.Any(a => a.Fetch is not null) && !rules.Covers(RuleMail.Rules.RuleDirection.Incoming))
+        {
+            // Fetched mail judged by no rule would never be quarantined: a policy switched off without a word.
+            throw new RuleMailException(
+                $"{Rules}: the rules folder holds no incoming rule, so fetched mail whose security failed would never be quarantined; add one (the shipped rules/00-quarantine-failed-security.yaml)");
+        }
+
+        return rules;
+    }
+
     /// <summary>Like <see cref="Directory.Exists"/>, but a folder that cannot be looked at is an error, not "no rules".</summary>
     private static bool Exists(string folder)
     {

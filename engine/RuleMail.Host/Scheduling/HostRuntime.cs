@@ -47,13 +47,7 @@ public sealed class HostRuntime : IAsyncDisposable
 
         // Locked keys are an operational error, never a verdict on a message ("cannot be decrypted", for good).
         var store = provider.GetRequiredService<KeyStore>();
-        var rules = provider.GetRequiredService<RuleSetSource>().Current;
-        if (config.Accounts.Any(a => a.Fetch is not null) && !rules.Covers(RuleDirection.Incoming))
-        {
-            // Fetched mail judged by no rule would never be quarantined: a policy switched off without a word.
-            throw new RuleMailException(
-                $"{config.Rules}: the rules folder holds no incoming rule, so fetched mail whose security failed would never be quarantined; add one (the shipped rules/00-quarantine-failed-security.yaml)");
-        }
+        _ = provider.GetRequiredService<RuleSetSource>(); // Loaded whole, and refused when it judges no fetched mail (LoadHostRules).
 
         // Every password variable is checked now, so a missing one shows at start, not on the first run.
         var environment = provider.GetRequiredService<EnvironmentVariables>();

@@ -30,7 +30,7 @@ public static class RuleMailHostServices
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(keyStoreOptions);
-        services.AddRuleMailCore(config.CoreOptions(keyStoreOptions, KeyReadiness.Unlocked));
+        services.AddRuleMailCore(config.CoreOptions(keyStoreOptions, KeyReadiness.Unlocked) with { LoadRules = config.LoadHostRules });
         services.AddSingleton(config);
         services.AddSingleton(new EnvironmentVariables(environment));
         services.AddSingleton<IStateStore>(_ => HostRuntime.OpenState(config));
@@ -54,7 +54,8 @@ public static class RuleMailHostServices
 
     /// <summary>
     /// Adds the scheduled jobs to <paramref name="builder"/>: Quartz (in-memory store) runs each account's fetch and send
-    /// jobs on their schedules until the host stops, then waits for running jobs to finish their current message.
+    /// jobs on their schedules until the host stops, then waits for running jobs to finish their current message;
+    /// <see cref="LiveReload"/> reloads the key store and the rules meanwhile.
     /// </summary>
     public static IHostApplicationBuilder AddRuleMailScheduling(this IHostApplicationBuilder builder, RuleMailConfig config)
     {
@@ -80,6 +81,12 @@ public static class RuleMailHostServices
             }
         });
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+
+        // The key store and the rules are reloaded when their files change and on SIGHUP.
+        builder.Services.AddSingleton(sp => new LiveReload(
+            sp.GetRequiredService<KeyStore>(), sp.GetRequiredService<RuleMail.Rules.RuleSetSource>(), config,
+            sp.GetRequiredService<ILogger<LiveReload>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveReload>());
         return builder;
     }
 

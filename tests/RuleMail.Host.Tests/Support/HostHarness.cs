@@ -17,6 +17,8 @@ internal sealed class HostHarness : IDisposable
 {
     public const string SamplePassphrase = "rulemail-sample-only";
 
+    private const string KeyStoreFolderMarker = "rulemail-keystore.json";
+
     private HostHarness(TempDirectory folder)
     {
         Folder = folder;
@@ -44,7 +46,30 @@ internal sealed class HostHarness : IDisposable
 
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>The key store the config names: the sample's, read-only, unless <see cref="CopyKeyStore"/> gave the test its own.</summary>
+    public string KeystoreDirectory { get; private set; } = Path.Combine(RepositoryRoot, "keystore-sample");
+
     public static HostHarness Create() => new(new TempDirectory("host"));
+
+    /// <summary>Copies the sample key store (its marker and key folders, not its demo mailbox) into the test folder, for a test that changes it.</summary>
+    public string CopyKeyStore()
+    {
+        var sample = Path.Combine(RepositoryRoot, "keystore-sample");
+        var copy = Folder.File("keystore");
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(sample, KeyStoreFolderMarker), Path.Combine(copy, KeyStoreFolderMarker));
+        foreach (var sub in new[] { "smime", "pgp", "crl" })
+        {
+            Directory.CreateDirectory(Path.Combine(copy, sub));
+            foreach (var file in Directory.GetFiles(Path.Combine(sample, sub)))
+            {
+                File.Copy(file, Path.Combine(copy, sub, Path.GetFileName(file)));
+            }
+        }
+
+        KeystoreDirectory = copy;
+        return copy;
+    }
 
     /// <summary>Adds a rule file (YAML) to the test's rules folder; names sort after the shipped 00- and 50- files unless chosen otherwise.</summary>
     public void AddRule(string fileName, string yaml) => File.WriteAllText(Path.Combine(RulesDirectory, fileName), yaml);
@@ -95,7 +120,7 @@ internal sealed class HostHarness : IDisposable
     public RuleMailConfig Config() => new()
     {
         Path = ConfigPath,
-        Keystore = Path.Combine(RepositoryRoot, "keystore-sample"),
+        Keystore = KeystoreDirectory,
         KeystorePassphraseFile = Path.Combine(RepositoryRoot, "keystore-sample", "passphrase.txt"),
         Rules = RulesDirectory,
         State = StatePath,
