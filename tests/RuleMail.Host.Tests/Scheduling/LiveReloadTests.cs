@@ -3,7 +3,9 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RuleMail.Core.Tests.Support;
+using RuleMail.Host.Configuration;
 using RuleMail.Host.Scheduling;
+using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 using RuleMail.Keys;
 using RuleMail.Rules;
@@ -204,6 +206,44 @@ public sealed class LiveReloadTests : IDisposable
         Assert.Equal(
             $"key store reloaded: 1 added (S/MIME colleague@rulemail.test, SHA-256 fingerprint {added.Fingerprint}), 0 removed [files changed]",
             Assert.Single(ReloadLines()).Text);
+    }
+
+    [Fact]
+    public async Task A_message_held_for_a_missing_certificate_goes_out_encrypted_once_the_certificate_is_imported_and_the_file_moved_back()
+    {
+        _harness.CopyKeyStore();
+        var outbox = _harness.Folder.File("outbox");
+        var pickup = _harness.Folder.File("pickup");
+        _harness.Accounts.Add(new AccountConfig
+        {
+            Name = "support",
+            Address = "support@rulemail.test",
+            Send = new SendConfig { Every = "30s", Outbox = outbox, Pickup = pickup },
+        });
+        Directory.CreateDirectory(outbox);
+        File.WriteAllText(Path.Combine(outbox, "0001.eml"),
+            "From: support@rulemail.test\r\nTo: colleague@rulemail.test\r\nSubject: Secret\r\nX-RuleMail-Encrypt: yes\r\n\r\nThe plan.\r\n");
+        await using var runtime = await _harness.OpenAsync();
+        using var reload = await StartAsync(runtime);
+
+        var first = Assert.Single((await runtime.Accounts.Single(a => a.Account.Name == "support").SendAsync(null, CancellationToken.None)).Messages);
+        Assert.Equal(OutboxState.Held, first.State);
+        Assert.Equal("cannot encrypt with S/MIME: The certificate for colleague@rulemail.test was not found.", first.Reason);
+
+        using var ca = new CertificateAuthority();
+        var now = _harness.Time.GetUtcNow();
+        using var issued = ca.Issue("CN=New Colleague", now.AddHours(-1), now.AddYears(1), ["colleague@rulemail.test"]);
+        var report = await AfterChangeAsync(reload, () => OtherProcess().Import([ca.CaFile, CertificateAuthority.Pem("colleague.crt", issued)]));
+        Assert.Equal(ReloadOutcome.Reloaded, report.Keys);
+        File.Move(Path.Combine(outbox, "held", "0001.eml"), Path.Combine(outbox, "0001.eml"));
+
+        var second = Assert.Single((await runtime.Accounts.Single(a => a.Account.Name == "support").SendAsync(null, CancellationToken.None)).Messages);
+
+        Assert.Equal(OutboxState.Sent, second.State);
+        Assert.StartsWith("signed and encrypted with S/MIME", second.Reason, StringComparison.Ordinal);
+        var sent = MimeKit.MimeMessage.Load(Assert.Single(Directory.GetFiles(pickup, "*.eml")));
+        Assert.Equal("application/pkcs7-mime", sent.Body!.ContentType.MimeType);
+        Assert.DoesNotContain("The plan.", File.ReadAllText(Directory.GetFiles(pickup, "*.eml")[0]), StringComparison.Ordinal);
     }
 
     [Fact]
