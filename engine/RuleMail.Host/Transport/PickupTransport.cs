@@ -11,8 +11,10 @@ namespace RuleMail.Host.Transport;
 /// all, and writing it again replaces rather than doubles it.
 /// </summary>
 /// <remarks>
-/// The file holds the message as it is, headers and all: the envelope (<see cref="OutgoingCopy.Recipients"/>) is not
-/// written, so whatever collects the folder reads the recipients from the headers.
+/// The envelope comes first, as the IIS/Exchange pickup format writes it: an <c>X-Sender:</c> line (the sender) and one
+/// <c>X-Receiver:</c> line per envelope recipient (<see cref="OutgoingCopy.Recipients"/>), then the message as it is.
+/// A collector must deliver to the <c>X-Receiver</c>s: one that reads To/Cc/Bcc instead (<c>sendmail -t</c>) would
+/// hand a Bcc recipient's copy to the To/Cc recipients too.
 /// </remarks>
 public sealed class PickupTransport(string folder) : IMailTransport
 {
@@ -28,6 +30,7 @@ public sealed class PickupTransport(string folder) : IMailTransport
         {
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
             {
+                await file.WriteAsync(Envelope(copy), cancellationToken).ConfigureAwait(false);
                 await copy.Message.WriteToAsync(file, cancellationToken).ConfigureAwait(false);
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: true);
@@ -49,6 +52,25 @@ public sealed class PickupTransport(string folder) : IMailTransport
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>The <c>X-Sender</c> and <c>X-Receiver</c> lines; addresses are normalized, so they hold no line break.</summary>
+    private static byte[] Envelope(OutgoingCopy copy)
+    {
+        if (copy.Recipients.Count == 0)
+        {
+            throw new InvalidOperationException("a copy needs at least one envelope recipient");
+        }
+
+        var sender = copy.Message.Sender?.Address ?? copy.Message.From.Mailboxes.FirstOrDefault()?.Address;
+        var lines = new StringBuilder();
+        lines.Append("X-Sender: <").Append(Keys.MailAddresses.Normalize(sender) ?? string.Empty).Append(">\r\n");
+        foreach (var recipient in copy.Recipients)
+        {
+            lines.Append("X-Receiver: <").Append(Keys.MailAddresses.Normalize(recipient) ?? throw new InvalidOperationException($"not an envelope address: {recipient}")).Append(">\r\n");
+        }
+
+        return Encoding.UTF8.GetBytes(lines.ToString());
+    }
 
     /// <summary>
     /// A file name safe on every file system: <c>HASH.eml</c> for the To/Cc copy (the name a message always had here,

@@ -43,6 +43,24 @@ public sealed class PickupTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task Each_file_starts_with_its_own_envelope_as_the_iis_pickup_format_writes_it_so_a_bcc_copy_names_only_its_recipient()
+    {
+        await using var transport = new PickupTransport(Folder);
+        var main = new OutgoingCopy(Message("for alice"), ["alice@customer.test", "bob@partner.test"]);
+        var dave = new OutgoingCopy(Message("for dave"), ["dave@hidden.test"], "dave@hidden.test");
+
+        await transport.SendAsync(main, Ct);
+        await transport.SendAsync(dave, Ct);
+
+        var texts = Directory.GetFiles(Folder).Select(File.ReadAllText).ToList();
+        var forAlice = Assert.Single(texts, t => t.Contains("for alice", StringComparison.Ordinal));
+        var forDave = Assert.Single(texts, t => t.Contains("for dave", StringComparison.Ordinal));
+        Assert.StartsWith("X-Sender: <sue@rulemail.test>\r\nX-Receiver: <alice@customer.test>\r\nX-Receiver: <bob@partner.test>\r\nFrom: ", forAlice, StringComparison.Ordinal);
+        Assert.StartsWith("X-Sender: <sue@rulemail.test>\r\nX-Receiver: <dave@hidden.test>\r\nFrom: ", forDave, StringComparison.Ordinal);
+        Assert.DoesNotContain("dave", forAlice, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AlreadyDelivered_answers_for_each_copy_on_its_own()
     {
         await using var transport = new PickupTransport(Folder);
