@@ -44,6 +44,43 @@ internal sealed class HostHarness : IDisposable
 
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>The key store the host opens: the sample one, or the test's own copy (<see cref="CopyKeystore"/>).</summary>
+    public string KeystoreDirectory { get; private set; } = Path.Combine(FindRoot(), "keystore-sample");
+
+    /// <summary>
+    /// Gives the test its own copy of the sample key store (its entries, not the demo mailbox or source/), so it may
+    /// import into it; the host opens the copy from then on.
+    /// </summary>
+    public void CopyKeystore()
+    {
+        var sample = Path.Combine(RepositoryRoot, "keystore-sample");
+        var copy = Folder.File("keystore");
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(sample, "rulemail-keystore.json"), Path.Combine(copy, "rulemail-keystore.json"));
+        foreach (var kind in new[] { "smime", "pgp", "crl" })
+        {
+            Directory.CreateDirectory(Path.Combine(copy, kind));
+            foreach (var file in Directory.GetFiles(Path.Combine(sample, kind)))
+            {
+                File.Copy(file, Path.Combine(copy, kind, Path.GetFileName(file)));
+            }
+        }
+
+        KeystoreDirectory = copy;
+    }
+
+    /// <summary>Imports a file of the sample's source/ (e.g. <c>stranger.crt</c>) into the test's key store copy, as <c>rulemail keys import</c> does.</summary>
+    public void ImportIntoKeystore(string sourceFile)
+    {
+        if (KeystoreDirectory.StartsWith(RepositoryRoot, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("CopyKeystore first: the sample key store in the repository must stay as it is");
+        }
+
+        var store = KeyStore.Open(KeystoreDirectory, new KeyStoreOptions { Time = Time, Passphrase = new KeyStorePassphrase(SamplePassphrase) });
+        store.Import([ImportFile.Read(Path.Combine(RepositoryRoot, "keystore-sample", "source", sourceFile))]);
+    }
+
     public static HostHarness Create() => new(new TempDirectory("host"));
 
     /// <summary>Adds a rule file (YAML) to the test's rules folder; names sort after the shipped 00- and 50- files unless chosen otherwise.</summary>
@@ -95,7 +132,7 @@ internal sealed class HostHarness : IDisposable
     public RuleMailConfig Config() => new()
     {
         Path = ConfigPath,
-        Keystore = Path.Combine(RepositoryRoot, "keystore-sample"),
+        Keystore = KeystoreDirectory,
         KeystorePassphraseFile = Path.Combine(RepositoryRoot, "keystore-sample", "passphrase.txt"),
         Rules = RulesDirectory,
         State = StatePath,
@@ -134,6 +171,24 @@ internal sealed class HostHarness : IDisposable
     {
         await using var runtime = await OpenAsync();
         return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
+    }
+
+    /// <summary>One retry of the first account, as one <c>rulemail retry</c> would do it (a fresh runtime: today's keys and rules).</summary>
+    public async Task<Host.Processing.RetryReport> RetryOnceAsync(Host.Processing.RetrySelection? selection = null)
+    {
+        await using var runtime = await OpenAsync();
+        return await runtime.Accounts[0].RetryAsync(selection ?? new Host.Processing.RetrySelection { SecurityFailed = true }, null, CancellationToken.None);
+    }
+
+    /// <summary>The ledger entry of the first account's message <paramref name="sourceKey"/> in <paramref name="folder"/>, read with the state store itself.</summary>
+    public async Task<(Host.State.LedgerEntry Entry, IReadOnlyList<Host.State.MessageAnalysis> Analyses, IReadOnlyList<Host.State.SideEffect> Effects)> LedgerAsync(
+        string folder, string sourceKey)
+    {
+        await using var store = await Host.State.SqliteStateStore.OpenAsync(StatePath, CancellationToken.None);
+        var entry = (await store.FindMessagesAsync(Accounts[0].Name, folder, [sourceKey], CancellationToken.None))[sourceKey];
+        return (entry,
+            await store.AnalysesAsync(entry.Account, entry.Folder, entry.SourceKey, CancellationToken.None),
+            await store.SideEffectsAsync(entry.Account, entry.Folder, entry.SourceKey, CancellationToken.None));
     }
 
     /// <summary>One send run of the first account, with a fresh runtime.</summary>
