@@ -109,6 +109,36 @@ public sealed class RetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_webhook_that_is_down_during_a_retry_is_delivered_once_by_a_later_fetch()
+    {
+        await _dovecot.AppendAsync(User, Password, HostHarness.DemoMessage(UnknownSigner));
+        await _harness.FetchOnceAsync();
+        _harness.ImportIntoKeystore("stranger.crt");
+        _webhook.RespondNext(1, System.Net.HttpStatusCode.ServiceUnavailable);
+
+        var retried = Assert.Single((await _harness.RetryOnceAsync()).Messages);
+        var tooEarly = await _harness.FetchOnceAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        var later = await _harness.FetchOnceAsync();
+        var after = await _harness.FetchOnceAsync();
+
+        // The mailbox part was done at once; the webhook waits for its backoff like any other.
+        Assert.Equal((RetryOutcome.Changed, MessageState.Retry), (retried.Outcome, retried.State));
+        Assert.Contains("move INBOX: done", retried.Actions);
+        Assert.Empty(tooEarly.Messages);
+        Assert.Equal(1, tooEarly.Waiting);
+        var finished = Assert.Single(later.Messages);
+        Assert.Equal(MessageState.Done, finished.State);
+        Assert.Empty(after.Messages);
+        Assert.Equal(3, _webhook.Received.Count);
+        Assert.Equal(2, _webhook.Acknowledged.Count);
+        Assert.Equal(_webhook.Received[1].IdempotencyKey, _webhook.Received[2].IdempotencyKey);
+        using var json = JsonDocument.Parse(_webhook.Received[2].Body);
+        Assert.Equal(2, json.RootElement.GetProperty("analysis").GetInt32());
+        Assert.Single(await _dovecot.ListAsync(User, Password));
+    }
+
+    [Fact]
     public async Task A_retry_whose_new_analysis_still_fails_records_and_changes_nothing()
     {
         await _dovecot.AppendAsync(User, Password, HostHarness.DemoMessage("smime-tampered"));
