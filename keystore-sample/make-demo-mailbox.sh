@@ -9,6 +9,8 @@
 #   smime-expired-signer      signed by dave@expired.test (expired 2021)          ⚠️ sign
 #   smime-revoked-signer      signed by erin@revoked.test (revoked by the CRL)    ⚠️ sign
 #   smime-unknown-signer      signed by a self-signed stranger                    ⚠️ "Unable to find certificate for validation"
+#                             (source/stranger.crt is not in the store: `rulemail keys import` it, then
+#                             `rulemail retry` brings the message back from Quarantine, verified)
 #   smime-signed-encrypted    signed by carol@both.test, encrypted to support     🔒 ✅
 #   smime-encrypted-other     encrypted to alice only                             ⚠️ "Unable to find private key to decrypt"
 #   pgp-signed-encrypted      PGP/MIME from bob@partner.test, signed + encrypted  🔒 ✅
@@ -65,10 +67,15 @@ text "Please pay to our new account. -- Erin" erin.txt
 sign erin.txt erin erin.signed
 deliver smime-revoked-signer erin@revoked.test "New bank account" "$work/erin.signed"
 
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$work/stranger.key" -out "$work/stranger.crt" -days 3650 \
-  -subj "/CN=stranger@unknown.test" -addext "subjectAltName=email:stranger@unknown.test"
+# The stranger's certificate stays in source/ (never in the store) so the demo can make the signer known later. The
+# message in git was signed before its key was kept: source/stranger.crt is that message's own certificate, taken from
+# it with `openssl smime -pk7out | openssl pkcs7 -print_certs`; without stranger.key a new stranger is made here.
+if [ ! -f "$src/stranger.key" ]; then
+  ossl req -x509 -newkey rsa:2048 -keyout "$src/stranger.key" -passout "pass:$pass" -out "$src/stranger.crt" -days 3650 \
+    -subj "/CN=stranger@unknown.test" -addext "subjectAltName=email:stranger@unknown.test"
+fi
 text "Trust me. -- A stranger" stranger.txt
-ossl smime -sign -in "$work/stranger.txt" -signer "$work/stranger.crt" -inkey "$work/stranger.key" -out "$work/stranger.signed"
+sign stranger.txt stranger stranger.signed
 deliver smime-unknown-signer stranger@unknown.test "Urgent" "$work/stranger.signed"
 
 text "The contract is attached, signed and sealed. -- Carol" carol.txt

@@ -20,6 +20,7 @@ internal static class RuleMailCli
         root.Subcommands.Add(ComposeCommand.Create(common, console));
         root.Subcommands.Add(RulesCommand.Create(common, console));
         root.Subcommands.Add(RunCommand.Create(common, console));
+        root.Subcommands.Add(RetryCommand.Create(common, console));
         return root;
     }
 

@@ -114,8 +114,8 @@ internal static class RunCommand
 
     private static void WriteMessage(TextWriter output, ProcessedMessage message)
     {
-        output.WriteLine($"  {Icons(message)}  {message.Subject ?? "(no subject)"}  <{message.From}>  [{message.SourceKey}]");
-        foreach (var line in Reasons(message))
+        output.WriteLine($"  {SecurityText.Icons(message.Security)}  {message.Subject ?? "(no subject)"}  <{message.From}>  [{message.SourceKey}]");
+        foreach (var line in SecurityText.Reasons(message.Security))
         {
             output.WriteLine($"      {line}");
         }
@@ -131,52 +131,6 @@ internal static class RunCommand
             output.WriteLine(message.State == MessageState.Failed
                 ? $"      {SecurityText.Warning} failed for good, left in the mailbox: {error}"
                 : $"      {SecurityText.Warning} {error}; tried again after {message.NextAttempt:u}");
-        }
-    }
-
-    private static string Icons(ProcessedMessage message)
-    {
-        var security = message.Security;
-        if (security is null)
-        {
-            return SecurityText.Warning;
-        }
-
-        var icons = new List<string>();
-        if (security.Encryption is { } encryption)
-        {
-            icons.Add(encryption.Success ? "🔒" : SecurityText.Warning + "🔒");
-        }
-
-        if (security.Sign is { } sign)
-        {
-            icons.Add(sign.Success ? "✅" : SecurityText.Warning + "✅");
-        }
-
-        return icons.Count == 0 ? "✉️" : string.Join(' ', icons);
-    }
-
-    private static IEnumerable<string> Reasons(ProcessedMessage message)
-    {
-        var security = message.Security;
-        if (security is null)
-        {
-            yield break;
-        }
-
-        if (security.Encryption is { } encryption)
-        {
-            yield return encryption.Success ? $"{SecurityText.Encrypted} {encryption.Comment}" : $"{SecurityText.NotDecrypted} {encryption.Comment}";
-        }
-
-        if (security.Sign is { } sign)
-        {
-            yield return sign.Success ? $"{SecurityText.Verified} {sign.Comment}" : $"{SecurityText.NotVerified} {sign.Comment}";
-        }
-
-        if (security.Encryption is null && security.Sign is null)
-        {
-            yield return "Neither signed nor encrypted.";
         }
     }
 
@@ -232,7 +186,8 @@ internal static class RunCommand
 
     private static string Number(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
 
-    private static void Logging(ILoggingBuilder builder, bool json, LogLevel level)
+    /// <summary>The log providers of a host command: single-line console (or JSON) on stderr, Quartz and Microsoft quiet below warnings.</summary>
+    internal static void Logging(ILoggingBuilder builder, bool json, LogLevel level)
     {
         builder.SetMinimumLevel(level);
         builder.AddFilter("Quartz", LogLevel.Warning);

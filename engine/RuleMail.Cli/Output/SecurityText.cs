@@ -36,4 +36,50 @@ internal static class SecurityText
             output.WriteLine("This message is neither signed nor encrypted.");
         }
     }
+
+    /// <summary>The seed's incoming icons for a result, as <c>run</c> and <c>retry</c> list messages (a warning alone: not analysed).</summary>
+    public static string Icons(SecurityResult? security)
+    {
+        if (security is null)
+        {
+            return Warning;
+        }
+
+        var icons = new List<string>();
+        if (security.Encryption is { } encryption)
+        {
+            icons.Add(encryption.Success ? "🔒" : Warning + "🔒");
+        }
+
+        if (security.Sign is { } sign)
+        {
+            icons.Add(sign.Success ? "✅" : Warning + "✅");
+        }
+
+        return icons.Count == 0 ? "✉️" : string.Join(' ', icons);
+    }
+
+    /// <summary>A result's lines with the seed's hover texts and the comment (none when not analysed).</summary>
+    public static IEnumerable<string> Reasons(SecurityResult? security)
+    {
+        if (security is null)
+        {
+            yield break;
+        }
+
+        if (security.Encryption is { } encryption)
+        {
+            yield return encryption.Success ? $"{Encrypted} {encryption.Comment}" : $"{NotDecrypted} {encryption.Comment}";
+        }
+
+        if (security.Sign is { } sign)
+        {
+            yield return sign.Success ? $"{Verified} {sign.Comment}" : $"{NotVerified} {sign.Comment}";
+        }
+
+        if (security.Encryption is null && security.Sign is null)
+        {
+            yield return "Neither signed nor encrypted.";
+        }
+    }
 }

@@ -10,4 +10,10 @@ internal sealed record ActionPlanning(AccountConfig Account, LedgerEntry Entry, 
 {
     /// <summary>The merged decision of the incoming rules.</summary>
     public RuleDecision Decision => Verdict.Decision;
+
+    /// <summary>The analysis this plan belongs to: 1 at fetch, 2 and on when a retry judged the message again.</summary>
+    public int AnalysisVersion { get; init; } = 1;
+
+    /// <summary>What earlier analyses left on the message (a retry plans the difference); null on its first analysis.</summary>
+    public EarlierOutcome? Earlier { get; init; }
 }

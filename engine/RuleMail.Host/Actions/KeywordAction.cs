@@ -16,11 +16,16 @@ internal sealed class KeywordAction : IActionHandler
 
     public SideEffectState NotDone => SideEffectState.Skipped;
 
+    /// <summary>Every keyword of the decision; on a retry, those earlier analyses have not set already.</summary>
     public IEnumerable<PlannedAction> Plan(ActionPlanning planning) =>
-        planning.Decision.Flag.Distinct(StringComparer.Ordinal).Select(keyword => new PlannedAction(keyword));
+        planning.Decision.Flag.Distinct(StringComparer.Ordinal)
+            .Where(keyword => planning.Earlier?.Keywords.Contains(keyword) != true)
+            .Select(keyword => new PlannedAction(keyword));
 
     public Task<SourceActionResult> RunAsync(ActionContext context, SideEffect effect, CancellationToken cancellationToken) =>
-        context.Source.AddKeywordAsync(context.Message, effect.Target, cancellationToken);
+        context.At is { } at
+            ? context.Source.AddKeywordAsync(at, effect.Target, cancellationToken)
+            : context.Source.AddKeywordAsync(context.Message, effect.Target, cancellationToken);
 
     public string Describe(SideEffect effect) => $"flag {effect.Target}";
 }

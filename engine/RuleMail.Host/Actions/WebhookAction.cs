@@ -113,6 +113,7 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActio
             ["account"] = planning.Account.Name,
             ["folder"] = entry.Folder,
             ["source_key"] = entry.SourceKey,
+            ["analysis"] = planning.AnalysisVersion,
             ["message_id"] = message.MessageId,
             ["from"] = entry.From,
             ["to"] = Addresses(message.To),

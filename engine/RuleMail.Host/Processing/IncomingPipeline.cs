@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using RuleMail.Application;
 using RuleMail.Crypto;
@@ -60,13 +59,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             {
                 // Every plan this run started is finished before it ends, even when the mailbox went away or shutdown
                 // began: a webhook in flight is awaited, never abandoned.
-                Task[] running;
-                lock (_running)
-                {
-                    running = [.. _running];
-                }
-
-                await Task.WhenAll(running).ConfigureAwait(false);
+                await WaitForPlansAsync().ConfigureAwait(false);
             }
         }
         catch (MailSourceException e)
@@ -89,10 +82,17 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             var known = await services.State.FindMessagesAsync(account.Name, source.Folder, [.. listed.Select(m => m.SourceKey)], cancellationToken).ConfigureAwait(false);
             _logger.Log(listed.Count == 0 ? LogLevel.Debug : LogLevel.Information,
                 "{Account}: {Count} messages to look at in {Source}", account.Name, listed.Count, description);
+            var handled = new HashSet<string>(StringComparer.Ordinal);
             foreach (var message in listed)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 known.TryGetValue(message.SourceKey, out var entry);
+                if (entry is not null && !handled.Add(entry.SourceKey))
+                {
+                    // Listed twice: under its recorded UID and under the one a retry's move back gave it. Once is enough.
+                    continue;
+                }
+
                 if (entry is { State: MessageState.Done or MessageState.Failed })
                 {
                     report.AlreadyDone++;
@@ -126,7 +126,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
 
             // Due plans whose message the source no longer lists (moved to Quarantine, gone from a Maildir or POP3):
             // what is left of their plan (webhooks, notices) needs no mailbox, so it still runs.
-            var listedKeys = listed.Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
+            var listedKeys = listed.Select(m => m.SourceKey).Concat(handled).ToHashSet(StringComparer.Ordinal);
             foreach (var entry in await services.State.DueMessagesAsync(account.Name, source.Folder, services.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -142,10 +142,54 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                     continue;
                 }
 
+                // Not listed here, but a message whose location is recorded (moved by a retry's plan) is acted on where it is.
                 var message = new SourceMessage(entry.SourceKey, entry.UidValidity, entry.Uid);
-                Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: false, report, progress, CancellationToken.None).ConfigureAwait(false), progress);
+                Add(report, await CarryOutAsync(source, message, entry, isNew: false, present: entry.Location is not null, report, progress, CancellationToken.None).ConfigureAwait(false), progress);
             }
         }
+    }
+
+    /// <summary>
+    /// Carries out the current analysis' plan of an entry a retry has just recorded, where the message is now
+    /// (<see cref="LedgerEntry.Location"/>, set), exactly as a fetch carries out its plans — keywords and the move first,
+    /// then webhooks and notices, each recorded — and waits for all of it.
+    /// </summary>
+    /// <exception cref="MailSourceException">The mailbox went away during a keyword or the move; the rest continues on a later run.</exception>
+    internal async Task<ProcessedMessage> CarryOutRecordedAsync(IMailSource source, LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Location is null)
+        {
+            throw new ArgumentException($"{entry.SourceKey}: where the message is must be known to act on it", nameof(entry));
+        }
+
+        var report = new FetchReport(account.Name, source.Folder);
+        var message = new SourceMessage(entry.SourceKey, entry.UidValidity, entry.Uid);
+        ProcessedMessage? finished;
+        try
+        {
+            finished = await CarryOutAsync(source, message, entry, isNew: false, present: true, report, progress: null, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await WaitForPlansAsync().ConfigureAwait(false);
+        }
+
+        return finished ?? report.Messages.SingleOrDefault()
+            ?? Report(entry, [], isNew: false) with { Error = "carrying out the plan failed; what is not recorded done runs on the next attempt" };
+    }
+
+    /// <summary>Every plan this pipeline started in the background, finished (awaited, never abandoned).</summary>
+    private async Task WaitForPlansAsync()
+    {
+        Task[] running;
+        lock (_running)
+        {
+            running = [.. _running];
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
     }
 
     /// <summary>Adds a finished message to the report; called from the run and from plans running in the background.</summary>
@@ -206,22 +250,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
     private async Task<(LedgerEntry? Entry, ProcessedMessage? Report)> AnalyseAsync(
         IMailSource source, SourceMessage message, LedgerEntry? previous, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(services.SpoolDirectory);
-        var spoolPath = Path.Combine(services.SpoolDirectory, $"{Guid.NewGuid():N}.eml");
-        var spoolOptions = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.ReadWrite,
-            Share = FileShare.None,
-            BufferSize = 81920,
-            Options = FileOptions.DeleteOnClose | FileOptions.Asynchronous,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            spoolOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // Raw mail: readable by RuleMail only.
-        }
-
-        await using var spool = new FileStream(spoolPath, spoolOptions);
+        await using var spool = SpoolFile.Create(services.SpoolDirectory);
         if (!await source.CopyToAsync(message, spool, cancellationToken).ConfigureAwait(false))
         {
             _logger.LogInformation("{Account}: {Key} disappeared from {Folder} before it was read", account.Name, message.SourceKey, source.Folder);
@@ -289,14 +318,16 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 DecisionJson = HostJson.Serialize(DecisionJson.Decision(decision)),
                 Tags = decision.Tag,
                 FirstSeen = previous?.FirstSeen ?? now,
+                AnalysisVersion = 1,
             };
-            var plan = Plan(entry, verdict);
+            var plan = SideEffectPlan.Build(services, new ActionPlanning(account, entry, verdict));
             if (plan.Count == 0)
             {
                 entry = entry with { State = MessageState.Done }; // Nothing to do: one write, not two.
             }
 
-            await RecordAsync(source, message, entry, plan, cancellationToken).ConfigureAwait(false);
+            await services.State.RecordAnalysisAsync(entry, FirstAnalysis(entry, verdict, now), plan, cancellationToken).ConfigureAwait(false);
+            await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
             foreach (var error in verdict.Rules.Errors)
             {
                 _logger.LogWarning("{Account}: {Key}: a rule failed and was skipped: {Error}", account.Name, message.SourceKey, error);
@@ -350,7 +381,10 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         IMailSource source, SourceMessage message, LedgerEntry entry, bool isNew, bool present,
         FetchReport report, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
     {
-        var effects = (await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false)).ToList();
+        // The current analysis' plan: an earlier analysis' side effects were finished before a retry planned anew.
+        var version = entry.AnalysisVersion ?? 1;
+        var effects = (await services.State.SideEffectsAsync(account.Name, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false))
+            .Where(e => e.AnalysisVersion == version).ToList();
         var actions = new List<string>();
         var index = 0;
         for (; index < effects.Count && services.ActionFor(effects[index].Kind).OnMessage; index++)
@@ -439,7 +473,7 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         {
             result = handler.OnMessage && !present
                 ? SourceActionResult.Gone
-                : await handler.RunAsync(new ActionContext(account, source, message, present, transport, _notices), effect, cancellationToken).ConfigureAwait(false);
+                : await handler.RunAsync(new ActionContext(account, source, message, present, transport, _notices) { At = entry.Location }, effect, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not (OperationCanceledException or TransientActionException or MailSourceException))
         {
@@ -472,7 +506,14 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
             : result == SourceActionResult.Gone ? SideEffectState.Skipped
             : handler.NotDone;
         var updated = effect with { State = state, Attempts = effect.Attempts + 1, Detail = result.Detail, UpdatedAt = services.Time.GetUtcNow() };
-        await services.State.UpdateSideEffectAsync(updated, cancellationToken).ConfigureAwait(false);
+        if (state == SideEffectState.Done && result.Location is { } movedTo)
+        {
+            await services.State.RecordMoveAsync(updated, movedTo, cancellationToken).ConfigureAwait(false); // Where a retry finds it.
+        }
+        else
+        {
+            await services.State.UpdateSideEffectAsync(updated, cancellationToken).ConfigureAwait(false);
+        }
         effects[index] = updated;
         actions.Add(Describe(updated));
         if (state != SideEffectState.Done)
@@ -529,35 +570,19 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         }
     }
 
-    /// <summary>The side effects the decision asks for, in plan order: each handler plans its own kind.</summary>
-    private List<SideEffect> Plan(LedgerEntry entry, IncomingVerdict verdict)
+    private MessageAnalysis FirstAnalysis(LedgerEntry entry, IncomingVerdict verdict, DateTimeOffset now) => new()
     {
-        var now = services.Time.GetUtcNow();
-        var planning = new ActionPlanning(account, entry, verdict);
-        var plan = new List<SideEffect>();
-        foreach (var handler in services.Actions)
-        {
-            foreach (var action in handler.Plan(planning))
-            {
-                plan.Add(new SideEffect
-                {
-                    Timeout = action.Timeout,
-                    IdempotencyKey = IdempotencyKey(entry, handler.Kind, action.Target),
-                    Account = account.Name,
-                    Folder = entry.Folder,
-                    SourceKey = entry.SourceKey,
-                    Order = plan.Count,
-                    Kind = handler.Kind,
-                    Target = action.Target,
-                    Payload = action.Payload,
-                    State = SideEffectState.Pending,
-                    UpdatedAt = now,
-                });
-            }
-        }
-
-        return plan;
-    }
+        Account = account.Name,
+        Folder = entry.Folder,
+        SourceKey = entry.SourceKey,
+        Version = 1,
+        AnalysedAt = now,
+        Trigger = AnalysisTrigger.Fetch,
+        SecurityJson = entry.SecurityJson!,
+        DecisionJson = entry.DecisionJson!,
+        Tags = entry.Tags,
+        SecurityFailed = SecurityStatus.Failed(verdict.Security),
+    };
 
     private LedgerEntry NewEntry(SourceMessage message, string folder, string hash, DateTimeOffset now) => new()
     {
@@ -586,9 +611,6 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
         NextAttempt = entry.NextAttempt,
         IsNew = isNew,
     };
-
-    private static string IdempotencyKey(LedgerEntry entry, SideEffectKind kind, string target) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{entry.Account}\n{entry.Folder}\n{entry.SourceKey}\n{kind}\n{target}")))[..32];
 
     private string Describe(SideEffect effect)
     {

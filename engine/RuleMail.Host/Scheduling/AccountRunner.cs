@@ -33,6 +33,27 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
         }
     }
 
+    /// <summary>
+    /// Judges the account's selected processed messages again (<see cref="RetryProcessing"/>), with the account's source
+    /// and, for notices, its transport, opened for the run and closed after.
+    /// </summary>
+    public async Task<RetryReport> RetryAsync(RetrySelection selection, IProgress<RetriedMessage>? progress, CancellationToken cancellationToken)
+    {
+        var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
+        var (source, description) = Source(fetch);
+        await using var closeSource = source.ConfigureAwait(false);
+        await using var transport = Transport();
+        try
+        {
+            return await new RetryProcessing(services, Account, source, transport).RunAsync(selection, description, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            services.Logging.CreateLogger("RuleMail.Retry").LogError(e, "{Account}: the retry failed", Account.Name);
+            return new RetryReport(Account.Name, description) { Error = RunFailed(e) };
+        }
+    }
+
     /// <summary>Sends (or holds) what waits in the account's outbox once.</summary>
     public async Task<SendReport> SendAsync(IProgress<SentMessage>? progress, CancellationToken cancellationToken)
     {

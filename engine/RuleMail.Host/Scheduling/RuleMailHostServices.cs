@@ -35,6 +35,7 @@ public static class RuleMailHostServices
         services.AddSingleton(new EnvironmentVariables(environment));
         services.AddSingleton<IStateStore>(_ => HostRuntime.OpenState(config));
         services.AddSingleton<IActionHandler, KeywordAction>();
+        services.AddSingleton<IActionHandler, RemoveKeywordAction>();
         services.AddSingleton<IActionHandler, MoveAction>();
         services.AddSingleton<IActionHandler>(sp => new WebhookAction(WebhookClient(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IActionHandler, NotifyAction>();

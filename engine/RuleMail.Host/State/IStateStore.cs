@@ -1,25 +1,27 @@
 namespace RuleMail.Host.State;
 
 /// <summary>
-/// What the host remembers between runs: where each folder was read up to, every message it has seen
-/// with its result and planned side effects, and every outbox message's state. SQLite is the embedded
-/// implementation; a clustered one (PostgreSQL) implements the same contract.
+/// What the host remembers between runs: where each folder was read up to, every message it has seen with each
+/// analysis of it and the side effects each planned, where a moved message is now, and every outbox message's
+/// state. SQLite is the embedded implementation; a clustered one (PostgreSQL) implements the same contract.
 /// </summary>
 /// <remarks>
-/// Exactly-once rests on two rules every implementation keeps: <see cref="RecordAsync"/> writes a message
-/// and its whole side-effect plan in one transaction, and a side effect's <see cref="SideEffect.IdempotencyKey"/>
-/// is unique, so recording the same plan twice never doubles it. Times are stored as UTC.
+/// Exactly-once rests on three rules every implementation keeps: <see cref="RecordAsync"/> and
+/// <see cref="RecordAnalysisAsync"/> write a message (with its analysis) and its whole side-effect plan in one
+/// transaction; a side effect's <see cref="SideEffect.IdempotencyKey"/> is unique, so recording the same plan twice
+/// never doubles it; and an analysis version is recorded once, so two retries of one message cannot both plan as
+/// version N. Times are stored as UTC.
 /// </remarks>
 public interface IStateStore : IAsyncDisposable
 {
-    /// <summary>Creates the schema when it is missing (idempotent; safe on every start).</summary>
+    /// <summary>Creates the schema when it is missing and upgrades an older one (idempotent; safe on every start).</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Makes everything committed so far count towards the high-water mark, durably, so a store that later loses
     /// those commits is refused at open instead of repeating side effects. Call it before a side effect runs.
     /// </summary>
     Task SealAsync(CancellationToken cancellationToken);
-
-    Task InitializeAsync(CancellationToken cancellationToken);
 
     /// <summary>The IMAP folder's cursor, or null when the folder was never read.</summary>
     Task<FolderCursor?> GetCursorAsync(string account, string folder, CancellationToken cancellationToken);
@@ -27,7 +29,11 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Inserts or replaces the folder's cursor.</summary>
     Task SetCursorAsync(FolderCursor cursor, CancellationToken cancellationToken);
 
-    /// <summary>The ledger entries among <paramref name="sourceKeys"/> (keyed by source key); unknown keys are absent.</summary>
+    /// <summary>
+    /// The ledger entries known in <paramref name="folder"/> under <paramref name="sourceKeys"/>, keyed by the key asked
+    /// for: entries fetched from the folder under that key, and entries whose message a move put there under that key
+    /// (<see cref="LedgerEntry.Location"/>: a message a retry moved back to INBOX got a new UID there). Unknown keys are absent.
+    /// </summary>
     Task<IReadOnlyDictionary<string, LedgerEntry>> FindMessagesAsync(
         string account, string folder, IReadOnlyCollection<string> sourceKeys, CancellationToken cancellationToken);
 
@@ -37,20 +43,41 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Entries of the folder still in <see cref="MessageState.Processing"/> or <see cref="MessageState.Retry"/> whose next attempt is due at <paramref name="now"/>.</summary>
     Task<IReadOnlyList<LedgerEntry>> DueMessagesAsync(string account, string folder, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>The analysed entries <paramref name="query"/> selects (never-analysed ones are not listed), by account, folder and source key.</summary>
+    Task<IReadOnlyList<LedgerEntry>> AnalysedMessagesAsync(LedgerQuery query, CancellationToken cancellationToken);
+
     /// <summary>
-    /// Writes the entry (insert, or replace the one with the same account, folder and source key) and inserts
-    /// the side effects whose idempotency key is not yet known, in one transaction.
+    /// Writes the entry (insert, or replace the one with the same account, folder and source key, keeping its
+    /// analysis version and location) and inserts the side effects whose idempotency key is not yet known, in one
+    /// transaction. For entries without an analysis (failed before it, or a duplicate); see <see cref="RecordAnalysisAsync"/>.
     /// </summary>
     Task RecordAsync(LedgerEntry entry, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the entry as <see cref="RecordAsync"/> does, with its new analysis and that analysis' plan, in one
+    /// transaction: the entry's <see cref="LedgerEntry.AnalysisVersion"/> and <see cref="LedgerEntry.Location"/> become
+    /// the ones given. The analysis must be the next version of the message (1 for a message never analysed).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">That version is already recorded, or it is not the next one: someone else judged the message meanwhile.</exception>
+    Task RecordAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken);
+
+    /// <summary>Every analysis of the message, oldest first.</summary>
+    Task<IReadOnlyList<MessageAnalysis>> AnalysesAsync(string account, string folder, string sourceKey, CancellationToken cancellationToken);
 
     /// <summary>Updates an entry's state, attempts, next attempt and error (matched by account, folder and source key).</summary>
     Task UpdateMessageAsync(LedgerEntry entry, CancellationToken cancellationToken);
 
-    /// <summary>The message's side effects in their <see cref="SideEffect.Order"/>.</summary>
+    /// <summary>The message's side effects of every analysis, by analysis version, then in each plan's <see cref="SideEffect.Order"/>.</summary>
     Task<IReadOnlyList<SideEffect>> SideEffectsAsync(string account, string folder, string sourceKey, CancellationToken cancellationToken);
 
     /// <summary>Updates a side effect's state, attempts and detail (matched by idempotency key).</summary>
     Task UpdateSideEffectAsync(SideEffect effect, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Updates a move's side effect as <see cref="UpdateSideEffectAsync"/> does and sets its message's
+    /// <see cref="LedgerEntry.Location"/> to where the move put it, in one transaction.
+    /// </summary>
+    Task RecordMoveAsync(SideEffect effect, MessageLocation location, CancellationToken cancellationToken);
 
     /// <summary>Counts of the account's entries by state (for reports).</summary>
     Task<IReadOnlyDictionary<MessageState, int>> CountMessagesAsync(string account, CancellationToken cancellationToken);

@@ -36,6 +36,15 @@ public sealed record LedgerEntry
 
     public IReadOnlyList<string> Tags { get; init; } = [];
 
+    /// <summary>
+    /// The version of the analysis <see cref="SecurityJson"/>, <see cref="DecisionJson"/> and <see cref="Tags"/> come from
+    /// (see <see cref="MessageAnalysis"/>); null while the message was never analysed.
+    /// </summary>
+    public int? AnalysisVersion { get; init; }
+
+    /// <summary>Where the message is now when a move took it elsewhere; null while it is where it was fetched.</summary>
+    public MessageLocation? Location { get; init; }
+
     public string? Subject { get; init; }
 
     public string? From { get; init; }

@@ -3,7 +3,10 @@ namespace RuleMail.Host.State;
 /// <summary>One planned action on a message; it runs at most once to success, tracked by its idempotency key.</summary>
 public sealed record SideEffect
 {
-    /// <summary>Unique across the store, e.g. <c>support/INBOX/7:42/webhook/https://…</c>; also sent to webhooks.</summary>
+    /// <summary>
+    /// Unique across the store, derived from the message, the kind, the target and, from version 2 on, the analysis
+    /// version (version 1 keys predate versions and stay as they were); also sent to webhooks.
+    /// </summary>
     public required string IdempotencyKey { get; init; }
 
     public required string Account { get; init; }
@@ -12,7 +15,10 @@ public sealed record SideEffect
 
     public required string SourceKey { get; init; }
 
-    /// <summary>Position in the plan: side effects run in this order (the move is last).</summary>
+    /// <summary>The analysis that planned it (<see cref="MessageAnalysis.Version"/>): 1 at fetch, 2 and on for retries.</summary>
+    public int AnalysisVersion { get; init; } = 1;
+
+    /// <summary>Position in its analysis' plan: side effects run in this order (the move is last).</summary>
     public required int Order { get; init; }
 
     public required SideEffectKind Kind { get; init; }
@@ -43,6 +49,9 @@ public enum SideEffectKind
     Webhook,
     Notify,
     Move,
+
+    /// <summary>Removes a keyword an earlier analysis set and the new one does not (retry).</summary>
+    RemoveKeyword,
 }
 
 /// <summary>Where a side effect stands.</summary>

@@ -8,7 +8,7 @@ namespace RuleMail.Host.State;
 internal static class SqliteSchema
 {
     /// <summary>The version this build writes and reads; a newer file is refused, an older one upgraded.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Creates version 1 (every statement is idempotent).</summary>
     public const string CreateVersion1 = """
@@ -107,4 +107,62 @@ internal static class SqliteSchema
 
         return sql.ToString();
     }
+
+    /// <summary>
+    /// Version 3: every analysis of a message (<c>analysis</c>: version 1 at fetch, then one per retry that changed the
+    /// result), the entry's current version, the side effects' version, and where a moved message is now
+    /// (<c>location_*</c>). Existing entries keep everything: each analysed one gets its analysis as version 1 (at its
+    /// first_seen: v2 did not keep the time), its side effects are version 1 (their keys unchanged), and a message
+    /// whose move was done is located in that folder — by its unique name for a Maildir, which a move keeps; for
+    /// IMAP the new UID was not recorded, so it is found there again by Message-ID and content.
+    /// </summary>
+    public const string UpgradeToVersion3 = """
+        CREATE TABLE IF NOT EXISTS analysis (
+            account         TEXT    NOT NULL,
+            folder          TEXT    NOT NULL,
+            source_key      TEXT    NOT NULL,
+            version         INTEGER NOT NULL,
+            analysed_at     TEXT    NOT NULL,
+            triggered_by    TEXT    NOT NULL,
+            security_json   TEXT    NOT NULL,
+            decision_json   TEXT    NOT NULL,
+            tags            TEXT    NOT NULL DEFAULT '[]',
+            security_failed INTEGER NOT NULL,
+            PRIMARY KEY (account, folder, source_key, version),
+            FOREIGN KEY (account, folder, source_key) REFERENCES message (account, folder, source_key)
+        );
+
+        ALTER TABLE message ADD COLUMN analysis_version INTEGER;
+        ALTER TABLE message ADD COLUMN location_folder TEXT;
+        ALTER TABLE message ADD COLUMN location_key TEXT;
+        ALTER TABLE message ADD COLUMN location_uid_validity INTEGER;
+        ALTER TABLE message ADD COLUMN location_uid INTEGER;
+        ALTER TABLE side_effect ADD COLUMN analysis_version INTEGER NOT NULL DEFAULT 1;
+
+        CREATE INDEX IF NOT EXISTS message_by_location ON message (account, location_folder, location_key);
+        DROP INDEX IF EXISTS side_effect_by_message;
+        CREATE INDEX IF NOT EXISTS side_effect_by_message ON side_effect (account, folder, source_key, analysis_version, ord);
+
+        INSERT INTO analysis (account, folder, source_key, version, analysed_at, triggered_by, security_json, decision_json, tags, security_failed)
+        SELECT account, folder, source_key, 1, first_seen, 'fetch', COALESCE(security_json, 'null'), decision_json, tags,
+               COALESCE(json_extract(security_json, '$.sign.success') = 0, 0) OR COALESCE(json_extract(security_json, '$.encryption.success') = 0, 0)
+        FROM message WHERE decision_json IS NOT NULL;
+        UPDATE message SET analysis_version = 1 WHERE decision_json IS NOT NULL;
+
+        UPDATE message SET
+            location_folder = (
+                SELECT s.target FROM side_effect s
+                WHERE s.account = message.account AND s.folder = message.folder AND s.source_key = message.source_key
+                  AND s.kind = 'move' AND s.state = 'done'
+                ORDER BY s.ord DESC LIMIT 1),
+            location_key = CASE WHEN uid IS NULL THEN source_key END
+        WHERE EXISTS (
+            SELECT 1 FROM side_effect s
+            WHERE s.account = message.account AND s.folder = message.folder AND s.source_key = message.source_key
+              AND s.kind = 'move' AND s.state = 'done');
+
+        CREATE TRIGGER IF NOT EXISTS seq_analysis_insert AFTER INSERT ON analysis BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;
+        CREATE TRIGGER IF NOT EXISTS seq_analysis_update AFTER UPDATE ON analysis BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;
+        CREATE TRIGGER IF NOT EXISTS seq_analysis_delete AFTER DELETE ON analysis BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;
+        """;
 }

@@ -1,3 +1,5 @@
+using RuleMail.Host.State;
+
 namespace RuleMail.Host.Transport;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace RuleMail.Host.Transport;
 /// <remarks>
 /// Transient trouble (connection refused or lost, timeouts, authentication refused) is thrown as
 /// <see cref="MailSourceException"/>; the pipeline retries it with backoff. A message that has disappeared
-/// is not an error: <see cref="CopyToAsync"/> returns false and actions report <see cref="SourceActionResult.Gone"/>.
+/// is not an error: <see cref="CopyToAsync(SourceMessage, Stream, CancellationToken)"/> returns false and actions report <see cref="SourceActionResult.Gone"/>.
 /// </remarks>
 public interface IMailSource : IAsyncDisposable
 {
@@ -39,8 +41,36 @@ public interface IMailSource : IAsyncDisposable
     /// <summary>Sets the keyword (an IMAP keyword, or its Maildir equivalent).</summary>
     Task<SourceActionResult> AddKeywordAsync(SourceMessage message, string keyword, CancellationToken cancellationToken);
 
-    /// <summary>Moves the message to <paramref name="folder"/>, creating the folder when it is missing.</summary>
+    /// <summary>
+    /// Moves the message to <paramref name="folder"/>, creating the folder when it is missing. When done, the result's
+    /// <see cref="SourceActionResult.Location"/> says where the message is now (as far as the server tells).
+    /// </summary>
     Task<SourceActionResult> MoveAsync(SourceMessage message, string folder, CancellationToken cancellationToken);
+
+    // A message wherever it is now (a retry: in Quarantine, or back in INBOX under a new UID), not only in the
+    // folder this source lists. ConnectAsync first; these need no ListAsync.
+
+    /// <summary>Copies the raw message at <paramref name="location"/> (as stored, without marking it read); false when it is not there.</summary>
+    Task<bool> CopyToAsync(MessageLocation location, Stream destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Where messages with this Message-ID are in <paramref name="folder"/>: how a message is found again whose key there
+    /// is not known (an IMAP move without UIDPLUS, a move recorded before locations were) or no longer right. Empty when
+    /// the source keeps keys across moves (Maildir, POP3).
+    /// </summary>
+    Task<IReadOnlyList<MessageLocation>> FindAsync(string folder, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>Sets the keyword on the message at <paramref name="location"/>.</summary>
+    Task<SourceActionResult> AddKeywordAsync(MessageLocation location, string keyword, CancellationToken cancellationToken);
+
+    /// <summary>Removes the keyword from the message at <paramref name="location"/> (done when it was not set).</summary>
+    Task<SourceActionResult> RemoveKeywordAsync(MessageLocation location, string keyword, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Moves the message at <paramref name="location"/> to <paramref name="folder"/> (creating it when missing); when
+    /// done, the result's <see cref="SourceActionResult.Location"/> is where it is now.
+    /// </summary>
+    Task<SourceActionResult> MoveAsync(MessageLocation location, string folder, CancellationToken cancellationToken);
 }
 
 /// <summary>A message in a source: its ledger key and, for IMAP, where it is.</summary>
@@ -53,6 +83,9 @@ public sealed record SourceMessage(string SourceKey, uint? UidValidity = null, u
 /// <param name="Detail">Why it was skipped, or what was found (the message was gone).</param>
 public sealed record SourceActionResult(bool Done, string? Detail = null)
 {
+    /// <summary>After a move: where the message is now (its key there null when the server did not say).</summary>
+    public MessageLocation? Location { get; init; }
+
     public static SourceActionResult Ok { get; } = new(true);
 
     public static SourceActionResult Gone { get; } = new(false, "the message is no longer in the folder");

@@ -12,7 +12,7 @@ namespace RuleMail.Host.Transport;
 /// server resets UIDVALIDITY every message is listed again and the pipeline recognises the ones it has seen by
 /// their content hash. Messages are read with BODY.PEEK in chunks (never marked read, never held whole in memory).
 /// </summary>
-public sealed class ImapSource(ServerEndpoint server, string account, string folderName, ILogger logger) : IMailSource
+public sealed partial class ImapSource(ServerEndpoint server, string account, string folderName, ILogger logger) : IMailSource
 {
     private const int ChunkSize = 1024 * 1024;
     private const int CursorSaveInterval = 100;
@@ -176,9 +176,10 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
                 return SourceActionResult.Unsupported($"the server refused folder {folder}: {e.ResponseText}");
             }
 
+            UniqueId? moved;
             try
             {
-                await opened.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
+                moved = await opened.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
             }
             catch (ImapCommandException e) when (e.Response is ImapCommandResponse.No or ImapCommandResponse.Bad)
             {
@@ -187,7 +188,7 @@ public sealed class ImapSource(ServerEndpoint server, string account, string fol
                     : SourceActionResult.Gone; // Expunged by another session meanwhile.
             }
 
-            return SourceActionResult.Ok;
+            return Moved(folder, moved);
         }).ConfigureAwait(false);
     }
 

@@ -118,7 +118,7 @@ internal static class MaildirKeywords
     }
 
     /// <summary>Dovecot's lines <c>N name</c>; lines it would skip are skipped.</summary>
-    private static string?[] Read(string path)
+    public static string?[] Read(string path)
     {
         var names = new string?[Max];
         if (!File.Exists(path))

@@ -13,7 +13,7 @@ namespace RuleMail.Host.Transport;
 /// </summary>
 /// <param name="root">The Maildir (the folder holding <c>cur/</c>, <c>new/</c> and <c>tmp/</c>).</param>
 /// <param name="account">The account the ledger files this Maildir's messages under.</param>
-public sealed class MaildirSource(string root, string account) : IMailSource
+public sealed partial class MaildirSource(string root, string account) : IMailSource
 {
     // A message renamed (a flag change by a mail client) between finding and using it is found again; this many times.
     private const int Attempts = 5;
@@ -180,7 +180,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             if (Locate(message) is not { } path)
             {
                 // Moved on an earlier attempt whose result was not recorded: that is done, not gone.
-                return Find(target, message.SourceKey) is null ? SourceActionResult.Gone : SourceActionResult.Ok;
+                return Find(target, message.SourceKey) is null ? SourceActionResult.Gone : Moved(folder, message.SourceKey);
             }
 
             CreateFolder(target);
@@ -188,7 +188,7 @@ public sealed class MaildirSource(string root, string account) : IMailSource
             var name = await MaildirKeywords.TranslateAsync(_root, Path.GetFileName(path), target, cancellationToken).ConfigureAwait(false);
             if (TryRename(path, Path.Combine(target, subfolder, name)))
             {
-                return SourceActionResult.Ok;
+                return Moved(folder, message.SourceKey);
             }
         }
 

@@ -105,6 +105,28 @@ public sealed class Pop3Source(ServerEndpoint server, string account) : IMailSou
     public Task<SourceActionResult> MoveAsync(SourceMessage message, string folder, CancellationToken cancellationToken) =>
         Task.FromResult(SourceActionResult.Unsupported("POP3 has no folders"));
 
+    /// <summary>A POP3 message never moves: it is where it was fetched, found by its UIDL.</summary>
+    public Task<bool> CopyToAsync(MessageLocation location, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        return location.Key is { } uidl && location.IsIn(Folder)
+            ? CopyToAsync(new SourceMessage(uidl), destination, cancellationToken)
+            : Task.FromResult(false);
+    }
+
+    /// <summary>Nothing to find: a POP3 message keeps its UIDL and never moves.</summary>
+    public Task<IReadOnlyList<MessageLocation>> FindAsync(string folder, string messageId, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<MessageLocation>>([]);
+
+    public Task<SourceActionResult> AddKeywordAsync(MessageLocation location, string keyword, CancellationToken cancellationToken) =>
+        Task.FromResult(SourceActionResult.Unsupported("POP3 has no keywords"));
+
+    public Task<SourceActionResult> RemoveKeywordAsync(MessageLocation location, string keyword, CancellationToken cancellationToken) =>
+        Task.FromResult(SourceActionResult.Unsupported("POP3 has no keywords"));
+
+    public Task<SourceActionResult> MoveAsync(MessageLocation location, string folder, CancellationToken cancellationToken) =>
+        Task.FromResult(SourceActionResult.Unsupported("POP3 has no folders"));
+
     /// <summary>Ends the session with QUIT (which deletes nothing: nothing was marked for deletion); never throws.</summary>
     public async ValueTask DisposeAsync() => await MailConnection.DisconnectQuietlyAsync(_client).ConfigureAwait(false);
 

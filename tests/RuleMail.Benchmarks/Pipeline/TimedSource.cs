@@ -33,6 +33,21 @@ internal sealed class TimedSource(IMailSource inner, TimedState ledger) : IMailS
     public Task<SourceActionResult> MoveAsync(SourceMessage message, string folder, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.MoveAsync(message, folder, cancellationToken));
 
+    public Task<bool> CopyToAsync(MessageLocation location, Stream destination, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.CopyToAsync(location, destination, cancellationToken));
+
+    public Task<IReadOnlyList<MessageLocation>> FindAsync(string folder, string messageId, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.FindAsync(folder, messageId, cancellationToken));
+
+    public Task<SourceActionResult> AddKeywordAsync(MessageLocation location, string keyword, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.AddKeywordAsync(location, keyword, cancellationToken));
+
+    public Task<SourceActionResult> RemoveKeywordAsync(MessageLocation location, string keyword, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.RemoveKeywordAsync(location, keyword, cancellationToken));
+
+    public Task<SourceActionResult> MoveAsync(MessageLocation location, string folder, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.MoveAsync(location, folder, cancellationToken));
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
     private async Task TimeAsync(Func<Task> call)

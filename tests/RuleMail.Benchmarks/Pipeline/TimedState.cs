@@ -38,6 +38,18 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
     public Task RecordAsync(LedgerEntry entry, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.RecordAsync(entry, plan, cancellationToken));
 
+    public Task<IReadOnlyList<LedgerEntry>> AnalysedMessagesAsync(LedgerQuery query, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.AnalysedMessagesAsync(query, cancellationToken));
+
+    public Task RecordAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.RecordAnalysisAsync(entry, analysis, plan, cancellationToken));
+
+    public Task<IReadOnlyList<MessageAnalysis>> AnalysesAsync(string account, string folder, string sourceKey, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.AnalysesAsync(account, folder, sourceKey, cancellationToken));
+
+    public Task RecordMoveAsync(SideEffect effect, MessageLocation location, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.RecordMoveAsync(effect, location, cancellationToken));
+
     public Task UpdateMessageAsync(LedgerEntry entry, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.UpdateMessageAsync(entry, cancellationToken));
 

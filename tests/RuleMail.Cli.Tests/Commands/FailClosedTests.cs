@@ -165,6 +165,20 @@ public sealed class FailClosedTests : IDisposable
     }
 
     [Fact]
+    public void A_retry_while_a_host_runs_on_the_state_is_refused_with_exit_3_and_says_why()
+    {
+        using var host = StartHost();
+
+        var result = CliRun.Run(_work.Path, null, "retry", "--security-failed");
+
+        Assert.Equal(3, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.StartsWith("rulemail: cannot retry while a host runs on this state", line, StringComparison.Ordinal);
+        Assert.Contains("another rulemail run is using this state database", line, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, result.Output); // Refused before it judged or printed anything.
+    }
+
+    [Fact]
     public void Check_judges_an_unparseable_message_as_damaged_with_exit_0()
     {
         File.WriteAllBytes(_work.File("empty.eml"), []);

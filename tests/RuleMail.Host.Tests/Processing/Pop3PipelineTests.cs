@@ -56,4 +56,25 @@ public sealed class Pop3PipelineTests : IAsyncLifetime
         Assert.Contains(failed.Actions, a => a.StartsWith("flag security-failed: skipped", StringComparison.Ordinal));
         Assert.Contains(failed.Actions, a => a.StartsWith("move Quarantine: skipped", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_retry_over_POP3_reads_the_message_again_by_its_UIDL_and_tells_only_the_webhook()
+    {
+        _harness.CopyKeyStore();
+        await _dovecot.AppendAsync(User, Password, HostHarness.DemoMessage("smime-unknown-signer"));
+        var key = Assert.Single((await _harness.FetchOnceAsync()).Messages).SourceKey;
+        _harness.ImportIntoKeystore("stranger.crt");
+
+        var retried = Assert.Single((await _harness.RetryOnceAsync()).Messages);
+        var fetch = await _harness.FetchOnceAsync();
+
+        // POP3 never moved or flagged it: it is where it was, and nothing is there to undo.
+        Assert.Equal(Host.Processing.RetryOutcome.Changed, retried.Outcome);
+        Assert.Equal(new MessageLocation("POP3", key), retried.Location);
+        Assert.Single(retried.Actions);
+        Assert.StartsWith("webhook ", retried.Actions[0], StringComparison.Ordinal);
+        Assert.Empty(fetch.Messages);
+        Assert.Equal(2, _webhook.Acknowledged.Count);
+        Assert.Equal(1, await _dovecot.CountAsync(User, Password));
+    }
 }

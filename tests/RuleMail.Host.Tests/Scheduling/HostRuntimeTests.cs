@@ -1,3 +1,4 @@
+using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
 namespace RuleMail.Host.Tests.Scheduling;
@@ -12,7 +13,7 @@ public sealed class HostRuntimeTests : IDisposable
     {
         var first = await _harness.OpenAsync();
 
-        var refused = await Assert.ThrowsAsync<RuleMailException>(() => _harness.OpenAsync());
+        var refused = await Assert.ThrowsAsync<StateInUseException>(() => _harness.OpenAsync());
         await first.DisposeAsync();
         await using var second = await _harness.OpenAsync();
 

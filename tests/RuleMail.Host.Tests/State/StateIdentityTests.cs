@@ -142,8 +142,8 @@ public sealed class StateIdentityTests : IDisposable
         Directory.CreateDirectory(_dir.File("sub"));
         var viaOtherPath = _dir.File("sub/../state.db");
 
-        var byLink = await Assert.ThrowsAsync<RuleMailException>(() => SqliteStateStore.OpenExclusiveAsync(link, Ct));
-        var byPath = await Assert.ThrowsAsync<RuleMailException>(() => SqliteStateStore.OpenExclusiveAsync(viaOtherPath, Ct));
+        var byLink = await Assert.ThrowsAsync<StateInUseException>(() => SqliteStateStore.OpenExclusiveAsync(link, Ct));
+        var byPath = await Assert.ThrowsAsync<StateInUseException>(() => SqliteStateStore.OpenExclusiveAsync(viaOtherPath, Ct));
 
         Assert.Contains("another rulemail run is using this state database", byLink.Message, StringComparison.Ordinal);
         Assert.Contains("another rulemail run is using this state database", byPath.Message, StringComparison.Ordinal);

@@ -49,6 +49,18 @@ internal sealed class HostHarness : IDisposable
     /// <summary>The key store the config names: the sample's, read-only, unless <see cref="CopyKeyStore"/> gave the test its own.</summary>
     public string KeystoreDirectory { get; private set; } = Path.Combine(RepositoryRoot, "keystore-sample");
 
+    /// <summary>Imports a file of the sample's source/ (e.g. <c>stranger.crt</c>) into the test's key store copy, as <c>rulemail keys import</c> does.</summary>
+    public void ImportIntoKeystore(string sourceFile)
+    {
+        if (KeystoreDirectory.StartsWith(RepositoryRoot, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("CopyKeyStore first: the sample key store in the repository must stay as it is");
+        }
+
+        var store = KeyStore.Open(KeystoreDirectory, new KeyStoreOptions { Time = Time, Passphrase = new KeyStorePassphrase(SamplePassphrase) });
+        store.Import([ImportFile.Read(Path.Combine(RepositoryRoot, "keystore-sample", "source", sourceFile))]);
+    }
+
     public static HostHarness Create() => new(new TempDirectory("host"));
 
     /// <summary>Copies the sample key store (its marker and key folders, not its demo mailbox) into the test folder, for a test that changes it.</summary>
@@ -159,6 +171,24 @@ internal sealed class HostHarness : IDisposable
     {
         await using var runtime = await OpenAsync();
         return await runtime.Accounts[0].FetchAsync(null, CancellationToken.None);
+    }
+
+    /// <summary>One retry of the first account, as one <c>rulemail retry</c> would do it (a fresh runtime: today's keys and rules).</summary>
+    public async Task<Host.Processing.RetryReport> RetryOnceAsync(Host.Processing.RetrySelection? selection = null)
+    {
+        await using var runtime = await OpenAsync();
+        return await runtime.Accounts[0].RetryAsync(selection ?? new Host.Processing.RetrySelection { SecurityFailed = true }, null, CancellationToken.None);
+    }
+
+    /// <summary>The ledger entry of the first account's message <paramref name="sourceKey"/> in <paramref name="folder"/>, read with the state store itself.</summary>
+    public async Task<(Host.State.LedgerEntry Entry, IReadOnlyList<Host.State.MessageAnalysis> Analyses, IReadOnlyList<Host.State.SideEffect> Effects)> LedgerAsync(
+        string folder, string sourceKey)
+    {
+        await using var store = await Host.State.SqliteStateStore.OpenAsync(StatePath, CancellationToken.None);
+        var entry = (await store.FindMessagesAsync(Accounts[0].Name, folder, [sourceKey], CancellationToken.None))[sourceKey];
+        return (entry,
+            await store.AnalysesAsync(entry.Account, entry.Folder, entry.SourceKey, CancellationToken.None),
+            await store.SideEffectsAsync(entry.Account, entry.Folder, entry.SourceKey, CancellationToken.None));
     }
 
     /// <summary>One send run of the first account, with a fresh runtime.</summary>

@@ -8,6 +8,11 @@ namespace RuleMail.Host.Tests.Transport;
 
 public sealed class MaildirSourceTests : IDisposable
 {
+
+    /// <summary>A done move, with where the message is now: the folder, under its unique name.</summary>
+    private static SourceActionResult MovedTo(string folder, SourceMessage message) =>
+        SourceActionResult.Ok with { Location = new MessageLocation(folder, message.SourceKey) };
+
     private const string Account = SourceTesting.Account;
     private static readonly DateTimeOffset Now = SourceTesting.Now;
     private readonly TempDirectory _temp = new("maildir");
@@ -209,8 +214,8 @@ public sealed class MaildirSourceTests : IDisposable
         await using var source = await ConnectedAsync();
         var listed = await source.ListAsync(state, Now, CancellationToken.None);
 
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(listed[0], "Quarantine", CancellationToken.None));
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(listed[1], "Quarantine", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantine", listed[0]), await source.MoveAsync(listed[0], "Quarantine", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantine", listed[1]), await source.MoveAsync(listed[1], "Quarantine", CancellationToken.None));
 
         var quarantine = Path.Combine(Root, ".Quarantine");
         Assert.True(File.Exists(Path.Combine(quarantine, "new", "1700000001.new-one")));
@@ -220,7 +225,7 @@ public sealed class MaildirSourceTests : IDisposable
         Assert.Empty(await source.ListAsync(state, Now, CancellationToken.None));
 
         // Moving again (a retry after a crash before the result was recorded) finds it there: done.
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(listed[0], "Quarantine", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantine", listed[0]), await source.MoveAsync(listed[0], "Quarantine", CancellationToken.None));
         Assert.Equal(SourceActionResult.Gone, await source.MoveAsync(listed[0], "Elsewhere", CancellationToken.None));
         Assert.Equal(SourceActionResult.Gone, await source.MoveAsync(listed[0], "INBOX", CancellationToken.None));
     }
@@ -241,12 +246,12 @@ public sealed class MaildirSourceTests : IDisposable
         await using var source = await ConnectedAsync();
         var message = Assert.Single(await source.ListAsync(state, Now, CancellationToken.None));
 
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(message, "Quarantine", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantine", message), await source.MoveAsync(message, "Quarantine", CancellationToken.None));
 
         // Urgent (b here) is added there as 1, Later (c here) is 0 there, d has no name and is dropped.
         Assert.Equal("0 later\n1 Urgent\n", File.ReadAllText(Path.Combine(quarantine, "dovecot-keywords")));
         Assert.Equal(["1700000001.x:2,Sab"], Directory.GetFiles(Path.Combine(quarantine, "cur")).Select(Path.GetFileName));
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(message, "Quarantine", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantine", message), await source.MoveAsync(message, "Quarantine", CancellationToken.None));
     }
 
     [Fact]
@@ -259,8 +264,8 @@ public sealed class MaildirSourceTests : IDisposable
         await using var source = await ConnectedAsync();
         var listed = await source.ListAsync(state, Now, CancellationToken.None);
 
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(listed[0], "Archive/2024", CancellationToken.None));
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(listed[1], "Quarantäne & Co", CancellationToken.None));
+        Assert.Equal(MovedTo("Archive/2024", listed[0]), await source.MoveAsync(listed[0], "Archive/2024", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantäne & Co", listed[1]), await source.MoveAsync(listed[1], "Quarantäne & Co", CancellationToken.None));
         Assert.True(File.Exists(Path.Combine(Root, ".Archive.2024", "cur", "1700000001.a:2,")));
         Assert.True(File.Exists(Path.Combine(Root, ".Quarant&AOQ-ne &- Co", "cur", "1700000002.b:2,")));
 
@@ -331,8 +336,8 @@ public sealed class MaildirSourceTests : IDisposable
         Assert.Equal(SourceActionResult.Ok, await source.AddKeywordAsync(byId["first"], "Urgent", CancellationToken.None));
         Assert.Equal(SourceActionResult.Ok, await source.AddKeywordAsync(byId["second"], "$Ticket", CancellationToken.None));
         Assert.Equal(SourceActionResult.Ok, await source.AddKeywordAsync(byId["second"], "Urgent", CancellationToken.None));
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(byId["second"], "Quarantäne", CancellationToken.None));
-        Assert.Equal(SourceActionResult.Ok, await source.MoveAsync(byId["third"], "Archive/2024", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantäne", byId["second"]), await source.MoveAsync(byId["second"], "Quarantäne", CancellationToken.None));
+        Assert.Equal(MovedTo("Archive/2024", byId["third"]), await source.MoveAsync(byId["third"], "Archive/2024", CancellationToken.None));
         GiveToMaildirOwner(maildir);
 
         var inbox = Assert.Single(await dovecot.ListAsync(user, password));

@@ -1,0 +1,78 @@
+using static RuleMail.Host.State.SqliteValues;
+
+namespace RuleMail.Host.State;
+
+// The outbox: each outbox file's state, by account, file name and content.
+public sealed partial class SqliteStateStore
+{
+    private const string OutboxColumns =
+        "account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at";
+
+    /// <inheritdoc />
+    public async Task<OutboxEntry?> FindOutboxAsync(
+        string account, string fileName, string contentHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        ArgumentNullException.ThrowIfNull(fileName);
+        ArgumentNullException.ThrowIfNull(contentHash);
+        return await Gated(async () =>
+        {
+            await using var command = Command(
+                $"""
+                SELECT {OutboxColumns} FROM outbox
+                WHERE account = $account AND file_name = $file_name AND content_hash = $content_hash;
+                """,
+                ("$account", account),
+                ("$file_name", fileName),
+                ("$content_hash", contentHash));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            return new OutboxEntry
+            {
+                Account = reader.GetString(0),
+                FileName = reader.GetString(1),
+                ContentHash = reader.GetString(2),
+                MessageId = ReadString(reader, 3),
+                State = EnumText<OutboxState>.Read(reader.GetString(4)),
+                Reason = ReadString(reader, 5),
+                Attempts = reader.GetInt32(6),
+                NextAttempt = ReadNullableTime(reader, 7),
+                UpdatedAt = ReadTime(reader.GetString(8)),
+            };
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await Gated(async () =>
+        {
+            await using var command = Command(
+                $"""
+                INSERT INTO outbox ({OutboxColumns})
+                VALUES ($account, $file_name, $content_hash, $message_id, $state, $reason, $attempts, $next_attempt, $updated_at)
+                ON CONFLICT (account, file_name, content_hash) DO UPDATE SET
+                    message_id = excluded.message_id,
+                    state = excluded.state,
+                    reason = excluded.reason,
+                    attempts = excluded.attempts,
+                    next_attempt = excluded.next_attempt,
+                    updated_at = excluded.updated_at;
+                """,
+                ("$account", entry.Account),
+                ("$file_name", entry.FileName),
+                ("$content_hash", entry.ContentHash),
+                ("$message_id", entry.MessageId),
+                ("$state", EnumText<OutboxState>.Write(entry.State)),
+                ("$reason", entry.Reason),
+                ("$attempts", entry.Attempts),
+                ("$next_attempt", WriteTime(entry.NextAttempt)),
+                ("$updated_at", WriteTime(entry.UpdatedAt)));
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }}
