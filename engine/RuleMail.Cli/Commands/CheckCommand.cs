@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Text.Json;
 using RuleMail.Cli.Output;
 using RuleMail.Crypto;
+using RuleMail.Json;
 using RuleMail.Keys;
 using RuleMail.Rules;
 
@@ -48,14 +48,7 @@ internal static class CheckCommand
 
             if (parse.GetValue(json))
             {
-                var document = new Dictionary<string, object?>
-                {
-                    ["security"] = report.Security,
-                    ["rules"] = RulesJson.Trace(evaluation),
-                    ["decision"] = RulesJson.Decision(evaluation.Decision),
-                    ["errors"] = evaluation.Errors,
-                };
-                console.Output.WriteLine(JsonSerializer.Serialize(document, KeyJson.Options));
+                console.Output.WriteLine(ContractJson.Serialize(CheckDocument.From(report.Security, evaluation), indented: true));
                 return ExitCodes.Done;
             }
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
-using RuleMail.Cli.Output;
 using MimeKit;
+using RuleMail.Json;
 using RuleMail.Keys;
 using RuleMail.Rules;
 using RuleMail.Composer;
@@ -27,7 +26,7 @@ internal static class OptionsCommand
             var options = new ComposerSecurity(store, config.Composer.Settings.With(policy.Decision)).For(parse.GetValue(from), recipients);
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(JsonSerializer.Serialize(options, KeyJson.Options));
+                console.Output.WriteLine(ContractJson.Serialize(options, indented: true));
                 return ExitCodes.Done;
             }
 
