@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using RuleMail.Application;
 using RuleMail.Cli.Output;
+using RuleMail.Json;
 using RuleMail.Rules;
 
 namespace RuleMail.Cli.Commands;
@@ -38,14 +38,7 @@ internal static class CheckCommand
 
             if (parse.GetValue(json))
             {
-                var document = new Dictionary<string, object?>
-                {
-                    ["security"] = verdict.Security,
-                    ["rules"] = RulesJson.Trace(verdict.Rules),
-                    ["decision"] = RulesJson.Decision(verdict.Decision),
-                    ["errors"] = verdict.Rules.Errors,
-                };
-                console.Output.WriteLine(JsonSerializer.Serialize(document, KeyJson.Options));
+                console.Output.WriteLine(ContractJson.Serialize(CheckDocument.From(verdict.Security, verdict.Rules), indented: true));
                 return ExitCodes.Done;
             }
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using RuleMail.Cli.Output;
+using RuleMail.Json;
 using RuleMail.Keys;
 
 namespace RuleMail.Cli.Commands;
@@ -62,11 +62,11 @@ internal static class KeysCommand
             {
                 var entry = item.Entry;
                 var addresses = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
-                console.Output.WriteLine($"{Change(item.Change),-9} {KeyJson.Kind(entry.Kind),-5} {addresses}");
+                console.Output.WriteLine($"{Change(item.Change),-9} {KeyListEntry.KindName(entry.Kind),-5} {addresses}");
                 var fingerprintKind = entry.Kind == KeyKind.Pgp ? "OpenPGP fingerprint" : "SHA-256 fingerprint";
                 var until = entry.NotAfter is { } end ? end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "no expiry";
                 console.Output.WriteLine($"          {fingerprintKind}: {Grouped(entry.Fingerprint)}");
-                console.Output.WriteLine($"          {KeyJson.Status(entry.StatusAt(now)).Replace('_', ' ')} ({entry.NotBefore.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {until})" +
+                console.Output.WriteLine($"          {KeyListEntry.StatusName(entry.StatusAt(now)).Replace('_', ' ')} ({entry.NotBefore.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {until})" +
                                          (item.Note is null ? string.Empty : $"; {item.Note}"));
             }
 
@@ -88,12 +88,7 @@ internal static class KeysCommand
             var now = console.Time.GetUtcNow();
             if (parse.GetValue(json))
             {
-                var document = new Dictionary<string, object>
-                {
-                    ["keystore"] = store.Directory,
-                    ["keys"] = store.Entries.Select(e => KeyJson.Describe(e, now)).ToList(),
-                };
-                console.Output.WriteLine(JsonSerializer.Serialize(document, KeyJson.Options));
+                console.Output.WriteLine(ContractJson.Serialize(KeyListDocument.From(store, now), indented: true));
                 return ExitCodes.Done;
             }
 
@@ -106,7 +101,7 @@ internal static class KeysCommand
             var table = Tables.Create("KIND", "ADDRESSES / NAME", "STATUS", "USAGES", "PRIVATE KEY", "VALID FROM", "VALID UNTIL", "FINGERPRINT");
             foreach (var entry in store.Entries)
             {
-                var kind = entry is SmimeCertificateEntry { IsTrustAnchor: true } ? "smime CA" : KeyJson.Kind(entry.Kind);
+                var kind = entry is SmimeCertificateEntry { IsTrustAnchor: true } ? "smime CA" : KeyListEntry.KindName(entry.Kind);
                 var who = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
                 if (entry is PgpKeyEntry { DomainAlias: { } alias })
                 {
@@ -117,8 +112,8 @@ internal static class KeysCommand
                     table,
                     kind,
                     who,
-                    KeyJson.Status(entry.StatusAt(now)).Replace('_', ' '),
-                    string.Join(", ", KeyJson.Usages(entry.Usages)),
+                    KeyListEntry.StatusName(entry.StatusAt(now)).Replace('_', ' '),
+                    string.Join(", ", KeyListEntry.UsageNames(entry.Usages)),
                     entry.HasPrivateKey ? "yes" : "no",
                     entry.NotBefore.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                     entry.NotAfter?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "never",
@@ -141,7 +136,7 @@ internal static class KeysCommand
             var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
             var removed = store.Remove(parse.GetValue(fingerprint)!);
             var who = removed.Addresses.Count > 0 ? string.Join(", ", removed.Addresses) : removed.DisplayName;
-            console.Output.WriteLine($"removed   {KeyJson.Kind(removed.Kind),-5} {who}  {removed.Fingerprint}" +
+            console.Output.WriteLine($"removed   {KeyListEntry.KindName(removed.Kind),-5} {who}  {removed.Fingerprint}" +
                                      (removed.HasPrivateKey ? " (and its private key)" : string.Empty));
             return ExitCodes.Done;
         });

@@ -1,9 +1,8 @@
 using System.CommandLine;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using RuleMail.Application;
-using RuleMail.Cli.Output;
+using RuleMail.Json;
 using RuleMail.Composer;
 using RuleMail.Host.Configuration;
 using RuleMail.Keys;
@@ -30,7 +29,7 @@ internal static class OptionsCommand
             var options = services.GetRequiredService<OutgoingProcessing>().Options(draft).Options;
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(JsonSerializer.Serialize(options, KeyJson.Options));
+                console.Output.WriteLine(ContractJson.Serialize(options, indented: true));
                 return ExitCodes.Done;
             }
 

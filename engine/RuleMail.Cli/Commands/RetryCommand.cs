@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using RuleMail.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -103,7 +103,7 @@ internal static class RetryCommand
             var missing = selection.SourceKeys.Where(key => !found.Contains(key)).ToList();
             if (asJson)
             {
-                console.Output.WriteLine(JsonSerializer.Serialize(Document(reports, missing), KeyJson.Options));
+                console.Output.WriteLine(ContractJson.SerializeDocument(Document(reports, missing)));
             }
             else
             {

@@ -1,7 +1,6 @@
-using System.Globalization;
 using System.Text;
-using MimeKit;
-using RuleMail.Host.Processing;
+using RuleMail.Crypto;
+using RuleMail.Json;
 using RuleMail.Host.State;
 using RuleMail.Host.Transport;
 using RuleMail.Rules;
@@ -105,27 +104,9 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActio
     /// <summary>The webhook body: the message summary, its security result (the contract's shape), the decision and tags.</summary>
     private static string Summary(ActionPlanning planning)
     {
-        var (entry, verdict, decision) = (planning.Entry, planning.Verdict, planning.Decision);
-        var message = verdict.Message;
-        static List<string> Addresses(InternetAddressList list) => [.. list.Mailboxes.Select(m => m.Address)];
-        return HostJson.Serialize(new Dictionary<string, object?>
-        {
-            ["account"] = planning.Account.Name,
-            ["folder"] = entry.Folder,
-            ["source_key"] = entry.SourceKey,
-            ["analysis"] = planning.AnalysisVersion,
-            ["message_id"] = message.MessageId,
-            ["from"] = entry.From,
-            ["to"] = Addresses(message.To),
-            ["cc"] = Addresses(message.Cc),
-            ["subject"] = message.Subject,
-            ["date"] = message.Date == DateTimeOffset.MinValue ? null : message.Date.ToString("O", CultureInfo.InvariantCulture),
-            ["size"] = verdict.Size,
-            ["security"] = verdict.Security,
-            ["decision"] = DecisionJson.Decision(decision),
-            ["tags"] = decision.Tag,
-            ["headers"] = decision.Header,
-            ["rule_errors"] = verdict.Rules.Errors,
-        });
+        var (entry, verdict) = (planning.Entry, planning.Verdict);
+        return ContractJson.Serialize(WebhookPayload.Create(
+            planning.Account.Name, entry.Folder, entry.SourceKey, entry.From, new IncomingReport(verdict.Security, verdict.Message),
+            verdict.Size, planning.Decision, verdict.Rules.Errors, planning.AnalysisVersion));
     }
 }

@@ -1,23 +1,15 @@
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
+using RuleMail.Json;
 
 namespace RuleMail.Host.Processing;
 
-/// <summary>The JSON the host writes (ledger, webhooks): snake_case like the contracts, compact, readable non-ASCII.</summary>
+/// <summary>
+/// Reading back the JSON the host stored (ledger, webhooks), which it writes through <see cref="ContractJson"/>.
+/// </summary>
 public static class HostJson
 {
-    public static JsonSerializerOptions Options { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
-    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
-
-    public static T? Deserialize<T>(string? json) => json is null ? default : JsonSerializer.Deserialize<T>(json, Options);
+    /// <summary>A stored contract value read back; null for a missing one.</summary>
+    public static T? Deserialize<T>(string? json) => json is null ? default : ContractJson.Deserialize<T>(json);
 
     /// <summary>A stored decision (see <see cref="Rules.DecisionJson"/>) in one line: <c>flag security-failed; move Quarantine; stop</c>.</summary>
     public static string DescribeDecision(string? json)

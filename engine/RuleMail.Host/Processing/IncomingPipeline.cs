@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using RuleMail.Application;
 using RuleMail.Crypto;
+using RuleMail.Json;
 using RuleMail.Host.Actions;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Transport;
@@ -314,8 +315,8 @@ public sealed class IncomingPipeline(HostServices services, AccountConfig accoun
                 MessageId = verdict.Message.MessageId,
                 Subject = verdict.Message.Subject,
                 From = verdict.Message.From.Mailboxes.FirstOrDefault()?.Address,
-                SecurityJson = HostJson.Serialize(verdict.Security),
-                DecisionJson = HostJson.Serialize(DecisionJson.Decision(decision)),
+                SecurityJson = ContractJson.Serialize(verdict.Security),
+                DecisionJson = DecisionJson.Serialize(decision),
                 Tags = decision.Tag,
                 FirstSeen = previous?.FirstSeen ?? now,
                 AnalysisVersion = 1,

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using RuleMail.Application;
 using RuleMail.Crypto;
+using RuleMail.Json;
 using RuleMail.Host.Actions;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
@@ -114,8 +115,8 @@ public sealed class RetryProcessing(HostServices services, AccountConfig account
 
         spool.Position = 0;
         var verdict = services.Incoming.Analyse(spool, account.Address);
-        var securityJson = HostJson.Serialize(verdict.Security);
-        var decisionJson = HostJson.Serialize(DecisionJson.Decision(verdict.Decision));
+        var securityJson = ContractJson.Serialize(verdict.Security);
+        var decisionJson = DecisionJson.Serialize(verdict.Decision);
         if (SameJson(securityJson, entry.SecurityJson) && SameJson(decisionJson, entry.DecisionJson))
         {
             return Before(entry) with

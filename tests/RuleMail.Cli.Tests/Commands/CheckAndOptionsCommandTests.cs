@@ -115,7 +115,7 @@ public sealed class CheckAndOptionsCommandTests : IDisposable
         var store = RuleMail.Keys.KeyStore.Open(Path.Combine(_root, "keystore-sample"), new RuleMail.Keys.KeyStoreOptions());
         var options = new RuleMail.Composer.ComposerSecurity(store).For("support@rulemail.test", ["carol@both.test"], ["Dave <DAVE@expired.test>"]);
 
-        using var json = JsonDocument.Parse(JsonSerializer.Serialize(options, RuleMail.Cli.Output.KeyJson.Options));
+        using var json = JsonDocument.Parse(RuleMail.Json.ContractJson.Serialize(options));
 
         var bcc = Assert.Single(json.RootElement.GetProperty("bcc").EnumerateArray());
         Assert.Equal(["address", "possible", "message"], bcc.EnumerateObject().Select(p => p.Name));

@@ -13,19 +13,30 @@ namespace RuleMail.Host.Tests.Support;
 /// <see cref="Acknowledged"/> only when its 2xx answer went out to a caller that was still connected.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Every received request is <em>settled</em> once its fate is known: acknowledged, or not (planned failure,
+/// caller gone, reset by <see cref="BeforeRespond"/>). A caller reads its answer before the listener can know the
+/// answer went out whole, so <see cref="Acknowledged"/> first waits until every request received is settled; the
+/// waits are woken by the state changes themselves, never by time. Thread-safe: requests are served concurrently
+/// and every list is read as a snapshot under one lock.
+/// </para>
+/// <para>
 /// It is a small server on a raw socket rather than <see cref="HttpListener"/>: only the socket tells whether
 /// the caller hung up while the answer was held back, and a write to a dead caller succeeds locally, so
 /// HttpListener would count answers nobody read as acknowledged. Each answer closes its connection.
+/// </para>
 /// </remarks>
 internal sealed class WebhookListener : IAsyncDisposable
 {
     private const int MaxHeadBytes = 64 * 1024;
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Lock _lock = new();
     private readonly List<ReceivedRequest> _received = [];
     private readonly List<ReceivedRequest> _acknowledged = [];
-    private readonly ManualResetEventSlim _idle = new(initialState: true);
-    private int _writing;
+    private readonly ManualResetEventSlim _allSettled = new(initialState: true);
+    private int _unsettled;
+    private TaskCompletionSource _changed = NewChangeSignal();
     private readonly Queue<(HttpStatusCode Status, string Body)> _planned = new();
     private readonly List<Task> _connections = [];
     private CancellationTokenSource _stopping = new();
@@ -61,13 +72,23 @@ internal sealed class WebhookListener : IAsyncDisposable
 
     /// <summary>
     /// The requests whose 2xx answer was written to a still-connected caller and the connection closed cleanly. A caller
-    /// can read its answer before the listener counts it, so this waits (at most 10 s) until no answer is being written.
+    /// can read its answer before the listener counts it, so this first waits until every request received so far is
+    /// settled (acknowledged or known not to be), and fails loudly if one is still unsettled after 10 s (an answer held
+    /// back by <see cref="BeforeRespond"/>: use <see cref="WaitForAcknowledgedAsync"/> then).
     /// </summary>
     public IReadOnlyList<ReceivedRequest> Acknowledged
     {
         get
         {
-            _idle.Wait(TimeSpan.FromSeconds(10));
+            if (!_allSettled.Wait(SettleTimeout))
+            {
+                lock (_lock)
+                {
+                    throw new InvalidOperationException(
+                        $"{_unsettled} of {_received.Count} webhook requests were still unanswered after {SettleTimeout.TotalSeconds} s");
+                }
+            }
+
             lock (_lock)
             {
                 return [.. _acknowledged];
@@ -105,11 +126,13 @@ internal sealed class WebhookListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until at least <paramref name="count"/> requests arrived (answered or not); returns them all.</summary>
     public Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(int count, TimeSpan timeout) =>
-        WaitForAsync(() => Received, count, timeout, "received");
+        WaitForAsync(() => _received.Count >= count ? [.. _received] : null, timeout, $"received {count} requests");
 
+    /// <summary>Waits until at least <paramref name="count"/> requests are acknowledged; returns every acknowledged one.</summary>
     public Task<IReadOnlyList<ReceivedRequest>> WaitForAcknowledgedAsync(int count, TimeSpan timeout) =>
-        WaitForAsync(() => Acknowledged, count, timeout, "acknowledged");
+        WaitForAsync(() => _acknowledged.Count >= count ? [.. _acknowledged] : null, timeout, $"acknowledged {count} requests");
 
     /// <summary>Stops listening (new connections are refused) and drops the connections in flight.</summary>
     public async Task StopAsync()
@@ -149,6 +172,7 @@ internal sealed class WebhookListener : IAsyncDisposable
     {
         await StopAsync();
         _stopping.Dispose();
+        _allSettled.Dispose();
     }
 
     private void Listen()
@@ -202,60 +226,35 @@ internal sealed class WebhookListener : IAsyncDisposable
                     answer = _planned.Count > 0 ? _planned.Dequeue() : (DefaultStatus, "");
                     request = request with { Sequence = _received.Count + 1, AnsweredStatus = answer.Status };
                     _received.Add(request);
-                }
-
-                if (BeforeRespond is { } hook)
-                {
-                    try
+                    if (_unsettled++ == 0)
                     {
-                        await hook(request);
+                        _allSettled.Reset();
                     }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        socket.LingerState = new LingerOption(true, 0);
-                        return;
-                    }
+
+                    SignalChange();
                 }
 
-                if (CallerHungUp(socket))
-                {
-                    return;
-                }
-
-                var body = Encoding.UTF8.GetBytes(answer.Body);
-                var head = string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"HTTP/1.1 {(int)answer.Status} {answer.Status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-                lock (_lock)
-                {
-                    if (_writing++ == 0)
-                    {
-                        _idle.Reset();
-                    }
-                }
-
+                var acknowledged = false;
                 try
                 {
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head), stopping);
-                    await stream.WriteAsync(body, stopping);
-                    await stream.FlushAsync(stopping);
-                    socket.Shutdown(SocketShutdown.Send);
-                    if ((int)answer.Status is >= 200 and < 300)
-                    {
-                        lock (_lock)
-                        {
-                            _acknowledged.Add(request);
-                        }
-                    }
+                    acknowledged = await AnswerAsync(socket, stream, request, answer, stopping);
                 }
                 finally
                 {
+                    // Counted and settled in one step, before anyone waiting on either is let go.
                     lock (_lock)
                     {
-                        if (--_writing == 0)
+                        if (acknowledged)
                         {
-                            _idle.Set();
+                            _acknowledged.Add(request);
                         }
+
+                        if (--_unsettled == 0)
+                        {
+                            _allSettled.Set();
+                        }
+
+                        SignalChange();
                     }
                 }
             }
@@ -264,6 +263,48 @@ internal sealed class WebhookListener : IAsyncDisposable
                 // The caller went away or sent something that is not HTTP: nothing is acknowledged.
             }
         }
+    }
+
+    /// <summary>Answers one recorded request; true when a 2xx answer went out whole to a caller that was still there.</summary>
+    private async Task<bool> AnswerAsync(
+        Socket socket, NetworkStream stream, ReceivedRequest request, (HttpStatusCode Status, string Body) answer, CancellationToken stopping)
+    {
+        if (BeforeRespond is { } hook)
+        {
+            try
+            {
+                await hook(request);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                socket.LingerState = new LingerOption(true, 0);
+                return false;
+            }
+        }
+
+        if (CallerHungUp(socket))
+        {
+            return false;
+        }
+
+        var body = Encoding.UTF8.GetBytes(answer.Body);
+        var head = string.Create(
+            CultureInfo.InvariantCulture,
+            $"HTTP/1.1 {(int)answer.Status} {answer.Status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), stopping);
+        await stream.WriteAsync(body, stopping);
+        await stream.FlushAsync(stopping);
+        socket.Shutdown(SocketShutdown.Send);
+        return (int)answer.Status is >= 200 and < 300;
+    }
+
+    private static TaskCompletionSource NewChangeSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Wakes every waiter; called under the lock after each change to what was received or acknowledged.</summary>
+    private void SignalChange()
+    {
+        _changed.TrySetResult();
+        _changed = NewChangeSignal();
     }
 
     /// <summary>A caller never half-closes while it waits for the answer, so a readable socket with nothing to read means it is gone.</summary>
@@ -350,26 +391,39 @@ internal sealed class WebhookListener : IAsyncDisposable
             AnsweredStatus: default);
     }
 
-    private static async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(
-        Func<IReadOnlyList<ReceivedRequest>> list, int count, TimeSpan timeout, string what)
+    /// <summary>Waits, woken by each change, until <paramref name="done"/> (run under the lock) gives a result.</summary>
+    private async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(
+        Func<IReadOnlyList<ReceivedRequest>?> done, TimeSpan timeout, string what)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            var requests = list();
-            if (requests.Count >= count)
+            Task changed;
+            lock (_lock)
             {
-                return requests;
+                if (done() is { } result)
+                {
+                    return result;
+                }
+
+                changed = _changed.Task;
             }
 
-            if (deadline.Elapsed > timeout)
+            var left = timeout - deadline.Elapsed;
+            try
             {
-                throw new TimeoutException(
-                    $"the webhook {what} {requests.Count} of {count} requests within {timeout.TotalSeconds} s: " +
-                    string.Join(", ", requests.Select(r => $"{r.Method} {r.Path} -> {(int)r.AnsweredStatus}")));
+                await changed.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             }
-
-            await Task.Delay(20);
+            catch (TimeoutException)
+            {
+                lock (_lock)
+                {
+                    throw new TimeoutException(
+                        $"the webhook has not {what} within {timeout.TotalSeconds} s; received " +
+                        string.Join(", ", _received.Select(r => $"{r.Method} {r.Path} -> {(int)r.AnsweredStatus}")) +
+                        $"; {_acknowledged.Count} acknowledged, {_unsettled} unanswered");
+                }
+            }
         }
     }
 

@@ -1,0 +1,26 @@
+using RuleMail.Crypto;
+using RuleMail.Rules;
+
+namespace RuleMail.Json;
+
+/// <summary>
+/// What <c>rulemail check --json</c> prints and <c>POST /api/v1/check</c> answers (DESIGN.md): the security result,
+/// the trace of the incoming rules' dry run, the merged decision and every rule error.
+/// </summary>
+public sealed record CheckDocument(
+    SecurityResult Security,
+    IReadOnlyList<RuleTraceEntry> Rules,
+    DecisionDocument Decision,
+    IReadOnlyList<string> Errors)
+{
+    public static CheckDocument From(SecurityResult security, RuleEvaluation evaluation)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        ArgumentNullException.ThrowIfNull(evaluation);
+        return new CheckDocument(
+            security,
+            [.. evaluation.Trace.Select(RuleTraceEntry.From)],
+            DecisionDocument.From(evaluation.Decision),
+            evaluation.Errors);
+    }
+}
