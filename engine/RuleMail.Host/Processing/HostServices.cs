@@ -60,7 +60,7 @@ public sealed class HostServices
 
     public Func<string, string?> Environment { get; }
 
-    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+    internal RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
     /// <summary>One handler per side-effect kind, in plan order.</summary>
     internal IReadOnlyList<IActionHandler> Actions { get; }

@@ -10,7 +10,7 @@ using RuleMail.Rules;
 namespace RuleMail.Host.Processing;
 
 /// <summary>The analysis half: spool the message, judge it through <see cref="IncomingAnalysis"/>, and record it with its whole plan in one transaction (or as failed, to retry).</summary>
-public sealed partial class IncomingPipeline
+internal sealed partial class IncomingPipeline
 {
     private async Task<(LedgerEntry? Entry, ProcessedMessage? Report)> AnalyseAsync(
         IMailSource source, SourceMessage message, LedgerEntry? previous, CancellationToken cancellationToken)

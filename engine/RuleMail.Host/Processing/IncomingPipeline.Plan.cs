@@ -6,7 +6,7 @@ using RuleMail.Host.State;
 namespace RuleMail.Host.Processing;
 
 /// <summary>The plan half: carry out a recorded plan step by step through the action handlers, recording each outcome; transient trouble is retried with backoff.</summary>
-public sealed partial class IncomingPipeline
+internal sealed partial class IncomingPipeline
 {
     /// <summary>
     /// Carries out the message's plan: keywords and the move now, in order; the rest (webhooks, notices) in the

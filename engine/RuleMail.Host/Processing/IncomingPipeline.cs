@@ -27,7 +27,7 @@ namespace RuleMail.Host.Processing;
 /// </para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its SemaphoreSlims never create a wait handle (AvailableWaitHandle is not used), so there is nothing to dispose.")]
-public sealed partial class IncomingPipeline(HostServices services, AccountConfig account, IMailTransport? transport)
+internal sealed partial class IncomingPipeline(HostServices services, AccountConfig account, IMailTransport? transport)
 {
     /// <summary>How many messages of one account may have webhooks or notices in flight at once.</summary>
     public const int MaxPlansInFlight = 8;

@@ -23,7 +23,7 @@ namespace RuleMail.Host.Processing;
 /// <c>sending</c> state marks the one window (SMTP accepted, ledger not yet written) in which a crash makes the
 /// next run send again — with the same Message-ID.
 /// </remarks>
-public sealed class OutboxSender(HostServices services, AccountConfig account, string outbox, IMailTransport transport, ImapSentCopy? sentCopy = null)
+internal sealed class OutboxSender(HostServices services, AccountConfig account, string outbox, IMailTransport transport, ImapSentCopy? sentCopy = null)
 {
     public const string SentFolder = "sent";
     public const string HeldFolder = "held";

@@ -1,7 +1,7 @@
 namespace RuleMail.Host.Processing;
 
 /// <summary>How often a failing message, outbox file or account is tried again, and when it is given up.</summary>
-public sealed record RetryPolicy
+internal sealed record RetryPolicy
 {
     public static RetryPolicy Default { get; } = new();
 

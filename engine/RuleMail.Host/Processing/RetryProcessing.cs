@@ -30,7 +30,7 @@ namespace RuleMail.Host.Processing;
 /// notices run (their payload says <c>"analysis": N</c>). A move's new place is recorded (IMAP: the UID the server gives
 /// with UIDPLUS), so the next fetch knows the message under its new key and neither judges it again nor repeats anything.</para>
 /// </remarks>
-public sealed class RetryProcessing(HostServices services, AccountConfig account, IMailSource source, IMailTransport? transport)
+internal sealed class RetryProcessing(HostServices services, AccountConfig account, IMailSource source, IMailTransport? transport)
 {
     private readonly ILogger _logger = services.Logging.CreateLogger("RuleMail.Retry");
 

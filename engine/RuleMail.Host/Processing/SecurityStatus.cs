@@ -3,7 +3,7 @@ using RuleMail.Crypto;
 namespace RuleMail.Host.Processing;
 
 /// <summary>A security result in words, for notices and logs (the CLI prints it with the seed's icons).</summary>
-public static class SecurityStatus
+internal static class SecurityStatus
 {
     public static string Describe(SecurityResult? security)
     {

@@ -8,7 +8,7 @@ namespace RuleMail.Host.Scheduling;
 /// The Quartz jobs: one fetch job and one send job per account (never one per message). Quartz never runs
 /// two instances of one job at once; a job whose server is down waits out its backoff and logs the outage once.
 /// </summary>
-public abstract class AccountJob(HostRuntime runtime, ILoggerFactory logging) : IJob
+internal abstract class AccountJob(HostRuntime runtime, ILoggerFactory logging) : IJob
 {
     public const string AccountKey = "account";
 
@@ -68,7 +68,7 @@ public abstract class AccountJob(HostRuntime runtime, ILoggerFactory logging) : 
 
 /// <summary>Fetches and processes one account's new mail.</summary>
 [DisallowConcurrentExecution]
-public sealed class FetchJob(HostRuntime runtime, ILoggerFactory logging) : AccountJob(runtime, logging)
+internal sealed class FetchJob(HostRuntime runtime, ILoggerFactory logging) : AccountJob(runtime, logging)
 {
     protected override string Kind => "fetch";
 
@@ -82,7 +82,7 @@ public sealed class FetchJob(HostRuntime runtime, ILoggerFactory logging) : Acco
 
 /// <summary>Sends (or holds) what waits in one account's outbox.</summary>
 [DisallowConcurrentExecution]
-public sealed class SendJob(HostRuntime runtime, ILoggerFactory logging) : AccountJob(runtime, logging)
+internal sealed class SendJob(HostRuntime runtime, ILoggerFactory logging) : AccountJob(runtime, logging)
 {
     protected override string Kind => "send";
 

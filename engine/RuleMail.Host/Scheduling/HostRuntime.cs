@@ -25,7 +25,7 @@ public sealed class HostRuntime : IAsyncDisposable
     public IReadOnlyList<AccountRunner> Accounts { get; }
 
     /// <summary>Remembers, per job, whether its server was unreachable, so an outage is reported once and retried with backoff.</summary>
-    public JobHealth Health { get; } = new();
+    internal JobHealth Health { get; } = new();
 
     /// <summary>How many key store entries hold a private key; all of them were opened at start.</summary>
     public int PrivateKeys { get; }

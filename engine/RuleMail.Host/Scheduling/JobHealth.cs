@@ -6,7 +6,7 @@ namespace RuleMail.Host.Scheduling;
 /// Per job (<c>fetch:support</c>), whether its last run reached its server. A failing job waits with growing
 /// backoff before its next real attempt, and its failure is logged once, not on every scheduled run.
 /// </summary>
-public sealed class JobHealth
+internal sealed class JobHealth
 {
     private readonly ConcurrentDictionary<string, Outage> _outages = new(StringComparer.Ordinal);
 

@@ -3,7 +3,7 @@ using static RuleMail.Host.State.SqliteValues;
 namespace RuleMail.Host.State;
 
 // The IMAP folder cursors: how far each folder was read.
-public sealed partial class SqliteStateStore
+internal sealed partial class SqliteStateStore
 {
     /// <inheritdoc />
     public async Task<FolderCursor?> GetCursorAsync(string account, string folder, CancellationToken cancellationToken)

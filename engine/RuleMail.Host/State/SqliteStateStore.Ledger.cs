@@ -5,7 +5,7 @@ using static RuleMail.Host.State.SqliteValues;
 namespace RuleMail.Host.State;
 
 // The ledger: every message seen, with its current analysis and where it is now, and the analyses of each.
-public sealed partial class SqliteStateStore
+internal sealed partial class SqliteStateStore
 {
     private const string MessageColumns =
         "account, folder, source_key, uid_validity, uid, message_id, content_hash, state, attempts, next_attempt, error, "

@@ -3,7 +3,7 @@ using static RuleMail.Host.State.SqliteValues;
 namespace RuleMail.Host.State;
 
 // The outbox: each outbox file's state, by account, file name and content.
-public sealed partial class SqliteStateStore
+internal sealed partial class SqliteStateStore
 {
     private const string OutboxColumns =
         "account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at";

@@ -4,7 +4,7 @@ using static RuleMail.Host.State.SqliteValues;
 namespace RuleMail.Host.State;
 
 // Side effects: each analysis' plan, keyed by idempotency key, and what a move did to the message's location.
-public sealed partial class SqliteStateStore
+internal sealed partial class SqliteStateStore
 {
     private const string SideEffectColumns =
         "idempotency_key, account, folder, source_key, ord, kind, target, payload, state, attempts, detail, updated_at, timeout_ms, analysis_version";

@@ -16,7 +16,7 @@ namespace RuleMail.Host.State;
 /// writers wait for each other. Times are kept as ISO-8601 UTC text, enums as their lowercase names
 /// (<see cref="SqliteSchema"/>).
 /// </remarks>
-public sealed partial class SqliteStateStore : IStateStore
+internal sealed partial class SqliteStateStore : IStateStore
 {
     /// <summary>How long a statement waits for another connection's write lock before failing.</summary>
     private const int BusyTimeoutMilliseconds = 5000;

@@ -11,7 +11,7 @@ namespace RuleMail.Host.Transport;
 /// <see cref="MailSourceException"/>; the pipeline retries it with backoff. A message that has disappeared
 /// is not an error: <see cref="CopyToAsync(SourceMessage, Stream, CancellationToken)"/> returns false and actions report <see cref="SourceActionResult.Gone"/>.
 /// </remarks>
-public interface IMailSource : IAsyncDisposable
+internal interface IMailSource : IAsyncDisposable
 {
     /// <summary>The folder name recorded in the ledger (<c>INBOX</c> for a Maildir root, <c>POP3</c> for POP3).</summary>
     string Folder { get; }
@@ -76,12 +76,12 @@ public interface IMailSource : IAsyncDisposable
 /// <summary>A message in a source: its ledger key and, for IMAP, where it is.</summary>
 /// <param name="SourceKey">Unique in the folder: <c>UIDVALIDITY:UID</c>, the UIDL, or the Maildir unique name.</param>
 /// <param name="Location">Where the source finds it now (the Maildir file path, the POP3 index); not stored.</param>
-public sealed record SourceMessage(string SourceKey, uint? UidValidity = null, uint? Uid = null, string? Location = null);
+internal sealed record SourceMessage(string SourceKey, uint? UidValidity = null, uint? Uid = null, string? Location = null);
 
 /// <summary>How an action on a source message ended.</summary>
 /// <param name="Done">True when it took effect (or already had).</param>
 /// <param name="Detail">Why it was skipped, or what was found (the message was gone).</param>
-public sealed record SourceActionResult(bool Done, string? Detail = null)
+internal sealed record SourceActionResult(bool Done, string? Detail = null)
 {
     /// <summary>After a move: where the message is now (its key there null when the server did not say).</summary>
     public MessageLocation? Location { get; init; }

@@ -3,7 +3,7 @@ using RuleMail.Application;
 namespace RuleMail.Host.Transport;
 
 /// <summary>Where an account's finished mail goes: an SMTP server or a pickup folder. Each copy of a message is handed over on its own.</summary>
-public interface IMailTransport : IAsyncDisposable
+internal interface IMailTransport : IAsyncDisposable
 {
     /// <summary><c>smtp 127.0.0.1:587</c> or <c>pickup /var/spool/rulemail</c>: for reports.</summary>
     string Describe { get; }

@@ -5,7 +5,7 @@ using MimeKit;
 namespace RuleMail.Host.Transport;
 
 /// <summary>Keeps a copy of each sent message (as sent: signed and/or encrypted) in an IMAP folder, marked read.</summary>
-public sealed class ImapSentCopy(ServerEndpoint server, string folder) : IAsyncDisposable
+internal sealed class ImapSentCopy(ServerEndpoint server, string folder) : IAsyncDisposable
 {
     private readonly ImapClient _client = new();
     private IMailFolder? _folder;

@@ -8,7 +8,7 @@ namespace RuleMail.Host.Transport;
 // A message wherever it is now (what a retry reads and acts on): any folder of the account, by UIDVALIDITY and UID,
 // or by Message-ID when its UID there is not known. IMAP selects one folder at a time, so these open the folder they
 // need; the listed folder is used as it is when the message is there.
-public sealed partial class ImapSource
+internal sealed partial class ImapSource
 {
     /// <summary>The folder a location operation selected last (null while only the listed folder was used).</summary>
     private IMailFolder? _selected;

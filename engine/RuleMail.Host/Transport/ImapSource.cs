@@ -12,7 +12,7 @@ namespace RuleMail.Host.Transport;
 /// server resets UIDVALIDITY every message is listed again and the pipeline recognises the ones it has seen by
 /// their content hash. Messages are read with BODY.PEEK in chunks (never marked read, never held whole in memory).
 /// </summary>
-public sealed partial class ImapSource(ServerEndpoint server, string account, string folderName, ILogger logger) : IMailSource
+internal sealed partial class ImapSource(ServerEndpoint server, string account, string folderName, ILogger logger) : IMailSource
 {
     private const int ChunkSize = 1024 * 1024;
     private const int CursorSaveInterval = 100;

@@ -4,7 +4,7 @@ namespace RuleMail.Host.Transport;
 
 // A message wherever it is now in the Maildir (what a retry reads and acts on): the root (INBOX) or a Maildir++ folder,
 // by its unique name, which no rename changes. As everywhere here, files are only ever renamed.
-public sealed partial class MaildirSource
+internal sealed partial class MaildirSource
 {
     public async Task<bool> CopyToAsync(MessageLocation location, Stream destination, CancellationToken cancellationToken)
     {

@@ -13,7 +13,7 @@ namespace RuleMail.Host.Transport;
 /// </summary>
 /// <param name="root">The Maildir (the folder holding <c>cur/</c>, <c>new/</c> and <c>tmp/</c>).</param>
 /// <param name="account">The account the ledger files this Maildir's messages under.</param>
-public sealed partial class MaildirSource(string root, string account) : IMailSource
+internal sealed partial class MaildirSource(string root, string account) : IMailSource
 {
     // A message renamed (a flag change by a mail client) between finding and using it is found again; this many times.
     private const int Attempts = 5;

@@ -16,7 +16,7 @@ namespace RuleMail.Host.Transport;
 /// A collector must deliver to the <c>X-Receiver</c>s: one that reads To/Cc/Bcc instead (<c>sendmail -t</c>) would
 /// hand a Bcc recipient's copy to the To/Cc recipients too.
 /// </remarks>
-public sealed class PickupTransport(string folder) : IMailTransport
+internal sealed class PickupTransport(string folder) : IMailTransport
 {
     public string Describe => $"pickup {folder}";
 

@@ -16,7 +16,7 @@ namespace RuleMail.Host.Transport;
 /// </remarks>
 /// <param name="server">The server, with the password already read from the environment (<c>ToString</c> never shows it).</param>
 /// <param name="account">The account the ledger files this maildrop's messages under.</param>
-public sealed class Pop3Source(ServerEndpoint server, string account) : IMailSource
+internal sealed class Pop3Source(ServerEndpoint server, string account) : IMailSource
 {
     private readonly Pop3Client _client = new();
     private IList<string>? _uids;

@@ -4,7 +4,7 @@ using RuleMail.Host.Configuration;
 namespace RuleMail.Host.Transport;
 
 /// <summary>A mail server to log in to, with its password already read from the environment. <see cref="ToString"/> never shows the password.</summary>
-public sealed record ServerEndpoint(string Protocol, string Host, int Port, SecureSocketOptions Security, string? User, string? Password)
+internal sealed record ServerEndpoint(string Protocol, string Host, int Port, SecureSocketOptions Security, string? User, string? Password)
 {
     /// <summary>How long one network operation may take before the server counts as unreachable.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -8,7 +8,7 @@ namespace RuleMail.Host.Transport;
 /// Sends through an SMTP server; connects on first use and keeps the session for the rest of the run. Each copy goes
 /// to exactly its envelope recipients, never to the addresses in its headers, and without its Bcc headers.
 /// </summary>
-public sealed class SmtpTransport(ServerEndpoint server) : IMailTransport
+internal sealed class SmtpTransport(ServerEndpoint server) : IMailTransport
 {
     /// <summary>
     /// What is written to the server: no Bcc or Resent-Bcc (they would reveal the Bcc recipients to everyone), no
