@@ -110,8 +110,10 @@ internal static class ComposeCommand
     /// <summary>Where the copy for a Bcc recipient goes: beside the main file, named after the recipient.</summary>
     private static string BccPath(string path, string recipient)
     {
+        // Readable, and unique: two addresses that read the same once made safe (jo+x and jo_x) differ in the hash.
         var safe = string.Concat(recipient.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or '@' ? c : '_'));
-        return Path.Combine(Path.GetDirectoryName(path) ?? ".", $"{Path.GetFileNameWithoutExtension(path)}.bcc-{safe}{Path.GetExtension(path)}");
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(recipient)))[..8];
+        return Path.Combine(Path.GetDirectoryName(path) ?? ".", $"{Path.GetFileNameWithoutExtension(path)}.bcc-{safe}-{hash}{Path.GetExtension(path)}");
     }
 
     private static MessageContent.Attachment Attachment(string path)

@@ -89,16 +89,32 @@ public sealed class OutgoingProcessing
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(choice);
         OwnHeaders.Remove(message);
+        RemoveEnvelopeHeaders(message);
+        if (Unreadable(message) is { } unreadable)
+        {
+            return OutgoingOutcome.Held(unreadable, NotEvaluated);
+        }
+
         var (from, toCc, bcc) = Addresses(message);
         if (from is null || toCc.Count + bcc.Count == 0)
         {
             return OutgoingOutcome.Held("the message needs one From address and at least one recipient", NotEvaluated);
         }
 
+        if (bcc.Count > _settings.MaxBccRecipients)
+        {
+            // Each Bcc recipient costs a whole protected copy: a bound on what one message may cost.
+            return OutgoingOutcome.Held(
+                $"the message has {bcc.Count} Bcc recipients; each gets a copy of its own, and at most {_settings.MaxBccRecipients} are allowed (composer.max_bcc_recipients)",
+                NotEvaluated);
+        }
+
         var (size, hash) = Measure(message);
         var evaluation = Evaluate(message, account, size);
         var decision = evaluation.Decision;
-        var options = Composer(decision).For(from, toCc, bcc);
+
+        // A message for Bcc recipients only is planned as its first Bcc copy; every other copy is checked on its own below.
+        var options = Composer(decision).For(from, toCc.Count > 0 ? toCc : [bcc[0]], bcc);
         var plan = OutgoingPlanner.Plan(options, decision, choice);
         if (plan.IsHeld)
         {
@@ -128,10 +144,12 @@ public sealed class OutgoingProcessing
         }
 
         // Encryption the person asked for, or a rule requires, is never dropped for a Bcc copy: the message is held.
-        // Encryption by default (preferred) is done for every copy it is possible for; a Bcc copy it is not possible
-        // for goes out as the rest of the plan says (signed or not), and the notes say so.
+        // Otherwise each Bcc copy is encrypted when encryption is wanted (by default, or the rules' preferred) and
+        // possible for its one recipient — even when the To/Cc copy cannot be (too many recipients) — and a copy it is
+        // not possible for goes out as the rest of the plan says, and the notes say so.
         var encryptRequired = choice.Encrypt ?? decision.Encrypt == Preference.Required;
-        var unencryptable = plan.Encrypt ? Unencryptable(decision, from, bcc, plan.Type) : [];
+        var encryptWanted = plan.Encrypt || (choice.Encrypt ?? (decision.Encrypt is { } preference ? preference != Preference.Never : _settings.EncryptByDefault));
+        var unencryptable = encryptWanted ? Unencryptable(decision, from, bcc, plan.Type) : [];
         if (encryptRequired && unencryptable.Count > 0)
         {
             var (address, reason) = unencryptable.First();
@@ -142,7 +160,7 @@ public sealed class OutgoingProcessing
         var bccMailboxes = message.Bcc.Mailboxes.ToList();
         var copies = new List<OutgoingCopy>();
         var notes = new List<string>();
-        message.Bcc.Clear();
+        message.Headers.RemoveAll(HeaderId.Bcc); // Every raw Bcc field, not only what parsed into the list.
         if (toCc.Count > 0)
         {
             var main = Protect(message, request);
@@ -158,17 +176,17 @@ public sealed class OutgoingProcessing
         foreach (var address in bcc)
         {
             // Only this recipient's Bcc header, and (when encrypted) only their key and the sender's.
-            message.Bcc.Clear();
+            message.Headers.RemoveAll(HeaderId.Bcc);
             message.Bcc.Add(bccMailboxes.First(m => MailAddresses.Normalize(m.Address) == address));
-            var plain = unencryptable.TryGetValue(address, out var why);
-            var copy = Protect(message, plain ? request with { Encrypt = false } : request with { EncryptTo = [address] });
+            var plain = !encryptWanted || unencryptable.ContainsKey(address);
+            var copy = Protect(message, plain ? request with { Encrypt = false } : request with { Encrypt = true, EncryptTo = [address] });
             if (copy.IsRefused)
             {
                 return OutgoingOutcome.Held($"the copy for the Bcc recipient {address} cannot be protected: {copy.Refusal}", evaluation, options);
             }
 
             copies.Add(new OutgoingCopy(copy.Message, [address], address));
-            if (plain)
+            if (encryptWanted && unencryptable.TryGetValue(address, out var why))
             {
                 notes.Add($"Bcc {address}: not encrypted: {why}");
             }
@@ -176,15 +194,64 @@ public sealed class OutgoingProcessing
             notes.AddRange(copy.Notes.Select(n => $"Bcc {address}: {n}"));
         }
 
-        message.Bcc.Clear();
+        message.Headers.RemoveAll(HeaderId.Bcc);
         message.Bcc.AddRange(bccMailboxes);
         var description = bcc.Count == 0 ? plan.Description : $"{plan.Description}; {bcc.Count} Bcc {(bcc.Count == 1 ? "copy" : "copies")} of its own";
+        if (!plan.Encrypt && encryptWanted && bcc.Count > unencryptable.Count)
+        {
+            description += ", encrypted to their recipient";
+        }
+
         if (unencryptable.Count > 0)
         {
             description += $"; not encrypted for {string.Join(", ", unencryptable.Keys)} ({string.Join(" ", unencryptable.Values)})";
         }
 
         return OutgoingOutcome.Send(copies, description, notes, evaluation, options);
+    }
+
+    /// <summary>
+    /// Removes what only a transport may write: <c>Resent-Bcc</c> (never sent, and its recipients are not this message's
+    /// envelope) and the pickup envelope lines <c>X-Sender</c>/<c>X-Receiver</c>, which a collector would take as recipients.
+    /// </summary>
+    private static void RemoveEnvelopeHeaders(MimeMessage message)
+    {
+        message.Headers.RemoveAll(HeaderId.ResentBcc);
+        for (var i = message.Headers.Count - 1; i >= 0; i--)
+        {
+            if (message.Headers[i].Field.Equals("X-Sender", StringComparison.OrdinalIgnoreCase)
+                || message.Headers[i].Field.Equals("X-Receiver", StringComparison.OrdinalIgnoreCase))
+            {
+                message.Headers.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Why a recipient field cannot be trusted to say who the message goes to: a Bcc field that does not parse strictly
+    /// (the lenient parser drops what it cannot read, and the raw field would travel with the To/Cc copy), or a
+    /// recipient that is no e-mail address (it would be dropped from the envelope without a word). Null when all is well.
+    /// </summary>
+    private static string? Unreadable(MimeMessage message)
+    {
+        var strict = new ParserOptions { AddressParserComplianceMode = RfcComplianceMode.Strict };
+        foreach (var header in message.Headers.Where(h => h.Id == HeaderId.Bcc))
+        {
+            if (!string.IsNullOrWhiteSpace(header.Value) && !InternetAddressList.TryParse(strict, header.Value, out _))
+            {
+                return $"the Bcc header cannot be read ({header.Value.Trim()}): write each Bcc recipient as an address";
+            }
+        }
+
+        foreach (var (field, list) in new[] { ("To", message.To), ("Cc", message.Cc), ("Bcc", message.Bcc) })
+        {
+            if (list.Mailboxes.FirstOrDefault(m => MailAddresses.Normalize(m.Address) is null) is { } bad)
+            {
+                return $"{field}: '{bad}' is not an e-mail address";
+            }
+        }
+
+        return null;
     }
 
     private static RuleEvaluation NotEvaluated { get; } = new([], RuleDecision.Empty, []);

@@ -18,6 +18,9 @@ public sealed record ComposerSettings
     /// <summary>Whether encryption is on by default when possible.</summary>
     public bool EncryptByDefault { get; init; } = true;
 
+    /// <summary>How many Bcc recipients one message may have: each gets a whole protected copy of its own.</summary>
+    public int MaxBccRecipients { get; init; } = 100;
+
     /// <summary>Encrypt outgoing mail to the sender's own certificate or key too, so the sent copy stays readable.</summary>
     public bool EncryptToSender { get; init; } = true;
 

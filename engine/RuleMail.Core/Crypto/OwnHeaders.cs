@@ -31,14 +31,36 @@ public static class OwnHeaders
         }
     }
 
-    /// <summary>Removes every RuleMail header of <paramref name="message"/>: its own and its root part's.</summary>
+    /// <summary>Removes every RuleMail header of <paramref name="message"/>: its own and every part's, attached messages included.</summary>
     public static void Remove(MimeMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         Remove(message.Headers);
-        if (message.Body is not null)
+        Remove(message.Body, depth: 0);
+    }
+
+    private static void Remove(MimeEntity? entity, int depth)
+    {
+        // The depth bound keeps a hostile nesting from recursing without end (the parser bounds it too).
+        if (entity is null || depth > 64)
         {
-            Remove(message.Body.Headers);
+            return;
+        }
+
+        Remove(entity.Headers);
+        switch (entity)
+        {
+            case Multipart multipart:
+                foreach (var part in multipart)
+                {
+                    Remove(part, depth + 1);
+                }
+
+                break;
+            case MessagePart { Message: { } attached }:
+                Remove(attached.Headers);
+                Remove(attached.Body, depth + 1);
+                break;
         }
     }
 }

@@ -86,13 +86,13 @@ internal static partial class DecisionKeys
         return keywords;
     }
 
-    /// <summary>Fields a message has at most once (RFC 5322 3.6), its MIME structure, and trace fields: never added by a rule.</summary>
+    /// <summary>Fields a message has at most once (RFC 5322 3.6), its MIME structure, trace fields and the pickup envelope: never added by a rule.</summary>
     private static bool IsMessageStructure(string name) =>
         name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase)
         || name.StartsWith("Resent-", StringComparison.OrdinalIgnoreCase)
         || name.ToUpperInvariant() is "FROM" or "SENDER" or "REPLY-TO" or "TO" or "CC" or "BCC" or "MESSAGE-ID" or "IN-REPLY-TO"
             or "REFERENCES" or "SUBJECT" or "DATE" or "MIME-VERSION" or "RETURN-PATH" or "RECEIVED" or "DKIM-SIGNATURE"
-            or "AUTHENTICATION-RESULTS" or "AUTOCRYPT";
+            or "AUTHENTICATION-RESULTS" or "AUTOCRYPT" or "X-SENDER" or "X-RECEIVER";
 
     private static Dictionary<string, string> Headers(object? value)
     {

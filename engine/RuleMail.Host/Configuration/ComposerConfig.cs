@@ -9,6 +9,9 @@ public sealed class ComposerConfig
     /// <summary>The seed allows encryption for a single recipient; raise this to allow more.</summary>
     public int MaxEncryptionRecipients { get; set; } = 1;
 
+    /// <summary>How many Bcc recipients one outgoing message may have (each gets a protected copy of its own); more holds it.</summary>
+    public int MaxBccRecipients { get; set; } = 100;
+
     /// <summary>Encrypt outgoing mail to the sender's own certificate or key too, so the sent copy stays readable.</summary>
     public bool EncryptToSender { get; set; } = true;
 
@@ -19,5 +22,6 @@ public sealed class ComposerConfig
         PreferPgp = Prefer == "pgp",
         MaxEncryptionRecipients = MaxEncryptionRecipients,
         EncryptToSender = EncryptToSender,
+        MaxBccRecipients = MaxBccRecipients,
     };
 }

@@ -18,7 +18,17 @@ namespace RuleMail.Host.Transport;
 /// </remarks>
 internal sealed class PickupTransport(string folder) : IMailTransport
 {
+    /// <summary>CRLF throughout, as the envelope lines and the pickup format have it.</summary>
+    private static readonly MimeKit.FormatOptions Crlf = CreateCrlf();
+
     public string Describe => $"pickup {folder}";
+
+    private static MimeKit.FormatOptions CreateCrlf()
+    {
+        var options = MimeKit.FormatOptions.Default.Clone();
+        options.NewLineFormat = MimeKit.NewLineFormat.Dos;
+        return options;
+    }
 
     public async Task SendAsync(OutgoingCopy copy, CancellationToken cancellationToken)
     {
@@ -31,7 +41,7 @@ internal sealed class PickupTransport(string folder) : IMailTransport
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
             {
                 await file.WriteAsync(Envelope(copy), cancellationToken).ConfigureAwait(false);
-                await copy.Message.WriteToAsync(file, cancellationToken).ConfigureAwait(false);
+                await copy.Message.WriteToAsync(Crlf, file, cancellationToken).ConfigureAwait(false);
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: true);
             }
