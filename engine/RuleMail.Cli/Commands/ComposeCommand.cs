@@ -54,12 +54,7 @@ internal static class ComposeCommand
             {
                 Sign = Chosen(parse.GetValue(sign), parse.GetValue(noSign)),
                 Encrypt = Chosen(parse.GetValue(encrypt), parse.GetValue(noEncrypt)),
-                Type = parse.GetValue(type) switch
-                {
-                    "smime" => SecurityResult.SmimeType,
-                    "pgp" => SecurityResult.PgpType,
-                    _ => null,
-                },
+                Type = SecurityTypes.TryParse(parse.GetValue(type), out var chosen) ? chosen.Name() : null,
             };
 
             using var services = CliServices.Open(config, console, KeyReadiness.PublicOnly);

@@ -35,12 +35,7 @@ public sealed record ComposerSettings
         {
             SignByDefault = decision.Sign is { } sign ? sign != Rules.Preference.Never : SignByDefault,
             EncryptByDefault = decision.Encrypt is { } encrypt ? encrypt != Rules.Preference.Never : EncryptByDefault,
-            PreferPgp = decision.SecurityType switch
-            {
-                "pgp" => true,
-                "smime" => false,
-                _ => PreferPgp,
-            },
+            PreferPgp = decision.SecurityType is { } type ? type == Crypto.SecurityType.Pgp : PreferPgp,
         };
     }
 }

@@ -116,10 +116,5 @@ public sealed record OutgoingChoice
         _ => null,
     };
 
-    private static string? TypeName(string text) => text.ToUpperInvariant() switch
-    {
-        "SMIME" or "S/MIME" => SecurityResult.SmimeType,
-        "PGP" => SecurityResult.PgpType,
-        _ => null,
-    };
+    private static string? TypeName(string text) => SecurityTypes.TryParse(text, out var type) ? type.Name() : null;
 }

@@ -137,10 +137,5 @@ public sealed class OutgoingSecurity
         return result;
     }
 
-    private static string? TypeOf(string? type) => type?.Trim().ToUpperInvariant() switch
-    {
-        "S/MIME" or "SMIME" => SecurityResult.SmimeType,
-        "PGP" or "OPENPGP" => SecurityResult.PgpType,
-        _ => null,
-    };
+    private static string? TypeOf(string? type) => SecurityTypes.TryParse(type, out var parsed) ? parsed.Name() : null;
 }

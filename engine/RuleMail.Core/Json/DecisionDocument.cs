@@ -53,7 +53,7 @@ public sealed record DecisionDocument
         {
             Sign = Name(decision.Sign),
             Encrypt = Name(decision.Encrypt),
-            SecurityType = decision.SecurityType,
+            SecurityType = decision.SecurityType is { } type ? Crypto.SecurityTypes.Key(type) : null,
             Flag = decision.Flag.Count > 0 ? decision.Flag : null,
             Move = decision.Move,
             Tag = decision.Tag.Count > 0 ? decision.Tag : null,

@@ -26,7 +26,7 @@ internal static partial class DecisionKeys
                 {
                     "sign" => decision with { Sign = Preference(value) },
                     "encrypt" => decision with { Encrypt = Preference(value) },
-                    "security_type" => decision with { SecurityType = SecurityType(value) },
+                    "security_type" => decision with { SecurityType = TypeOf(value) },
                     "flag" => decision with { Flag = Keywords(value) },
                     "move" => decision with { Move = Text(value, "a folder name") },
                     "tag" => decision with { Tag = Texts(value) },
@@ -55,11 +55,10 @@ internal static partial class DecisionKeys
         _ => throw new FormatException($"expected required, preferred or never, not {Show(value)}"),
     };
 
-    private static string SecurityType(object? value) => value switch
-    {
-        "smime" or "pgp" => (string)value,
-        _ => throw new FormatException($"security_type is smime or pgp, not {Show(value)}"),
-    };
+    private static Crypto.SecurityType TypeOf(object? value) =>
+        value is string text && Crypto.SecurityTypes.TryParse(text, out var type)
+            ? type
+            : throw new FormatException($"security_type is smime or pgp, not {Show(value)}");
 
     private static string Text(object? value, string what) =>
         value is string text && text.Trim().Length > 0 ? text.Trim() : throw new FormatException($"expected {what} (text), not {Show(value)}");

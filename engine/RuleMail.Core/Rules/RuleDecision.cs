@@ -16,8 +16,8 @@ public sealed record RuleDecision
 
     public Preference? Encrypt { get; init; }
 
-    /// <summary><c>smime</c> or <c>pgp</c>.</summary>
-    public string? SecurityType { get; init; }
+    /// <summary>The preferred type (<c>security_type: smime|pgp</c>).</summary>
+    public Crypto.SecurityType? SecurityType { get; init; }
 
     public IReadOnlyList<string> Flag { get; init; } = [];
 

@@ -19,7 +19,7 @@ public sealed class ComposerConfig
     [YamlDotNet.Serialization.YamlIgnore]
     public RuleMail.Composer.ComposerSettings Settings => new()
     {
-        PreferPgp = Prefer == "pgp",
+        PreferPgp = RuleMail.Crypto.SecurityTypes.TryParse(Prefer, out var type) && type == RuleMail.Crypto.SecurityType.Pgp,
         MaxEncryptionRecipients = MaxEncryptionRecipients,
         EncryptToSender = EncryptToSender,
         MaxBccRecipients = MaxBccRecipients,

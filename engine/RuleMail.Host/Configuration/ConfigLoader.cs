@@ -84,6 +84,11 @@ public static partial class ConfigLoader
             throw new RuleMailException($"{config.Path}: composer.prefer must be smime or pgp, not '{config.Composer.Prefer}'");
         }
 
+        if (config.Composer.MaxBccRecipients is < 0 or > 10_000)
+        {
+            throw new RuleMailException($"{config.Path}: composer.max_bcc_recipients must be 0 to 10000, not {config.Composer.MaxBccRecipients}");
+        }
+
         var js = config.Javascript;
         if (js.TimeoutMs is < 1 or > 60_000 || js.MaxStatements is < 1 or > 100_000_000 || js.MaxMemoryMb is < 1 or > 4096 || js.MaxRecursion is < 1 or > 10_000)
         {

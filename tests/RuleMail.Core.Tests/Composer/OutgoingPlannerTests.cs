@@ -195,7 +195,7 @@ public sealed class OutgoingPlannerTests
     {
         // security_type is a preference that ComposerSettings.With folds into the options' type (it wins a tie);
         // the planner does not apply it a second time against a type that can do more.
-        var decision = new RuleDecision { SecurityType = "pgp" };
+        var decision = new RuleDecision { SecurityType = RuleMail.Crypto.SecurityType.Pgp };
         var options = Options(Can(true, true), Can(false, false), Smime, decision);
 
         var plan = OutgoingPlanner.Plan(options, decision, OutgoingChoice.None);
@@ -366,8 +366,8 @@ public sealed class OutgoingPlannerTests
         [Fact]
         public void A_pgp_security_type_rule_does_not_pick_pgp_when_only_smime_can_do_anything()
         {
-            var plan = Plan(new RuleDecision { SecurityType = "pgp" }, OutgoingChoice.None, "alice@customer.example");
-            var forced = Plan(new RuleDecision { SecurityType = "pgp", Encrypt = Preference.Required }, new OutgoingChoice { Type = Pgp }, "alice@customer.example");
+            var plan = Plan(new RuleDecision { SecurityType = RuleMail.Crypto.SecurityType.Pgp }, OutgoingChoice.None, "alice@customer.example");
+            var forced = Plan(new RuleDecision { SecurityType = RuleMail.Crypto.SecurityType.Pgp, Encrypt = Preference.Required }, new OutgoingChoice { Type = Pgp }, "alice@customer.example");
 
             Assert.Equal((Smime, true, true), (plan.Type, plan.Sign, plan.Encrypt));
             Assert.Equal("cannot encrypt with PGP: The PGP key for alice@customer.example was not found.", forced.Hold);

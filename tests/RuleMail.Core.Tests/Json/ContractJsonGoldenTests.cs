@@ -48,7 +48,7 @@ public sealed class ContractJsonGoldenTests
     {
         Sign = Preference.Preferred,
         Encrypt = Preference.Required,
-        SecurityType = "pgp",
+        SecurityType = RuleMail.Crypto.SecurityType.Pgp,
         Flag = ["security-failed", "needs-review"],
         Move = "Quarantine",
         Tag = ["invoice", "große <Summe>"],

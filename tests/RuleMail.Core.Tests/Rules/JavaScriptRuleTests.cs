@@ -47,7 +47,7 @@ public sealed class JavaScriptRuleTests
         var decision = Assert.IsType<RuleDecision>(result.Decision);
         Assert.Equal(Preference.Required, decision.Sign);
         Assert.Equal(Preference.Preferred, decision.Encrypt);
-        Assert.Equal("pgp", decision.SecurityType);
+        Assert.Equal(RuleMail.Crypto.SecurityType.Pgp, decision.SecurityType);
         Assert.Equal(["security-failed", "review"], decision.Flag);
         Assert.Equal("Quarantine", decision.Move);
         Assert.Equal(["finance"], decision.Tag);

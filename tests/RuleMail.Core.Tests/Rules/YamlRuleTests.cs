@@ -108,7 +108,7 @@ public sealed class YamlRuleTests : IDisposable
         Assert.Equal(["first", "second", "stopper"], result.Trace.Select(t => t.Name));
         Assert.Equal(Preference.Preferred, result.Decision.Sign);
         Assert.Equal(Preference.Required, result.Decision.Encrypt);
-        Assert.Equal("smime", result.Decision.SecurityType);
+        Assert.Equal(RuleMail.Crypto.SecurityType.Smime, result.Decision.SecurityType);
         Assert.Equal(["a", "b"], result.Decision.Flag);
         Assert.Equal("one", Assert.Single(result.Decision.Header).Value);
         Assert.Equal(["stopped"], result.Decision.Tag);
@@ -139,7 +139,7 @@ public sealed class YamlRuleTests : IDisposable
 
         Assert.Equal(Preference.Required, decision.Sign);
         Assert.Equal(Preference.Never, decision.Encrypt);
-        Assert.Equal("pgp", decision.SecurityType);
+        Assert.Equal(RuleMail.Crypto.SecurityType.Pgp, decision.SecurityType);
         Assert.Equal(["security-failed", "$Label1"], decision.Flag);
         Assert.Equal("Quarantine", decision.Move);
         Assert.Equal(["one", "two"], decision.Tag);
