@@ -91,7 +91,7 @@ internal sealed partial class IncomingPipeline
                 entry = entry with { State = MessageState.Done }; // Nothing to do: one write, not two.
             }
 
-            await services.State.RecordAnalysisAsync(entry, FirstAnalysis(entry, verdict, now), plan, cancellationToken).ConfigureAwait(false);
+            await services.State.RecordAnalysisAsync(entry, MessageAnalysis.Of(entry, 1, AnalysisTrigger.Fetch, SecurityStatus.Failed(verdict.Security), now), plan, cancellationToken).ConfigureAwait(false);
             await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
             foreach (var error in verdict.Rules.Errors)
             {
@@ -136,19 +136,6 @@ internal sealed partial class IncomingPipeline
         await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
     }
 
-    private MessageAnalysis FirstAnalysis(LedgerEntry entry, IncomingVerdict verdict, DateTimeOffset now) => new()
-    {
-        Account = account.Name,
-        Folder = entry.Folder,
-        SourceKey = entry.SourceKey,
-        Version = 1,
-        AnalysedAt = now,
-        Trigger = AnalysisTrigger.Fetch,
-        SecurityJson = entry.SecurityJson!,
-        DecisionJson = entry.DecisionJson!,
-        Tags = entry.Tags,
-        SecurityFailed = SecurityStatus.Failed(verdict.Security),
-    };
 
     private LedgerEntry NewEntry(SourceMessage message, string folder, string hash, DateTimeOffset now) => new()
     {

@@ -159,7 +159,7 @@ internal sealed class RetryProcessing(HostServices services, AccountConfig accou
             judged = judged with { State = MessageState.Done };
         }
 
-        await services.State.RecordAnalysisAsync(judged, Analysis(judged, verdict, now), plan, cancellationToken).ConfigureAwait(false);
+        await services.State.RecordAnalysisAsync(judged, MessageAnalysis.Of(judged, judged.AnalysisVersion!.Value, AnalysisTrigger.Retry, SecurityStatus.Failed(verdict.Security), now), plan, cancellationToken).ConfigureAwait(false);
         foreach (var error in verdict.Rules.Errors)
         {
             _logger.LogWarning("{Account}: {Key}: a rule failed and was skipped: {Error}", account.Name, entry.SourceKey, error);
@@ -255,19 +255,6 @@ internal sealed class RetryProcessing(HostServices services, AccountConfig accou
         return found;
     }
 
-    private MessageAnalysis Analysis(LedgerEntry entry, IncomingVerdict verdict, DateTimeOffset now) => new()
-    {
-        Account = account.Name,
-        Folder = entry.Folder,
-        SourceKey = entry.SourceKey,
-        Version = entry.AnalysisVersion!.Value,
-        AnalysedAt = now,
-        Trigger = AnalysisTrigger.Retry,
-        SecurityJson = entry.SecurityJson!,
-        DecisionJson = entry.DecisionJson!,
-        Tags = entry.Tags,
-        SecurityFailed = SecurityStatus.Failed(verdict.Security),
-    };
 
     /// <summary>Equal as JSON values (the stored text may differ in spacing or key order, never in meaning).</summary>
     private static bool SameJson(string current, string? stored) =>

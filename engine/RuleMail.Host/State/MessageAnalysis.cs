@@ -30,4 +30,23 @@ public sealed record MessageAnalysis
 
     /// <summary>True when the signature or the decryption failed (what <c>rulemail retry --security-failed</c> selects).</summary>
     public required bool SecurityFailed { get; init; }
+
+    /// <summary>The analysis recorded in <paramref name="entry"/> (its security and decision JSON, its tags) as version <paramref name="version"/>.</summary>
+    public static MessageAnalysis Of(LedgerEntry entry, int version, AnalysisTrigger trigger, bool securityFailed, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return new MessageAnalysis
+        {
+            Account = entry.Account,
+            Folder = entry.Folder,
+            SourceKey = entry.SourceKey,
+            Version = version,
+            AnalysedAt = at,
+            Trigger = trigger,
+            SecurityJson = entry.SecurityJson ?? throw new ArgumentException("the entry holds no analysis", nameof(entry)),
+            DecisionJson = entry.DecisionJson ?? throw new ArgumentException("the entry holds no analysis", nameof(entry)),
+            Tags = entry.Tags,
+            SecurityFailed = securityFailed,
+        };
+    }
 }
