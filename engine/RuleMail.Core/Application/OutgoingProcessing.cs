@@ -149,7 +149,7 @@ public sealed class OutgoingProcessing
         // not possible for goes out as the rest of the plan says, and the notes say so.
         var encryptRequired = choice.Encrypt ?? decision.Encrypt == Preference.Required;
         var encryptWanted = plan.Encrypt || (choice.Encrypt ?? (decision.Encrypt is { } preference ? preference != Preference.Never : _settings.EncryptByDefault));
-        var unencryptable = encryptWanted ? Unencryptable(decision, from, bcc, plan.Type) : [];
+        var unencryptable = encryptWanted ? Unencryptable(decision, bcc, plan.Type) : [];
         if (encryptRequired && unencryptable.Count > 0)
         {
             var (address, reason) = unencryptable.First();
@@ -257,22 +257,8 @@ public sealed class OutgoingProcessing
     private static RuleEvaluation NotEvaluated { get; } = new([], RuleDecision.Empty, []);
 
     /// <summary>The Bcc recipients no copy can be encrypted to with <paramref name="type"/>, with the composer's reason.</summary>
-    private Dictionary<string, string> Unencryptable(RuleDecision decision, string from, IReadOnlyList<string> bcc, string type)
-    {
-        var composer = Composer(decision);
-        var unencryptable = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var address in bcc)
-        {
-            var options = composer.For(from, [address]);
-            var encryption = (type == SecurityResult.PgpType ? options.Pgp : options.Smime).Encryption;
-            if (!encryption.Possible)
-            {
-                unencryptable[address] = encryption.Message;
-            }
-        }
-
-        return unencryptable;
-    }
+    private Dictionary<string, string> Unencryptable(RuleDecision decision, IReadOnlyList<string> bcc, string type) =>
+        Composer(decision).BccOptions(bcc, type).Where(o => !o.Possible).ToDictionary(o => o.Address, o => o.Message, StringComparer.Ordinal);
 
     private ComposerSecurity Composer(RuleDecision decision) => new(Store, _settings.With(decision));
 

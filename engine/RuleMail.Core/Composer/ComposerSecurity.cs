@@ -37,9 +37,18 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
         var sign = Button(chosen.Options.Sign, _settings.SignByDefault, SecurityTexts.WillBeSigned, SecurityTexts.WillNotBeSigned, SecurityTexts.AskForPrivateKey);
         var encrypt = Button(chosen.Options.Encryption, _settings.EncryptByDefault, SecurityTexts.WillBeEncrypted, SecurityTexts.WillNotBeEncrypted,
             to.Count > _settings.MaxEncryptionRecipients || to.Count == 0 ? null : SecurityTexts.AskForRecipientCertificate);
-        var bccKind = type == SecurityResult.PgpType ? KeyKind.Pgp : KeyKind.Smime;
-        var bccOptions = Distinct(bcc ?? []).Select(address => BccPossibility(address, bccKind)).ToList();
-        return new SecurityOptions(smime, pgp, type, canSwitch, sign, encrypt) { Bcc = bccOptions };
+        return new SecurityOptions(smime, pgp, type, canSwitch, sign, encrypt) { Bcc = BccOptions(bcc ?? [], type) };
+    }
+
+    /// <summary>
+    /// Whether each Bcc recipient can get a copy encrypted to them alone with <paramref name="type"/> (S/MIME when null),
+    /// in the encryption possibility's sentences; one entry per distinct address, what is not an address left out.
+    /// </summary>
+    public IReadOnlyList<BccOption> BccOptions(IReadOnlyList<string> bcc, string? type)
+    {
+        ArgumentNullException.ThrowIfNull(bcc);
+        var kind = type == SecurityResult.PgpType ? KeyKind.Pgp : KeyKind.Smime;
+        return [.. Distinct(bcc).Select(address => BccPossibility(address, kind))];
     }
 
     private static List<string> Distinct(IReadOnlyList<string> addresses) =>
