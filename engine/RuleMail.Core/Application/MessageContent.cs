@@ -23,11 +23,7 @@ public sealed record MessageContent(string Subject, string Text)
     {
         ArgumentNullException.ThrowIfNull(draft);
         ArgumentNullException.ThrowIfNull(time);
-        var message = new MimeMessage();
-        message.From.Add(Mailbox(draft.From, "from"));
-        message.To.AddRange(draft.To.Select(a => Mailbox(a, "to")));
-        message.Cc.AddRange(draft.Cc.Select(a => Mailbox(a, "cc")));
-        message.Bcc.AddRange(draft.Bcc.Select(a => Mailbox(a, "bcc")));
+        var message = draft.Addressed();
         message.Subject = Subject;
         message.Date = time.GetUtcNow();
         message.MessageId = MimeUtils.GenerateMessageId(MailAddresses.Domain(MailAddresses.Normalize(draft.From) ?? "rulemail.invalid"));
@@ -48,11 +44,6 @@ public sealed record MessageContent(string Subject, string Text)
         message.Body = builder.ToMessageBody();
         return message;
     }
-
-    internal static MailboxAddress Mailbox(string text, string field) =>
-        MailboxAddress.TryParse(text, out var mailbox) && MailAddresses.Normalize(mailbox.Address) is not null
-            ? mailbox
-            : throw new FormatException($"{field}: '{text}' is not an e-mail address");
 
     /// <summary>One attachment: its file name, its MIME type (null: from the name), and its bytes.</summary>
     public sealed record Attachment(string Name, string? ContentType, byte[] Content);

@@ -57,11 +57,7 @@ public sealed class OutgoingProcessing
     public OutgoingOptions Options(OutgoingDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);
-        var message = new MimeMessage();
-        message.From.Add(MessageContent.Mailbox(draft.From, "from"));
-        message.To.AddRange(draft.To.Select(a => MessageContent.Mailbox(a, "to")));
-        message.Cc.AddRange(draft.Cc.Select(a => MessageContent.Mailbox(a, "cc")));
-        message.Bcc.AddRange(draft.Bcc.Select(a => MessageContent.Mailbox(a, "bcc")));
+        var message = draft.Addressed();
         var evaluation = Evaluate(message, draft.Account, size: 0);
         var (from, toCc, bcc) = Addresses(message);
         return new OutgoingOptions(Composer(evaluation.Decision).For(from, toCc, bcc), evaluation);
