@@ -6,40 +6,10 @@ namespace RuleMail.Host.Transport;
 // by its unique name, which no rename changes. As everywhere here, files are only ever renamed.
 internal sealed partial class MaildirSource
 {
-    public async Task<bool> CopyToAsync(MessageLocation location, Stream destination, CancellationToken cancellationToken)
+    public Task<bool> CopyToAsync(MessageLocation location, Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(location);
-        ArgumentNullException.ThrowIfNull(destination);
-        for (var attempt = 0; attempt < Attempts; attempt++)
-        {
-            if (LocateAt(location, out _) is not { } path)
-            {
-                return false;
-            }
-
-            FileStream stream;
-            try
-            {
-                stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, useAsync: true);
-            }
-            catch (IOException) when (!File.Exists(path))
-            {
-                continue; // Renamed by a flag change since it was found: look again.
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new MailSourceException($"Maildir {_root}: cannot read {path}: {e.Message}", e);
-            }
-
-            await using (stream.ConfigureAwait(false))
-            {
-                await stream.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
-            }
-
-            return true;
-        }
-
-        throw StillRenaming(location);
+        return CopyAsync(() => LocateAt(location, out _), () => StillRenaming(location), destination, cancellationToken);
     }
 
     /// <summary>Nothing to find: a Maildir message keeps its unique name wherever it is moved.</summary>

@@ -63,13 +63,22 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
         ];
     }
 
-    public async Task<bool> CopyToAsync(SourceMessage message, Stream destination, CancellationToken cancellationToken)
+    public Task<bool> CopyToAsync(SourceMessage message, Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        return CopyAsync(() => Locate(message), () => StillRenaming(message), destination, cancellationToken);
+    }
+
+    /// <summary>
+    /// Copies the file <paramref name="locate"/> finds to <paramref name="destination"/>; false when it finds none. A file
+    /// renamed by a flag change between finding and opening it is looked for again, <see cref="Attempts"/> times.
+    /// </summary>
+    private async Task<bool> CopyAsync(Func<string?> locate, Func<MailSourceException> stillRenaming, Stream destination, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(destination);
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
-            if (Locate(message) is not { } path)
+            if (locate() is not { } path)
             {
                 return false;
             }
@@ -97,7 +106,7 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
             return true;
         }
 
-        throw StillRenaming(message);
+        throw stillRenaming();
     }
 
     /// <summary>Nothing to do: the ledger remembers which unique names were seen.</summary>
