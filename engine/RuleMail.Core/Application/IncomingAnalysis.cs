@@ -19,13 +19,19 @@ public sealed class IncomingAnalysis
 {
     private readonly IncomingSecurity _security;
     private readonly RuleSetSource _rules;
+    private readonly bool _provePassphrase;
 
-    public IncomingAnalysis(KeyStore store, RuleSetSource rules, SecurityPolicy? policy = null)
+    /// <param name="provePassphrase">
+    /// After each message, prove the store passphrase with one private key unless the message already opened one
+    /// (<see cref="KeyStore.VerifyPassphrase"/>): for a one-message command, whose store is not unlocked at start.
+    /// </param>
+    public IncomingAnalysis(KeyStore store, RuleSetSource rules, SecurityPolicy? policy = null, bool provePassphrase = false)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(rules);
         _security = new IncomingSecurity(store, policy);
         _rules = rules;
+        _provePassphrase = provePassphrase;
         Store = store;
     }
 
@@ -56,6 +62,12 @@ public sealed class IncomingAnalysis
         var size = raw.Length - raw.Position;
         var rules = _rules.Current;
         var report = _security.Inspect(raw, accountAddress);
+        if (_provePassphrase)
+        {
+            // A wrong passphrase would make "cannot be decrypted" of mail that can be: it is an error, never a verdict.
+            Store.VerifyPassphrase();
+        }
+
         var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, RuleMessage.Incoming, accountAddress, size), RuleDirection.Incoming);
         return new IncomingVerdict(report.Security, report.Message, size, evaluation);
     }

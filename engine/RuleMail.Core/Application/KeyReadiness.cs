@@ -7,8 +7,8 @@ public enum KeyReadiness
     PublicOnly,
 
     /// <summary>
-    /// The passphrase is required when the store holds private keys and proven with one of them: a one-message command
-    /// (<c>check</c>, <c>compose</c>) pays for one key derivation, not the whole store.
+    /// The passphrase is required when the store holds private keys and proven with one of them — the one a message needed,
+    /// or one more after it: a one-message command (<c>check</c>) pays for one key derivation, not the whole store.
     /// </summary>
     Verified,
 

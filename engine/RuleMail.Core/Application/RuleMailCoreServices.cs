@@ -21,7 +21,8 @@ public static class RuleMailCoreServices
         services.TryAddSingleton(options.KeyStoreOptions.Time);
         services.AddSingleton(_ => Open(options));
         services.AddSingleton(_ => new RuleSetSource(options.LoadRules()));
-        services.AddSingleton(sp => new IncomingAnalysis(sp.GetRequiredService<KeyStore>(), sp.GetRequiredService<RuleSetSource>(), options.Policy));
+        services.AddSingleton(sp => new IncomingAnalysis(
+            sp.GetRequiredService<KeyStore>(), sp.GetRequiredService<RuleSetSource>(), options.Policy, provePassphrase: options.Readiness == KeyReadiness.Verified));
         services.AddSingleton(sp => new OutgoingProcessing(sp.GetRequiredService<KeyStore>(), sp.GetRequiredService<RuleSetSource>(), options.Composer));
         return services;
     }
@@ -35,8 +36,8 @@ public static class RuleMailCoreServices
                 _ = store.UnlockAll();
                 break;
             case KeyReadiness.Verified:
+                // Proven after the first message, by the key it needed when it needed one (IncomingAnalysis).
                 store.RequirePassphrase();
-                store.VerifyPassphrase();
                 break;
         }
 
