@@ -346,7 +346,7 @@ public sealed class FailClosedTests : IDisposable
             RedirectStandardError = true,
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        var running = new TaskCompletionSource();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data?.StartsWith("Running the schedules", StringComparison.Ordinal) == true)

@@ -64,7 +64,7 @@ public sealed class KilledProcessTests : IAsyncLifetime
         const int total = 12;
         using (var first = Start())
         {
-            var killed = new TaskCompletionSource();
+            var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _webhook.BeforeRespond = async request =>
             {
                 if (request.Sequence == 5)

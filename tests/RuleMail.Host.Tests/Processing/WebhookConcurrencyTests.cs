@@ -54,7 +54,7 @@ public sealed class WebhookConcurrencyTests : IAsyncLifetime
         }
 
         var finished = new List<string>();
-        var othersFinished = new TaskCompletionSource();
+        var othersFinished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var progress = new Inline(m =>
         {
             lock (finished)
@@ -132,7 +132,7 @@ public sealed class WebhookConcurrencyTests : IAsyncLifetime
 
         var inFlight = 0;
         var most = 0;
-        var full = new TaskCompletionSource();
+        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _webhook.BeforeRespond = async _ =>
         {
             var now = Interlocked.Increment(ref inFlight);

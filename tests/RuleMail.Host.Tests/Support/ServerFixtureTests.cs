@@ -168,8 +168,8 @@ public sealed class ServerFixtureTests
         Assert.Equal(2, webhook.Acknowledged.Count);
 
         // The caller gives up while the answer is held back: received, never acknowledged.
-        var held = new TaskCompletionSource();
-        var callerGone = new TaskCompletionSource();
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var callerGone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         webhook.BeforeRespond = async _ =>
         {
             held.SetResult();
