@@ -21,6 +21,8 @@ internal static class RuleMailCli
         root.Subcommands.Add(RulesCommand.Create(common, console));
         root.Subcommands.Add(RunCommand.Create(common, console));
         root.Subcommands.Add(RetryCommand.Create(common, console));
+        root.Subcommands.Add(ServeCommand.Create(common, console));
+        root.Subcommands.Add(TokensCommand.Create(common, console));
         return root;
     }
 

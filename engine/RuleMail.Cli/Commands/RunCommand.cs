@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using RuleMail.Host.Scheduling;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
+using RuleMail.Web;
 
 namespace RuleMail.Cli.Commands;
 
@@ -30,16 +31,34 @@ internal static class RunCommand
             var json = parse.GetValue(log) == "json";
             var runOnce = parse.GetValue(once);
             var level = runOnce && !parse.GetValue(verbose) ? LogLevel.Warning : LogLevel.Information;
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-            builder.Logging.ClearProviders();
-            Logging(builder.Logging, json, runOnce ? level : LogLevel.Information);
-            builder.Services.AddRuleMailHost(config, options, console.GetEnvironmentVariable);
-            if (!runOnce)
+            var serveHttp = !runOnce && config.Http is not null;
+            IHost host;
+            if (serveHttp)
             {
-                builder.AddRuleMailScheduling(config);
+                // One process, one composition root: the Quartz jobs and the HTTP API on the same services.
+                host = RuleMailWebHost.Build(new RuleMailWebHostSettings
+                {
+                    Config = config,
+                    KeyStoreOptions = options,
+                    Environment = console.GetEnvironmentVariable,
+                    Schedule = true,
+                    Logging = b => Logging(b, json, LogLevel.Information),
+                });
+            }
+            else
+            {
+                var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+                builder.Logging.ClearProviders();
+                Logging(builder.Logging, json, runOnce ? level : LogLevel.Information);
+                builder.Services.AddRuleMailHost(config, options, console.GetEnvironmentVariable);
+                if (!runOnce)
+                {
+                    builder.AddRuleMailScheduling(config);
+                }
+
+                host = builder.Build();
             }
 
-            var host = builder.Build();
             await using var disposeHost = (IAsyncDisposable)host;
 
             // Opens everything in order and fails closed before anything runs: key store, keys, rules, state.
@@ -51,6 +70,10 @@ internal static class RunCommand
             console.Output.WriteLine($"Rules:         {config.Rules} ({runtime.Services.Rules.RuleCount} rules in {runtime.Services.Rules.FileCount} files)");
             console.Output.WriteLine($"State:         {config.State}");
             console.Output.WriteLine($"Accounts:      {(config.Accounts.Count == 0 ? "none (add accounts to rulemail.yaml)" : string.Join(", ", config.Accounts.Select(a => a.Name)))}");
+            if (serveHttp)
+            {
+                ServeCommand.WriteListening(console, config);
+            }
             if (!runOnce)
             {
                 console.Output.WriteLine("Running the schedules; stop with Ctrl+C (running jobs finish their current message).");

@@ -60,7 +60,22 @@ public sealed class OutgoingProcessing
         var message = draft.Addressed();
         var evaluation = Evaluate(message, draft.Account, size: 0);
         var (from, toCc, bcc) = Addresses(message);
-        return new OutgoingOptions(Composer(evaluation.Decision).For(from, toCc, bcc), evaluation);
+        var options = Composer(evaluation.Decision).For(from, toCc, bcc);
+        return new OutgoingOptions(options with { DecidedBy = DecidedBy(evaluation) }, evaluation);
+    }
+
+    /// <summary>The first matching rule that gave each protection its merged value (the strongest wins), or null when none spoke.</summary>
+    private static RuleProtection? DecidedBy(RuleEvaluation evaluation)
+    {
+        RuleChoice? Choice(Func<RuleDecision, Preference?> read) =>
+            read(evaluation.Decision) is { } merged
+            && evaluation.Trace.FirstOrDefault(r => r is { Matched: true, Decision: { } d } && read(d) == merged) is { } rule
+                ? new RuleChoice(merged.ToString().ToLowerInvariant(), rule.Name, rule.File)
+                : null;
+
+        var sign = Choice(d => d.Sign);
+        var encrypt = Choice(d => d.Encrypt);
+        return sign is null && encrypt is null ? null : new RuleProtection(sign, encrypt);
     }
 
     /// <summary>

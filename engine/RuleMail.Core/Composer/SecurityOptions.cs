@@ -20,4 +20,8 @@ public sealed record SecurityOptions(
     /// single-recipient rule. Empty when there is no Bcc.
     /// </summary>
     public IReadOnlyList<BccOption> Bcc { get; init; } = [];
+
+    /// <summary>The outgoing rules that decided signing or encryption; absent from the JSON when no rule did.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public RuleProtection? DecidedBy { get; init; }
 }

@@ -13,6 +13,13 @@ public sealed record CheckDocument(
     DecisionDocument Decision,
     IReadOnlyList<string> Errors)
 {
+    /// <summary>
+    /// The message as RuleMail sees it (decrypted), base64, when it was asked for (<c>POST /api/v1/check?out=mime</c>)
+    /// and could be decrypted with its integrity intact; absent otherwise.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Mime { get; init; }
+
     public static CheckDocument From(SecurityResult security, RuleEvaluation evaluation)
     {
         ArgumentNullException.ThrowIfNull(security);

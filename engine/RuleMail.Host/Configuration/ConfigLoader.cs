@@ -110,6 +110,25 @@ public static partial class ConfigLoader
                 $"{config.Path}: security limits out of range (max_decompressed_mb 1-65536, max_header_kb 16-65536, max_mime_parts 10-10000000, max_signatures 1-1000, max_key_attempts 1-1000, max_compression_ratio 10-100000)");
         }
 
+        if (config.Http is { } http)
+        {
+            _ = http.Endpoint(out var listenError);
+            if (listenError is not null)
+            {
+                throw new RuleMailException($"{config.Path}: {listenError}");
+            }
+
+            if (http.MaxMessageMb is < 1 or > 2048)
+            {
+                throw new RuleMailException($"{config.Path}: http.max_message_mb must be 1 to 2048, not {http.MaxMessageMb}");
+            }
+
+            if (http.Tls is { } tls && (string.IsNullOrWhiteSpace(tls.Certificate) || string.IsNullOrWhiteSpace(tls.Key)))
+            {
+                throw new RuleMailException($"{config.Path}: http.tls needs both certificate: and key: (PEM files)");
+            }
+        }
+
         if (config.Composer.MaxEncryptionRecipients < 1)
         {
             throw new RuleMailException($"{config.Path}: composer.max_encryption_recipients must be at least 1");
@@ -266,6 +285,12 @@ public static partial class ConfigLoader
         if (config.KeystorePassphraseFile is not null)
         {
             config.KeystorePassphraseFile = System.IO.Path.GetFullPath(config.KeystorePassphraseFile, baseDirectory);
+        }
+
+        if (config.Http?.Tls is { } tls)
+        {
+            tls.Certificate = System.IO.Path.GetFullPath(tls.Certificate, baseDirectory);
+            tls.Key = System.IO.Path.GetFullPath(tls.Key, baseDirectory);
         }
 
         foreach (var account in config.Accounts)

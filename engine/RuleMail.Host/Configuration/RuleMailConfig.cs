@@ -28,6 +28,9 @@ public sealed class RuleMailConfig
 
     public List<AccountConfig> Accounts { get; set; } = [];
 
+    /// <summary>The HTTP API and web UI; null when <c>http:</c> is absent (then <c>run</c> serves none).</summary>
+    public HttpConfig? Http { get; set; }
+
     /// <summary>
     /// The address of the account a front end speaks for, as rules see it (<c>account</c>): the account named or addressed
     /// by <paramref name="given"/>; else the account whose address is <paramref name="from"/>; else <paramref name="given"/>

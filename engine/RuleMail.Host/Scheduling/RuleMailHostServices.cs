@@ -34,6 +34,7 @@ public static class RuleMailHostServices
         services.AddSingleton(config);
         services.AddSingleton(new EnvironmentVariables(environment));
         services.AddSingleton<IStateStore>(_ => HostRuntime.OpenState(config));
+        services.AddSingleton(sp => new ApiTokens(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IActionHandler, KeywordAction>();
         services.AddSingleton<IActionHandler, RemoveKeywordAction>();
         services.AddSingleton<IActionHandler, MoveAction>();

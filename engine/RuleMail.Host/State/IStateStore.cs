@@ -87,4 +87,16 @@ public interface IStateStore : IAsyncDisposable
 
     /// <summary>Inserts or replaces the outbox entry (matched by account, file name and content hash).</summary>
     Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Adds an HTTP API token; false when a token of that name exists and is not revoked (a revoked one is replaced).</summary>
+    Task<bool> AddTokenAsync(ApiToken token, CancellationToken cancellationToken);
+
+    /// <summary>The token whose SHA-256 this is (revoked or not), or null.</summary>
+    Task<ApiToken?> FindTokenAsync(string sha256, CancellationToken cancellationToken);
+
+    /// <summary>Every token, revoked ones too, by name.</summary>
+    Task<IReadOnlyList<ApiToken>> TokensAsync(CancellationToken cancellationToken);
+
+    /// <summary>Revokes the named token; false when there is no live token of that name.</summary>
+    Task<bool> RevokeTokenAsync(string name, DateTimeOffset at, CancellationToken cancellationToken);
 }

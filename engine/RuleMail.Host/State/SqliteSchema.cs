@@ -8,7 +8,7 @@ namespace RuleMail.Host.State;
 internal static class SqliteSchema
 {
     /// <summary>The version this build writes and reads; a newer file is refused, an older one upgraded.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>Creates version 1 (every statement is idempotent).</summary>
     public const string CreateVersion1 = """
@@ -164,5 +164,19 @@ internal static class SqliteSchema
         CREATE TRIGGER IF NOT EXISTS seq_analysis_insert AFTER INSERT ON analysis BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;
         CREATE TRIGGER IF NOT EXISTS seq_analysis_update AFTER UPDATE ON analysis BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;
         CREATE TRIGGER IF NOT EXISTS seq_analysis_delete AFTER DELETE ON analysis BEGIN UPDATE store_meta SET seq = seq + 1 WHERE id = 1; END;
+        """;
+
+    /// <summary>
+    /// Version 4: the HTTP API's bearer tokens (<c>api_token</c>), by name, each stored as the SHA-256 of the token
+    /// only (the token itself is shown once, when it is made). A revoked token keeps its row, so the name's history stays.
+    /// </summary>
+    public const string UpgradeToVersion4 = """
+        CREATE TABLE IF NOT EXISTS api_token (
+            name         TEXT NOT NULL PRIMARY KEY,
+            role         TEXT NOT NULL,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            created_at   TEXT NOT NULL,
+            revoked_at   TEXT
+        );
         """;
 }

@@ -10,7 +10,8 @@ namespace RuleMail.Host.State;
 /// </summary>
 /// <remarks>
 /// Its jobs are split by file: opening and the schema here; the ledger and analyses (<c>.Ledger.cs</c>), side
-/// effects and moves (<c>.SideEffects.cs</c>), the outbox (<c>.Outbox.cs</c>) and IMAP cursors (<c>.Cursors.cs</c>).
+/// effects and moves (<c>.SideEffects.cs</c>), the outbox (<c>.Outbox.cs</c>), IMAP cursors (<c>.Cursors.cs</c>) and the
+/// HTTP API's tokens (<c>.Tokens.cs</c>).
 /// One connection per instance; calls are serialized, so one instance may be shared by concurrent jobs.
 /// Several instances or processes may open the same file: SQLite's file locks and the busy timeout make
 /// writers wait for each other. Times are kept as ISO-8601 UTC text, enums as their lowercase names
@@ -288,6 +289,11 @@ internal sealed partial class SqliteStateStore : IStateStore
             if (version < 3)
             {
                 await ExecuteAsync(_connection, SqliteSchema.UpgradeToVersion3, cancellationToken, transaction).ConfigureAwait(false);
+            }
+
+            if (version < 4)
+            {
+                await ExecuteAsync(_connection, SqliteSchema.UpgradeToVersion4, cancellationToken, transaction).ConfigureAwait(false);
             }
 
             if (version < SqliteSchema.Version)

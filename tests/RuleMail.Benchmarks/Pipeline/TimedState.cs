@@ -15,6 +15,18 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
 
     public int Calls { get; private set; }
 
+    public Task<bool> AddTokenAsync(ApiToken token, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.AddTokenAsync(token, cancellationToken));
+
+    public Task<ApiToken?> FindTokenAsync(string sha256, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.FindTokenAsync(sha256, cancellationToken));
+
+    public Task<IReadOnlyList<ApiToken>> TokensAsync(CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.TokensAsync(cancellationToken));
+
+    public Task<bool> RevokeTokenAsync(string name, DateTimeOffset at, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.RevokeTokenAsync(name, at, cancellationToken));
+
     public Task InitializeAsync(CancellationToken cancellationToken) => TimeAsync(() => inner.InitializeAsync(cancellationToken));
 
     public Task SealAsync(CancellationToken cancellationToken) => TimeAsync(() => inner.SealAsync(cancellationToken));

@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using RuleMail.Application;
+using RuleMail.Composer;
+using RuleMail.Host.Configuration;
+using RuleMail.Web.Problems;
+
+namespace RuleMail.Web.Api;
+
+/// <summary><c>POST /api/v1/options</c>: the composer's Sign and Encrypt buttons, the same JSON as <c>rulemail options --json</c>.</summary>
+internal static class OptionsEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapPost("/options", Options)
+            .WithName("options")
+            .WithSummary("The composer's security options (buttons) for a sender and recipients")
+            .WithDescription("The Sign and Encrypt buttons with their hover texts, what each security type can do, the Bcc copies, and the outgoing rule that made a protection required or forbidden (decided_by).")
+            .Accepts<OptionsRequest>("application/json")
+            .Produces<SecurityOptions>()
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+    }
+
+    private static Results<Ok<SecurityOptions>, ProblemHttpResult> Options(
+        [FromBody] OptionsRequest request, OutgoingProcessing outgoing, RuleMailConfig config)
+    {
+        if (Draft(request.From, request.To, request.Cc, request.Bcc, request.Account, config, out var draft) is { } refused)
+        {
+            return refused;
+        }
+
+        try
+        {
+            return TypedResults.Ok(outgoing.Options(draft!).Options);
+        }
+        catch (FormatException e)
+        {
+            return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, e.Message);
+        }
+    }
+
+    /// <summary>The draft of a request's addresses; a problem when <paramref name="from"/> is missing.</summary>
+    public static ProblemHttpResult? Draft(
+        string? from, string[]? to, string[]? cc, string[]? bcc, string? account, RuleMailConfig config, out OutgoingDraft? draft)
+    {
+        draft = null;
+        if (string.IsNullOrWhiteSpace(from))
+        {
+            return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, "from: the sender's address is required");
+        }
+
+        if ((to ?? []).Concat(cc ?? []).Concat(bcc ?? []).Any(a => a is null))
+        {
+            return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, "to, cc, bcc: an address is null; give each as a string");
+        }
+
+        draft = new OutgoingDraft(from, to ?? [], cc ?? [], bcc ?? [], config.AccountAddress(account, from));
+        return null;
+    }
+}
