@@ -79,6 +79,21 @@ internal sealed class WebHarness : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// Writes the test's <c>rulemail.yaml</c> (its key store, rules and state, no accounts) and runs the CLI in-process
+    /// on it: the same question put to the CLI, for comparing its <c>--json</c> with the API's answer.
+    /// </summary>
+    public RuleMail.Cli.Tests.Support.CliResult Cli(params string[] args)
+    {
+        File.WriteAllText(Host.ConfigPath, $"""
+            keystore: {Host.KeystoreDirectory}
+            keystore_passphrase_file: {Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "passphrase.txt")}
+            rules: {Host.RulesDirectory}
+            state: {Host.StatePath}
+            """);
+        return RuleMail.Cli.Tests.Support.CliRun.Run(Host.Folder.Path, null, [.. args, "--config", Host.ConfigPath]);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)
