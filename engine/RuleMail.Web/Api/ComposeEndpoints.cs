@@ -101,7 +101,6 @@ internal static class ComposeEndpoints
         {
             var response = httpContext.Response;
             response.Headers[ProtectionHeader] = Ascii(outcome.Description ?? "");
-            MimeEntity body;
             if (outcome.Copies.Count == 1)
             {
                 response.ContentType = "message/rfc822";
@@ -117,9 +116,8 @@ internal static class ComposeEndpoints
                 all.Add(part);
             }
 
-            body = all;
-            response.ContentType = body.ContentType.ToString();
-            await body.WriteToAsync(FormatOptions.Default, response.Body, contentOnly: true, httpContext.RequestAborted).ConfigureAwait(false);
+            response.ContentType = $"multipart/mixed; boundary=\"{all.Boundary}\"";
+            await all.WriteToAsync(FormatOptions.Default, response.Body, contentOnly: true, httpContext.RequestAborted).ConfigureAwait(false);
         }
 
         private static string Ascii(string text) =>

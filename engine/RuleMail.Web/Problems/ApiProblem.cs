@@ -28,6 +28,31 @@ public static class ApiProblem
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Gives the answers ASP.NET Core makes itself (no route, wrong method, a body type the operation does not take)
+    /// the one clear line every RuleMail problem has.
+    /// </summary>
+    internal static void Explain(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        problem.Title ??= Title(problem.Status ?? 500);
+        if (problem.Detail is not null)
+        {
+            return;
+        }
+
+        var request = context.HttpContext.Request;
+        problem.Detail = problem.Status switch
+        {
+            StatusCodes.Status404NotFound => $"there is nothing at {request.Path} (/openapi/v1.json lists every operation)",
+            StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {request.Path} (/openapi/v1.json lists every operation)",
+            StatusCodes.Status415UnsupportedMediaType =>
+                $"{request.Path} does not take {(request.ContentType is { Length: > 0 } type ? $"Content-Type {type}" : "a body without a Content-Type")}; "
+                + "messages are message/rfc822, other bodies application/json (/openapi/v1.json says which)",
+            _ => Title(problem.Status ?? 500),
+        };
+    }
+
     /// <summary>The reason phrase of a status (RFC 9110), the problem's title.</summary>
     public static string Title(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";

@@ -18,7 +18,7 @@ public class WebFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Prepare(Host);
-        _web = await WebHarness.StartAsync(Host);
+        _web = await WebHarness.StartAsync(Host, Configure);
     }
 
     public async Task DisposeAsync()
@@ -33,6 +33,11 @@ public class WebFixture : IAsyncLifetime
 
     /// <summary>Adds the class's rules or keys before the service starts.</summary>
     internal virtual void Prepare(HostHarness host)
+    {
+    }
+
+    /// <summary>Changes the configuration before the service starts.</summary>
+    internal virtual void Configure(RuleMail.Host.Configuration.RuleMailConfig config)
     {
     }
 }
