@@ -104,7 +104,9 @@ public sealed class CheckAndOptionsCommandTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         using var json = JsonDocument.Parse(result.Output);
-        Assert.Equal(["smime", "pgp", "type", "switch", "sign", "encrypt", "bcc"], json.RootElement.EnumerateObject().Select(p => p.Name));
+        // decided_by: the shipped rule prefers both protections, so the rule that decided is named after the contract's fields.
+        Assert.Equal(["smime", "pgp", "type", "switch", "sign", "encrypt", "bcc", "decided_by"], json.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("sign-and-encrypt-when-possible", json.RootElement.GetProperty("decided_by").GetProperty("encrypt").GetProperty("rule").GetString());
         Assert.Equal(JsonValueKind.Array, json.RootElement.GetProperty("bcc").ValueKind);
         Assert.Equal(0, json.RootElement.GetProperty("bcc").GetArrayLength());
     }
