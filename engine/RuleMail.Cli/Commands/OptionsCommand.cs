@@ -83,6 +83,13 @@ internal static class OptionsCommand
         output.WriteLine($"Security type: {options.Type ?? "none"}{(options.Switch ? " (the composer can switch between S/MIME and PGP)" : string.Empty)}");
         output.WriteLine($"✅ Sign     {State(options.Sign)}  {options.Sign.Tooltip}");
         output.WriteLine($"🔒 Encrypt  {State(options.Encrypt)}  {options.Encrypt.Tooltip}");
+        foreach (var (what, choice) in new[] { ("signing", options.DecidedBy?.Sign), ("encryption", options.DecidedBy?.Encrypt) })
+        {
+            if (choice is not null)
+            {
+                output.WriteLine($"Rule:     {what} {choice.Preference} by {choice.Rule} ({Path.GetFileName(choice.File)})");
+            }
+        }
     }
 
     private static string State(SecurityButton button) => button.Enabled ? (button.Active ? "on      " : "off     ") : "disabled";
