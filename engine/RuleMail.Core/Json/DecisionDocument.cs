@@ -59,8 +59,7 @@ public sealed record DecisionDocument
             Tag = decision.Tag.Count > 0 ? decision.Tag : null,
             Header = decision.Header.Count > 0 ? decision.Header : null,
             Webhook = decision.Webhook.Count > 0
-                ? [.. decision.Webhook.Select(url => new WebhookTarget(
-                    url, decision.WebhookOptions.TryGetValue(url, out var options) ? options.Timeout : null))]
+                ? [.. decision.Webhook.Select(url => WebhookTarget.Of(url, decision.WebhookOptions.GetValueOrDefault(url)))]
                 : null,
             Notify = decision.Notify.Count > 0 ? decision.Notify : null,
             Hold = decision.Hold,

@@ -17,11 +17,13 @@ internal sealed class WebhookTargetConverter : JsonConverter<WebhookTarget>
 
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            throw new JsonException("a webhook is a URL or a map with url and timeout");
+            throw new JsonException("a webhook is a URL or a map with url, timeout, secret_env and include");
         }
 
         string? url = null;
         TimeSpan? timeout = null;
+        string? secretEnv = null;
+        var include = WebhookInclude.None;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var name = reader.GetString();
@@ -34,18 +36,34 @@ internal sealed class WebhookTargetConverter : JsonConverter<WebhookTarget>
                 case "timeout":
                     timeout = reader.GetString() is { } text ? ParseDuration(text) : null;
                     break;
+                case "secret_env":
+                    secretEnv = reader.GetString();
+                    break;
+                case "include" when reader.TokenType == JsonTokenType.StartArray:
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        include |= reader.GetString() switch
+                        {
+                            "text" => WebhookInclude.Text,
+                            "html" => WebhookInclude.Html,
+                            "mime" => WebhookInclude.Mime,
+                            var other => throw new JsonException($"not a webhook include: {other}"),
+                        };
+                    }
+
+                    break;
                 default:
                     reader.Skip();
                     break;
             }
         }
 
-        return new WebhookTarget(url ?? throw new JsonException("a webhook map needs its url"), timeout);
+        return new WebhookTarget(url ?? throw new JsonException("a webhook map needs its url"), timeout, secretEnv, include);
     }
 
     public override void Write(Utf8JsonWriter writer, WebhookTarget value, JsonSerializerOptions options)
     {
-        if (value.Timeout is not { } timeout)
+        if (value.IsPlain)
         {
             writer.WriteStringValue(value.Url);
             return;
@@ -53,7 +71,27 @@ internal sealed class WebhookTargetConverter : JsonConverter<WebhookTarget>
 
         writer.WriteStartObject();
         writer.WriteString("url", value.Url);
-        writer.WriteString("timeout", DecisionJson.Duration(timeout));
+        if (value.Timeout is { } timeout)
+        {
+            writer.WriteString("timeout", DecisionJson.Duration(timeout));
+        }
+
+        if (value.SecretEnv is { } secretEnv)
+        {
+            writer.WriteString("secret_env", secretEnv);
+        }
+
+        if (value.Include != WebhookInclude.None)
+        {
+            writer.WriteStartArray("include");
+            foreach (var name in value.IncludeNames)
+            {
+                writer.WriteStringValue(name);
+            }
+
+            writer.WriteEndArray();
+        }
+
         writer.WriteEndObject();
     }
 

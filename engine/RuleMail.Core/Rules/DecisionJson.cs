@@ -35,9 +35,7 @@ public static class DecisionJson
         Set("move", document.Move);
         Set("tag", document.Tag);
         Set("header", document.Header);
-        Set("webhook", document.Webhook?.Select(w => w.Timeout is { } timeout
-            ? (object)new Dictionary<string, string> { ["url"] = w.Url, ["timeout"] = Duration(timeout) }
-            : w.Url).ToList());
+        Set("webhook", document.Webhook?.Select(w => w.IsPlain ? (object)w.Url : Settings(w)).ToList());
         Set("notify", document.Notify);
         Set("hold", document.Hold);
         Set("stop", document.Stop);
@@ -67,7 +65,7 @@ public static class DecisionJson
         Add("tag", List(document.Tag));
         Add("header", document.Header is { } headers ? string.Join(", ", headers.Select(h => $"{h.Key}: {h.Value}")) : null);
         Add("webhook", document.Webhook is { } webhooks
-            ? string.Join(", ", webhooks.Select(w => w.Timeout is { } timeout ? $"{w.Url} (timeout {Duration(timeout)})" : w.Url))
+            ? string.Join(", ", webhooks.Select(w => w.IsPlain ? w.Url : $"{w.Url} ({Describe(w)})"))
             : null);
         Add("notify", List(document.Notify));
         Add("hold", document.Hold);
@@ -77,6 +75,50 @@ public static class DecisionJson
         }
 
         return parts.Count == 0 ? "nothing" : string.Join("; ", parts);
+    }
+
+    /// <summary>A webhook's settings as a map in the rule's names (the order <see cref="WebhookTarget"/>'s JSON has).</summary>
+    private static Dictionary<string, object> Settings(WebhookTarget webhook)
+    {
+        var settings = new Dictionary<string, object> { ["url"] = webhook.Url };
+        if (webhook.Timeout is { } timeout)
+        {
+            settings["timeout"] = Duration(timeout);
+        }
+
+        if (webhook.SecretEnv is { } secretEnv)
+        {
+            settings["secret_env"] = secretEnv;
+        }
+
+        if (webhook.Include != WebhookInclude.None)
+        {
+            settings["include"] = webhook.IncludeNames;
+        }
+
+        return settings;
+    }
+
+    /// <summary>A webhook's settings for people: <c>timeout 20s, signed, include text, html</c> (the variable is not named).</summary>
+    private static string Describe(WebhookTarget webhook)
+    {
+        var parts = new List<string>();
+        if (webhook.Timeout is { } timeout)
+        {
+            parts.Add($"timeout {Duration(timeout)}");
+        }
+
+        if (webhook.SecretEnv is not null)
+        {
+            parts.Add("signed");
+        }
+
+        if (webhook.Include != WebhookInclude.None)
+        {
+            parts.Add($"include {string.Join(", ", webhook.IncludeNames)}");
+        }
+
+        return string.Join(", ", parts);
     }
 
     /// <summary>A timeout as a rule writes it: <c>20s</c>, <c>1500ms</c>.</summary>

@@ -131,8 +131,8 @@ internal static partial class DecisionKeys
     }
 
     /// <summary>
-    /// <c>webhook</c> takes a URL, a map <c>{url, timeout}</c>, or a list of either. A problem inside a map is
-    /// reported under <c>webhook.KEY</c>, so the YAML loader can point at that key.
+    /// <c>webhook</c> takes a URL, a map <c>{url, secret_env, include, timeout}</c>, or a list of either. A problem
+    /// inside a map is reported under <c>webhook.KEY</c>, so the YAML loader can point at that key.
     /// </summary>
     private static RuleDecision Webhooks(RuleDecision decision, object? value, List<(string Key, string Message)> problems)
     {
@@ -143,7 +143,7 @@ internal static partial class DecisionKeys
         {
             if (item is not IEnumerable<KeyValuePair<string, object?>> map)
             {
-                urls.Add(Url(Text(item, "an http(s) URL or a map {url, timeout}")));
+                urls.Add(Url(Text(item, "an http(s) URL or a map {url, secret_env, include, timeout}")));
                 continue;
             }
 
@@ -161,8 +161,14 @@ internal static partial class DecisionKeys
                         case "timeout":
                             settings = settings with { Timeout = Timeout(setting) };
                             break;
+                        case "secret_env":
+                            settings = settings with { SecretEnv = SecretEnv(setting) };
+                            break;
+                        case "include":
+                            settings = settings with { Include = Include(setting) };
+                            break;
                         default:
-                            throw new FormatException($"unknown webhook setting '{key}' (known: url, timeout)");
+                            throw new FormatException($"unknown webhook setting '{key}' (known: url, secret_env, include, timeout)");
                     }
                 }
                 catch (FormatException e)
@@ -182,8 +188,15 @@ internal static partial class DecisionKeys
                 continue;
             }
 
+            if (settings.Include != WebhookInclude.None && !Private(url))
+            {
+                // Decrypted content in the clear on the network would undo the encryption it arrived with.
+                problems.Add(("webhook.include", $"include sends the message's content: use an https URL (or a loopback address), not {Uri.UriSchemeHttp}://{new Uri(url).Authority}"));
+                continue;
+            }
+
             urls.Add(url);
-            if (settings.Timeout is not null)
+            if (!settings.IsDefault)
             {
                 options.TryAdd(url, settings);
             }
@@ -213,6 +226,37 @@ internal static partial class DecisionKeys
             : throw new FormatException($"timeout {value} is out of bounds (from {WebhookOptions.MinTimeout.TotalMilliseconds:0}ms to {WebhookOptions.MaxTimeout.TotalMinutes:0}m)");
     }
 
+    /// <summary>
+    /// The name of the variable holding a webhook's signing secret. Only a name is taken: a value that is not one (a
+    /// secret pasted into the rule, say) is refused without being repeated in the error.
+    /// </summary>
+    private static string SecretEnv(object? value) =>
+        value is string text && EnvironmentNamePattern().IsMatch(text.Trim())
+            ? text.Trim()
+            : throw new FormatException("secret_env names the environment variable that holds the secret (letters, digits and _, not starting with a digit); the secret itself never goes in a rule");
+
+    /// <summary><c>text</c>, <c>html</c>, <c>mime</c>, or a list of them.</summary>
+    private static WebhookInclude Include(object? value)
+    {
+        var include = WebhookInclude.None;
+        foreach (var item in Texts(value))
+        {
+            include |= item switch
+            {
+                "text" => WebhookInclude.Text,
+                "html" => WebhookInclude.Html,
+                "mime" => WebhookInclude.Mime,
+                _ => throw new FormatException($"include takes text, html and mime, not '{item}'"),
+            };
+        }
+
+        return include;
+    }
+
+    /// <summary>True when what is sent to <paramref name="url"/> cannot be read on the way: https, or http to this host's loopback.</summary>
+    private static bool Private(string url) =>
+        new Uri(url) is var uri && (uri.Scheme == Uri.UriSchemeHttps || uri.IsLoopback);
+
     private static string Url(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
             ? value
@@ -236,6 +280,9 @@ internal static partial class DecisionKeys
 
     [GeneratedRegex(@"^([0-9]{1,7})(ms|s|m)$")]
     private static partial Regex DurationPattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    private static partial Regex EnvironmentNamePattern();
 
     [GeneratedRegex(@"^[!-9;-~]+$")]
     private static partial Regex HeaderNamePattern();

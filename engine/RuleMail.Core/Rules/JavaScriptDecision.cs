@@ -14,8 +14,8 @@ namespace RuleMail.Rules;
 /// </summary>
 internal static class JavaScriptDecision
 {
-    /// <summary>A decision needs at most a list or a map inside it; deeper values are only named.</summary>
-    private const int MaxDepth = 2;
+    /// <summary>A decision needs at most a list of maps holding a list (<c>webhook: [{url, include: [text]}]</c>); deeper values are only named.</summary>
+    private const int MaxDepth = 3;
 
     /// <summary>More flags, tags or headers than this is a mistake, and reading them all would be unmetered work.</summary>
     private const int MaxItems = 1000;

@@ -1,8 +1,8 @@
 namespace RuleMail.Rules;
 
 /// <summary>
-/// How one webhook of a decision is called, when the rule gave a map (<c>webhook: {url: URL, timeout: 20s}</c>)
-/// rather than a plain URL. <c>secret_env</c> and <c>include</c> (DESIGN.md) will join it.
+/// How one webhook of a decision is called, when the rule gave a map
+/// (<c>webhook: {url: URL, secret_env: VAR, include: [text, html, mime], timeout: 20s}</c>) rather than a plain URL.
 /// </summary>
 public sealed record WebhookOptions
 {
@@ -17,4 +17,16 @@ public sealed record WebhookOptions
 
     /// <summary>How long one call may take, connection to last byte of the answer; null means <see cref="DefaultTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// The name of the environment variable holding the signing secret (never the secret: a rule file is no place for
+    /// one). Read when the request is sent; null for an unsigned webhook.
+    /// </summary>
+    public string? SecretEnv { get; init; }
+
+    /// <summary>What of the message the body carries besides its summary.</summary>
+    public WebhookInclude Include { get; init; }
+
+    /// <summary>True when nothing is set: the webhook is called as a plain URL would be.</summary>
+    public bool IsDefault => Timeout is null && SecretEnv is null && Include == WebhookInclude.None;
 }

@@ -16,4 +16,10 @@ internal sealed record ActionPlanning(AccountConfig Account, LedgerEntry Entry, 
 
     /// <summary>What earlier analyses left on the message (a retry plans the difference); null on its first analysis.</summary>
     public EarlierOutcome? Earlier { get; init; }
+
+    /// <summary>
+    /// The message as received (the spool, seekable), for a handler that passes it on (a webhook's <c>include: mime</c>
+    /// of a message whose plaintext is withheld); null when not at hand.
+    /// </summary>
+    public Stream? Received { get; init; }
 }

@@ -1,6 +1,9 @@
+using System.Net.Http.Headers;
 using System.Text;
 using RuleMail.Crypto;
 using RuleMail.Json;
+using RuleMail.Host.Processing;
+using RuleMail.Host.Scheduling;
 using RuleMail.Host.State;
 using RuleMail.Host.Transport;
 using RuleMail.Rules;
@@ -9,12 +12,16 @@ namespace RuleMail.Host.Actions;
 
 /// <summary>
 /// <c>webhook</c>: POSTs the message summary and its security result as JSON (the payload is fixed when planned, so a
-/// retry sends the same bytes) with an <c>Idempotency-Key</c>. A 2xx is done; 408, 425, 429 and 5xx, a network
-/// failure or no answer within the call's timeout are tried again with backoff; any other answer (a redirect, a
-/// 4xx) is refused for good — a failed step the run reports.
+/// retry sends the same bytes) with an <c>Idempotency-Key</c>, and what <c>include</c> asks for. With
+/// <c>secret_env</c> the request carries <c>X-RuleMail-Signature: sha256=HEX</c>, the HMAC-SHA256 of the exact body
+/// under the variable's value, read when the request is sent: a variable not set (or empty) is transient trouble,
+/// retried, and the call is never sent unsigned. A 2xx is done; 408, 425, 429 and 5xx, a network failure or no
+/// answer within the call's timeout are tried again with backoff; any other answer (a redirect, a 4xx) is refused
+/// for good — a failed step the run reports.
 /// </summary>
 /// <param name="http">A client that follows no redirects (a 301/302 would turn the POST into a GET without its body) and has no timeout of its own.</param>
-internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActionHandler, IDisposable
+/// <param name="environment">Where signing secrets are read (the process environment, or a test's own).</param>
+internal sealed class WebhookAction(HttpClient http, TimeProvider time, EnvironmentVariables environment) : IActionHandler, IDisposable
 {
     public SideEffectKind Kind => SideEffectKind.Webhook;
 
@@ -34,9 +41,12 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActio
             return [];
         }
 
-        var summary = Summary(planning);
         return decision.Webhook.Distinct(StringComparer.Ordinal).Select(url =>
-            new PlannedAction(url, summary, decision.WebhookOptions.TryGetValue(url, out var options) ? options.Timeout : null));
+        {
+            var options = decision.WebhookOptions.GetValueOrDefault(url);
+            var request = new WebhookRequest(Body(planning, url, options?.Include ?? WebhookInclude.None), options?.SecretEnv);
+            return new PlannedAction(url, request.Stored(), options?.Timeout);
+        });
     }
 
     public async Task<SourceActionResult> RunAsync(ActionContext context, SideEffect effect, CancellationToken cancellationToken)
@@ -46,10 +56,24 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActio
             return new SourceActionResult(false, $"not an http(s) URL: {effect.Target}");
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        var planned = WebhookRequest.Read(effect.Payload);
+        var body = Encoding.UTF8.GetBytes(planned.Body);
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        if (planned.SecretEnv is { } variable)
         {
-            Content = new StringContent(effect.Payload ?? "{}", Encoding.UTF8, "application/json"),
-        };
+            // Read now, never stored: the plan holds the variable's name only. The value is never logged nor recorded.
+            var secret = environment.Read(variable);
+            if (string.IsNullOrEmpty(secret))
+            {
+                throw new TransientActionException(
+                    $"webhook {Redacted(effect.Target)}: the signing secret's environment variable {variable} is not set or empty; not sent unsigned");
+            }
+
+            request.Headers.Add(WebhookRequest.SignatureHeader, WebhookRequest.Signature(body, secret));
+        }
+
         request.Headers.Add("Idempotency-Key", effect.IdempotencyKey);
         request.Headers.UserAgent.ParseAdd("RuleMail/1.0");
         // The call's own deadline, on the host's clock: connection, request and the whole answer.
@@ -101,12 +125,16 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time) : IActio
     public static string Redacted(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority.Split('@')[^1]}/…" : "(not a URL)";
 
-    /// <summary>The webhook body: the message summary, its security result (the contract's shape), the decision and tags.</summary>
-    private static string Summary(ActionPlanning planning)
+    /// <summary>
+    /// The body for <paramref name="url"/>: the message summary, its security result (the contract's shape), the
+    /// decision and tags, the call's idempotency key (inside what the signature covers) and what <paramref name="include"/> asks for.
+    /// </summary>
+    private string Body(ActionPlanning planning, string url, WebhookInclude include)
     {
         var (entry, verdict) = (planning.Entry, planning.Verdict);
         return ContractJson.Serialize(WebhookPayload.Create(
             planning.Account.Name, entry.Folder, entry.SourceKey, entry.From, new IncomingReport(verdict.Security, verdict.Message),
-            verdict.Size, planning.Decision, verdict.Rules.Errors, planning.AnalysisVersion));
+            verdict.Size, planning.Decision, verdict.Rules.Errors, planning.AnalysisVersion,
+            SideEffectPlan.IdempotencyKey(entry, Kind, url, planning.AnalysisVersion), include, planning.Received));
     }
 }

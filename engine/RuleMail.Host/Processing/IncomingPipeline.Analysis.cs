@@ -85,7 +85,7 @@ internal sealed partial class IncomingPipeline
                 FirstSeen = previous?.FirstSeen ?? now,
                 AnalysisVersion = 1,
             };
-            var plan = SideEffectPlan.Build(services, new ActionPlanning(account, entry, verdict));
+            var plan = SideEffectPlan.Build(services, new ActionPlanning(account, entry, verdict) { Received = spool });
             if (plan.Count == 0)
             {
                 entry = entry with { State = MessageState.Done }; // Nothing to do: one write, not two.

@@ -152,6 +152,7 @@ internal sealed class RetryProcessing(HostServices services, AccountConfig accou
         {
             AnalysisVersion = version,
             Earlier = EarlierOutcome.From(judged, effects),
+            Received = spool,
         };
         var plan = SideEffectPlan.Build(services, planning);
         if (plan.Count == 0)

@@ -38,7 +38,7 @@ public static class RuleMailHostServices
         services.AddSingleton<IActionHandler, KeywordAction>();
         services.AddSingleton<IActionHandler, RemoveKeywordAction>();
         services.AddSingleton<IActionHandler, MoveAction>();
-        services.AddSingleton<IActionHandler>(sp => new WebhookAction(WebhookClient(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IActionHandler>(sp => new WebhookAction(WebhookClient(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<EnvironmentVariables>()));
         services.AddSingleton<IActionHandler, NotifyAction>();
         services.AddSingleton(sp => new HostServices(
             config,

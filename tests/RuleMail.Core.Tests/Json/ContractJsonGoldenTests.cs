@@ -43,7 +43,7 @@ public sealed class ContractJsonGoldenTests
         Stop = true,
     };
 
-    /// <summary>Every key of the vocabulary set, with text that needs escaping and a webhook with and one without settings.</summary>
+    /// <summary>Every key of the vocabulary set, with text that needs escaping and two webhooks with settings (signed and including content; a timeout).</summary>
     private static readonly RuleDecision Everything = new()
     {
         Sign = Preference.Preferred,
@@ -54,7 +54,11 @@ public sealed class ContractJsonGoldenTests
         Tag = ["invoice", "große <Summe>"],
         Header = new Dictionary<string, string> { ["X-Review-Reason"] = "unsigned \"CEO\" mail", ["X-Ticket"] = "a & b" },
         Webhook = ["https://tickets.rulemail.test/hooks/mail?x=1&y=2", "https://slow.rulemail.test/hook"],
-        WebhookOptions = new Dictionary<string, WebhookOptions> { ["https://slow.rulemail.test/hook"] = new() { Timeout = TimeSpan.FromMilliseconds(1500) } },
+        WebhookOptions = new Dictionary<string, WebhookOptions>
+        {
+            ["https://tickets.rulemail.test/hooks/mail?x=1&y=2"] = new() { SecretEnv = "TICKETS_WEBHOOK_SECRET", Include = WebhookInclude.Text | WebhookInclude.Mime },
+            ["https://slow.rulemail.test/hook"] = new() { Timeout = TimeSpan.FromMilliseconds(1500) },
+        },
         Notify = ["ops@rulemail.test"],
         Hold = "no certificate for the recipient",
         Stop = true,
@@ -124,6 +128,10 @@ public sealed class ContractJsonGoldenTests
         GoldenFile.AssertMatches("webhook-payload-analysis", ContractJson.Serialize(Payload(analysis: 2)));
 
     [Fact]
+    public void The_webhook_payload_with_include_carries_its_key_the_content_kind_and_the_content_last() =>
+        GoldenFile.AssertMatches("webhook-payload-include", ContractJson.Serialize(Payload(analysis: 1, "5f0c8e1d2b3a49786655443322110099", WebhookInclude.Text | WebhookInclude.Html | WebhookInclude.Mime)));
+
+    [Fact]
     public void The_webhook_payload_of_a_bare_plain_message_writes_its_missing_fields_as_null()
     {
         var message = new MimeMessage();
@@ -146,7 +154,7 @@ public sealed class ContractJsonGoldenTests
     public void An_empty_decision_is_an_empty_object() =>
         GoldenFile.AssertMatches("decision-empty", DecisionJson.Serialize(RuleDecision.Empty));
 
-    private static WebhookPayload Payload(int? analysis)
+    private static WebhookPayload Payload(int? analysis, string? idempotencyKey = null, WebhookInclude include = WebhookInclude.None)
     {
         var message = new MimeMessage { Subject = "Grüße: invoice <42>", MessageId = "m1@customer.test", Date = new DateTimeOffset(2026, 12, 3, 14, 24, 44, TimeSpan.FromHours(1)) };
         message.From.Add(new MailboxAddress("Alice", "alice@customer.test"));
@@ -163,7 +171,9 @@ public sealed class ContractJsonGoldenTests
             4776,
             Everything,
             ["rules/invoice-review.js: rule 'invoice-review': Error: boom (line 1, column 34)"],
-            analysis);
+            analysis,
+            idempotencyKey,
+            include);
     }
 
     /// <summary>The shipped sample store (its certificates run to 2036), read at a fixed moment.</summary>
