@@ -17,7 +17,7 @@ public sealed class SqliteStateStoreTests
     private static readonly CancellationToken Ct = CancellationToken.None;
 
     [Fact]
-    public async Task Open_creates_the_folder_and_a_version_3_database_in_wal_mode()
+    public async Task Open_creates_the_folder_and_a_current_version_database_in_wal_mode()
     {
         using var dir = new TempDirectory("state");
         var path = Path.Combine(dir.Path, "nested", "deeper", "state.db");
@@ -28,10 +28,10 @@ public sealed class SqliteStateStoreTests
         }
 
         Assert.True(File.Exists(path));
-        Assert.Equal(3L, Scalar(path, "PRAGMA user_version;"));
+        Assert.Equal((long)SqliteSchema.Version, Scalar(path, "PRAGMA user_version;"));
         Assert.Equal("wal", Scalar(path, "PRAGMA journal_mode;"));
         var tables = Strings(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;");
-        Assert.Equal(["analysis", "folder_cursor", "message", "outbox", "side_effect", "store_meta"], tables);
+        Assert.Equal(["analysis", "api_token", "folder_cursor", "message", "outbox", "side_effect", "store_meta"], tables);
         var indexes = Strings(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name;");
         Assert.Equal(["message_by_content_hash", "message_by_location", "message_by_state_due", "side_effect_by_message"], indexes);
     }
@@ -54,7 +54,7 @@ public sealed class SqliteStateStoreTests
             Assert.Single(await store.SideEffectsAsync(Account, Folder, "7:1", Ct));
         }
 
-        Assert.Equal(3L, Scalar(path, "PRAGMA user_version;"));
+        Assert.Equal((long)SqliteSchema.Version, Scalar(path, "PRAGMA user_version;"));
     }
 
     [Fact]
@@ -66,10 +66,10 @@ public sealed class SqliteStateStoreTests
         {
         }
 
-        Execute(path, "PRAGMA user_version = 4;");
+        Execute(path, $"PRAGMA user_version = {SqliteSchema.Version + 1};");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SqliteStateStore.OpenAsync(path, Ct));
-        Assert.Contains("version 4", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"version {SqliteSchema.Version + 1}", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
