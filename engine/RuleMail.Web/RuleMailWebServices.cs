@@ -60,6 +60,7 @@ public static class RuleMailWebServices
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ContractJson.Options.TypeInfoResolver!);
         });
         services.AddSingleton<FailedSignIns>();
+        services.AddSingleton<MetricsExport>();
         services.AddAuthentication(ApiAccess.Scheme)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiAccess.Scheme, null);
         services.AddAuthorization(ApiAccess.AddPolicies);
@@ -77,6 +78,8 @@ public static class RuleMailWebServices
         app.UseAuthorization();
         app.MapOpenApi().AllowAnonymous();
         HealthEndpoints.Map(app);
+        ReadinessEndpoints.Map(app);
+        MetricsEndpoints.Map(app);
         var api = app.MapGroup("/api/v1").RequireAuthorization(ApiAccess.Policy(ApiRole.Viewer));
         OptionsEndpoints.Map(api);
         CheckEndpoints.Map(api);

@@ -22,4 +22,5 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(CrlKeyListEntry))]
 [JsonSerializable(typeof(WebhookPayload))]
 [JsonSerializable(typeof(DecisionDocument))]
+[JsonSerializable(typeof(ReadinessDocument))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;

@@ -23,7 +23,8 @@ public sealed class HostServices
         IEnumerable<IActionHandler> actions,
         ILoggerFactory logging,
         TimeProvider time,
-        Func<string, string?> environment)
+        Func<string, string?> environment,
+        RuleMailMetrics metrics)
     {
         Config = config;
         Incoming = incoming;
@@ -34,6 +35,7 @@ public sealed class HostServices
         Logging = logging;
         Time = time;
         Environment = environment;
+        Metrics = metrics;
     }
 
     public RuleMailConfig Config { get; }
@@ -60,6 +62,9 @@ public sealed class HostServices
 
     public Func<string, string?> Environment { get; }
 
+    /// <summary>The host's instruments: one call per run and per plan step.</summary>
+    public RuleMailMetrics Metrics { get; }
+
     internal RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
     /// <summary>One handler per side-effect kind, in plan order.</summary>
@@ -80,5 +85,5 @@ public sealed class HostServices
 
     /// <summary>The same services on another state store (benchmarks time the store).</summary>
     internal HostServices WithState(IStateStore state) =>
-        new(Config, Incoming, Outgoing, RuleSource, state, Actions, Logging, Time, Environment) { Retry = Retry, AnalysisFault = AnalysisFault };
+        new(Config, Incoming, Outgoing, RuleSource, state, Actions, Logging, Time, Environment, Metrics) { Retry = Retry, AnalysisFault = AnalysisFault };
 }

@@ -126,6 +126,7 @@ internal sealed partial class IncomingPipeline
             effects[index] = failedEffect;
             actions.Add(Describe(failedEffect));
             var retried = await FailAsync(entry, e.Message, poison: false, cancellationToken).ConfigureAwait(false);
+            services.Metrics.Action(account.Name, effect.Kind, retried.State == MessageState.Failed ? "failed" : "retry");
             if (retried.State == MessageState.Failed)
             {
                 await GiveUpAsync(effects, e.Message, cancellationToken).ConfigureAwait(false);
@@ -153,6 +154,7 @@ internal sealed partial class IncomingPipeline
         }
         effects[index] = updated;
         actions.Add(Describe(updated));
+        services.Metrics.Action(account.Name, effect.Kind, RuleMailMetrics.OutcomeOf(state));
         if (state != SideEffectState.Done)
         {
             _logger.LogWarning("{Account}: {Key}: {Action}", account.Name, entry.SourceKey, Describe(updated));

@@ -48,7 +48,7 @@ internal abstract class AccountJob(HostRuntime runtime, ILoggerFactory logging) 
 
         if (error is null)
         {
-            if (Runtime.Health.Succeeded(job) is { } since)
+            if (Runtime.Health.Succeeded(job, Runtime.Services.Time.GetUtcNow()) is { } since)
             {
                 Logger.LogInformation("{Job}: working again after an outage since {Since:u}", job, since);
             }

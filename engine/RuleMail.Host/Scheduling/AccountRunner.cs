@@ -21,16 +21,21 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
         var (source, description) = Source(fetch);
         await using var closeSource = source.ConfigureAwait(false);
         await using var transport = Transport(); // For notices; none when the account does not send.
+        var started = services.Time.GetTimestamp();
+        FetchReport report;
         try
         {
-            return await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+            report = await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
             services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
-            return new FetchReport(Account.Name, description) { Error = RunFailed(e) };
+            report = new FetchReport(Account.Name, description) { Error = RunFailed(e) };
         }
+
+        services.Metrics.Fetched(report, services.Time.GetElapsedTime(started));
+        return report;
     }
 
     /// <summary>
@@ -62,15 +67,20 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
         await using var sentCopy = send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
             ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
             : null;
+        var started = services.Time.GetTimestamp();
+        SendReport report;
         try
         {
-            return await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            report = await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             services.Logging.CreateLogger("RuleMail.Send").LogError(e, "{Account}: the send run failed", Account.Name);
-            return new SendReport(Account.Name, transport.Describe) { Error = RunFailed(e) };
+            report = new SendReport(Account.Name, transport.Describe) { Error = RunFailed(e) };
         }
+
+        services.Metrics.Sent(report, services.Time.GetElapsedTime(started));
+        return report;
     }
 
     private (IMailSource Source, string Description) Source(FetchConfig fetch)

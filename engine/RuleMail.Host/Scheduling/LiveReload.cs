@@ -64,6 +64,12 @@ internal sealed class LiveReload : BackgroundService
         _rulesSeen = RulesFingerprint(config.Rules);
     }
 
+    /// <summary>Why the last reload refused the rules (the set in force stays), or null when it did not.</summary>
+    public string? RulesRefusal => Volatile.Read(ref _rulesRefusal);
+
+    /// <summary>Why the last reload refused the key store (the keys loaded stay), or null when it did not.</summary>
+    public string? KeysRefusal => Volatile.Read(ref _keysRefusal);
+
     /// <summary>A file event was seen and the debounce timer (re)started: the reload follows <see cref="Debounce"/> later.</summary>
     public event Action? ChangeNoticed;
 

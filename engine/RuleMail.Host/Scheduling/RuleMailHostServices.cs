@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -49,8 +50,17 @@ public static class RuleMailHostServices
             sp.GetServices<IActionHandler>(),
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>(),
-            environment));
+            environment,
+            sp.GetRequiredService<RuleMailMetrics>()));
         services.AddSingleton(HostRuntime.Open);
+
+        // The instruments on a meter of this container (IMeterFactory), and what /readyz reports.
+        services.AddMetrics();
+        services.AddSingleton(sp => new RuleMailMetrics(
+            sp.GetService<IMeterFactory>(), sp.GetRequiredService<KeyStore>(), sp.GetRequiredService<IStateStore>(), config,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RuleMailMetrics>>()));
+        services.AddSingleton(sp => new HostReadiness(
+            sp.GetRequiredService<HostRuntime>(), sp.GetService<LiveReload>(), sp.GetService<ScheduledJobs>()));
         return services;
     }
 
@@ -64,6 +74,7 @@ public static class RuleMailHostServices
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(config);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
+        builder.Services.AddSingleton(ScheduledJobs.Of(config));
         builder.Services.AddQuartz("RuleMail", quartz =>
         {
             // On shutdown the jobs' tokens are cancelled; the pipeline finishes the message it is on and stops.

@@ -88,6 +88,9 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>Inserts or replaces the outbox entry (matched by account, file name and content hash).</summary>
     Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken);
 
+    /// <summary>How many outbox entries each account has in each state; states without entries are absent (for the metrics).</summary>
+    Task<IReadOnlyList<OutboxCount>> CountOutboxAsync(CancellationToken cancellationToken);
+
     /// <summary>Adds an HTTP API token; false when a token of that name exists and is not revoked (a revoked one is replaced).</summary>
     Task<bool> AddTokenAsync(ApiToken token, CancellationToken cancellationToken);
 

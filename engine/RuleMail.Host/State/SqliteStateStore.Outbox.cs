@@ -75,4 +75,21 @@ internal sealed partial class SqliteStateStore
                 ("$updated_at", WriteTime(entry.UpdatedAt)));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
-    }}
+    }
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<OutboxCount>> CountOutboxAsync(CancellationToken cancellationToken)
+    {
+        return await Gated(async () =>
+        {
+            await using var command = Command("SELECT account, state, COUNT(*) FROM outbox GROUP BY account, state ORDER BY account, state;");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var counts = new List<OutboxCount>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                counts.Add(new OutboxCount(reader.GetString(0), EnumText<OutboxState>.Read(reader.GetString(1)), reader.GetInt32(2)));
+            }
+
+            return (IReadOnlyList<OutboxCount>)counts;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -80,6 +80,9 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
     public Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.SaveOutboxAsync(entry, cancellationToken));
 
+    public Task<IReadOnlyList<OutboxCount>> CountOutboxAsync(CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.CountOutboxAsync(cancellationToken));
+
     /// <summary>Leaves the inner store open: its owner (the host runtime) disposes it.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 

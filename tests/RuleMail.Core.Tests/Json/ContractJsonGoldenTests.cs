@@ -176,6 +176,20 @@ public sealed class ContractJsonGoldenTests
             include);
     }
 
+    [Fact]
+    public void Readiness_with_an_unreachable_account_is_not_ready_and_says_why() =>
+        GoldenFile.AssertMatches("readiness", ContractJson.Serialize(new ReadinessDocument(false, new ReadinessChecks(
+            new ReadinessCheck(true, "10 entries, 2 with a private key, unlocked"),
+            new ReadinessCheck(true, "answers; outbox: 1 held, 0 failed"),
+            new ReadinessCheck(true, "2 rules from 2 files; the last edit was refused, keeping these rules: rules/10-vip.yaml:3:7: unknown key 'flagg'"),
+            new Dictionary<string, AccountReadiness>
+            {
+                ["support"] = new(
+                    new JobReadiness(false, Scheduled: true, Now, "imap 127.0.0.1:143 (support): Connection refused", Now.AddSeconds(30)),
+                    new JobReadiness(true, Scheduled: true, Now.AddSeconds(-5), null, null)),
+                ["demo"] = new(new JobReadiness(true, Scheduled: false, null, null, null), null),
+            })), indented: true));
+
     /// <summary>The shipped sample store (its certificates run to 2036), read at a fixed moment.</summary>
     internal static KeyStore SampleStore() =>
         KeyStore.Open(Path.Combine(RepositoryRoot(), "keystore-sample"), new KeyStoreOptions { Time = new FakeTimeProvider(Now) });

@@ -544,6 +544,29 @@ public sealed class SqliteStateStoreTests
     }
 
     [Fact]
+    public async Task Outbox_counts_are_by_account_and_state_and_leave_out_states_without_entries()
+    {
+        using var dir = new TempDirectory("state");
+        await using var store = await SqliteStateStore.OpenAsync(dir.File("state.db"), Ct);
+        Assert.Empty(await store.CountOutboxAsync(Ct));
+
+        await store.SaveOutboxAsync(Outbox("a.eml") with { State = OutboxState.Held }, Ct);
+        await store.SaveOutboxAsync(Outbox("b.eml") with { State = OutboxState.Held }, Ct);
+        await store.SaveOutboxAsync(Outbox("c.eml") with { State = OutboxState.Failed }, Ct);
+        await store.SaveOutboxAsync(Outbox("d.eml") with { State = OutboxState.Sent }, Ct);
+        await store.SaveOutboxAsync(Outbox("a.eml") with { Account = "sales", State = OutboxState.Failed }, Ct);
+
+        Assert.Equal(
+            [
+                new OutboxCount("sales", OutboxState.Failed, 1),
+                new OutboxCount(Account, OutboxState.Failed, 1),
+                new OutboxCount(Account, OutboxState.Held, 2),
+                new OutboxCount(Account, OutboxState.Sent, 1),
+            ],
+            await store.CountOutboxAsync(Ct));
+    }
+
+    [Fact]
     public async Task Counts_cover_every_state_of_the_account_with_zero_for_none()
     {
         using var dir = new TempDirectory("state");
