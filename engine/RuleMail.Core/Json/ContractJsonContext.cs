@@ -22,4 +22,6 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(CrlKeyListEntry))]
 [JsonSerializable(typeof(WebhookPayload))]
 [JsonSerializable(typeof(DecisionDocument))]
+[JsonSerializable(typeof(OutboxEntryDocument))]
+[JsonSerializable(typeof(OutboxListDocument))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;

@@ -80,6 +80,15 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
     public Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.SaveOutboxAsync(entry, cancellationToken));
 
+    public Task<IReadOnlyList<OutboxEntry>> ListOutboxAsync(string? account, OutboxState? state, int limit, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.ListOutboxAsync(account, state, limit, cancellationToken));
+
+    public Task<IReadOnlyList<OutboxEntry>> FindOutboxByFileAsync(string? account, string fileName, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.FindOutboxByFileAsync(account, fileName, cancellationToken));
+
+    public Task<IReadOnlyList<OutboxEntry>> FindOutboxByContentAsync(string account, string contentHash, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.FindOutboxByContentAsync(account, contentHash, cancellationToken));
+
     /// <summary>Leaves the inner store open: its owner (the host runtime) disposes it.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
