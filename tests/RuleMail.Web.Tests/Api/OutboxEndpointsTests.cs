@@ -148,6 +148,48 @@ public sealed class OutboxEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_the_server_refused_for_good_is_failed_and_release_sends_it_once_the_server_takes_it()
+    {
+        var web = await StartAsync();
+        var agent = await web.ClientAsync(ApiRole.Agent);
+        _sink.FailNext(1, 554, "5.7.1 not now, not ever");
+
+        var queued = await DocumentAsync(await EnqueueAsync(agent, Mail(Alice, "Refused once")));
+        var failed = await WaitForStateAsync(agent, queued.Id, "failed");
+
+        Assert.Contains("554", failed.Reason, StringComparison.Ordinal);
+        Assert.Equal([queued.Id], (await ListAsync(agent, "?state=failed")).Select(e => e.Id));
+        Assert.True(File.Exists(Path.Combine(OutboxPath, OutboxSender.FailedFolder, queued.Id + ".eml")));
+        Assert.Empty(_sink.Messages);
+
+        var released = await agent.PostAsync($"api/v1/outbox/{queued.Id}/release", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, released.StatusCode);
+        var received = Assert.Single(await _sink.WaitForAsync(1, Deadline));
+        Assert.Equal("Refused once", received.Message.Subject);
+        var sent = await WaitForStateAsync(agent, queued.Id, "sent");
+        Assert.Equal((0, "signed and encrypted with S/MIME"), (sent.Attempts, sent.Reason));
+        Assert.False(File.Exists(Path.Combine(OutboxPath, OutboxSender.FailedFolder, queued.Id + ".eml")));
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_outbox_operations_and_the_message_body()
+    {
+        var web = await StartAsync(schedule: false);
+
+        var document = JsonDocument.Parse(await web.Client().GetStringAsync("openapi/v1.json")).RootElement;
+
+        var paths = document.GetProperty("paths");
+        var enqueue = paths.GetProperty("/api/v1/accounts/{name}/outbox").GetProperty("post");
+        Assert.Equal("enqueue", enqueue.GetProperty("operationId").GetString());
+        Assert.True(enqueue.GetProperty("requestBody").GetProperty("content").TryGetProperty("message/rfc822", out _));
+        Assert.True(enqueue.GetProperty("responses").TryGetProperty("202", out _));
+        Assert.Equal("outbox", paths.GetProperty("/api/v1/outbox").GetProperty("get").GetProperty("operationId").GetString());
+        Assert.Equal("outbox-message", paths.GetProperty("/api/v1/outbox/{id}").GetProperty("get").GetProperty("operationId").GetString());
+        Assert.Equal("release", paths.GetProperty("/api/v1/outbox/{id}/release").GetProperty("post").GetProperty("operationId").GetString());
+    }
+
+    [Fact]
     public async Task Bad_requests_are_problems_with_one_clear_line_and_leave_nothing_in_the_outbox()
     {
         _host.AddMaildirAccount(); // "demo": fetches, does not send.
