@@ -84,6 +84,7 @@ public static class RuleMailWebServices
         OptionsEndpoints.Map(api);
         CheckEndpoints.Map(api);
         ComposeEndpoints.Map(api);
+        OutboxEndpoints.Map(api);
         return app;
     }
 

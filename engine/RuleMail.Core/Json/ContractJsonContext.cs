@@ -23,4 +23,6 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(WebhookPayload))]
 [JsonSerializable(typeof(DecisionDocument))]
 [JsonSerializable(typeof(ReadinessDocument))]
+[JsonSerializable(typeof(OutboxEntryDocument))]
+[JsonSerializable(typeof(OutboxListDocument))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;

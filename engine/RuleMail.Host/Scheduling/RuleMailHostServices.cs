@@ -19,6 +19,9 @@ namespace RuleMail.Host.Scheduling;
 /// </summary>
 public static class RuleMailHostServices
 {
+    /// <summary>The Quartz scheduler's name (its services are keyed by it).</summary>
+    internal const string SchedulerName = "RuleMail";
+
     /// <summary>
     /// Registers Core's services for <paramref name="config"/> with every private key unlocked at start, the state
     /// store, one handler per action kind and <see cref="HostRuntime"/>. Resolving <see cref="HostRuntime"/> opens
@@ -61,6 +64,11 @@ public static class RuleMailHostServices
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RuleMailMetrics>>()));
         services.AddSingleton(sp => new HostReadiness(
             sp.GetRequiredService<HostRuntime>(), sp.GetService<LiveReload>(), sp.GetService<ScheduledJobs>()));
+
+        // The scheduler is there only when AddRuleMailScheduling added it (rulemail run), so it is looked up, not required;
+        // a named Quartz scheduler's services are keyed by its name.
+        services.AddSingleton(sp => new SendTrigger(sp.GetKeyedService<ISchedulerFactory>(SchedulerName), sp.GetRequiredService<ILogger<SendTrigger>>()));
+        services.AddSingleton(sp => new Outboxes(sp.GetRequiredService<HostServices>(), sp.GetRequiredService<SendTrigger>()));
         return services;
     }
 
@@ -75,7 +83,7 @@ public static class RuleMailHostServices
         ArgumentNullException.ThrowIfNull(config);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Services.AddSingleton(ScheduledJobs.Of(config));
-        builder.Services.AddQuartz("RuleMail", quartz =>
+        builder.Services.AddQuartz(SchedulerName, quartz =>
         {
             // On shutdown the jobs' tokens are cancelled; the pipeline finishes the message it is on and stops.
             quartz.ConfigureScheduler(scheduler => scheduler.ShutdownJobInterruption = ShutdownJobInterruption.Always);
@@ -89,7 +97,7 @@ public static class RuleMailHostServices
 
                 if (account.Send?.Outbox is not null)
                 {
-                    Schedule<SendJob>(quartz, $"send:{account.Name}", account.Name, ScheduleOf(account.Send.Every, account.Send.Cron));
+                    Schedule<SendJob>(quartz, SendTrigger.JobName(account.Name), account.Name, ScheduleOf(account.Send.Every, account.Send.Cron));
                 }
             }
         });
@@ -116,11 +124,11 @@ public static class RuleMailHostServices
     private static void Schedule<TJob>(IQuartzBuilder quartz, string name, string account, Schedule schedule)
         where TJob : IJob
     {
-        var key = new JobKey(name, "rulemail");
+        var key = new JobKey(name, SendTrigger.Group);
         quartz.AddJob<TJob>(job => job.WithIdentity(key).UsingJobData(AccountJob.AccountKey, account));
         quartz.AddTrigger(trigger =>
         {
-            trigger.ForJob(key).WithIdentity($"{name}:trigger", "rulemail").StartNow();
+            trigger.ForJob(key).WithIdentity($"{name}:trigger", SendTrigger.Group).StartNow();
             if (schedule.Cron is { } cron)
             {
                 trigger.WithCronSchedule(cron, c => c.WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));

@@ -91,6 +91,21 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>How many outbox entries each account has in each state; states without entries are absent (for the metrics).</summary>
     Task<IReadOnlyList<OutboxCount>> CountOutboxAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Outbox entries, most recently changed first, at most <paramref name="limit"/>: of one account and in one state,
+    /// or of all when null.
+    /// </summary>
+    Task<IReadOnlyList<OutboxEntry>> ListOutboxAsync(string? account, OutboxState? state, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The outbox entries of files of this name (of one account, or of every account when null), most recently changed
+    /// first: a name a ticket system used again for other content, or in two accounts, has several.
+    /// </summary>
+    Task<IReadOnlyList<OutboxEntry>> FindOutboxByFileAsync(string? account, string fileName, CancellationToken cancellationToken);
+
+    /// <summary>The account's outbox entries of files with this content (SHA-256, lowercase hex), most recently changed first.</summary>
+    Task<IReadOnlyList<OutboxEntry>> FindOutboxByContentAsync(string account, string contentHash, CancellationToken cancellationToken);
+
     /// <summary>Adds an HTTP API token; false when a token of that name exists and is not revoked (a revoked one is replaced).</summary>
     Task<bool> AddTokenAsync(ApiToken token, CancellationToken cancellationToken);
 

@@ -31,20 +31,85 @@ internal sealed partial class SqliteStateStore
                 return null;
             }
 
-            return new OutboxEntry
-            {
-                Account = reader.GetString(0),
-                FileName = reader.GetString(1),
-                ContentHash = reader.GetString(2),
-                MessageId = ReadString(reader, 3),
-                State = EnumText<OutboxState>.Read(reader.GetString(4)),
-                Reason = ReadString(reader, 5),
-                Attempts = reader.GetInt32(6),
-                NextAttempt = ReadNullableTime(reader, 7),
-                UpdatedAt = ReadTime(reader.GetString(8)),
-            };
+            return ReadOutbox(reader);
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<OutboxEntry>> ListOutboxAsync(string? account, OutboxState? state, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return await QueryOutboxAsync(
+            $"""
+            SELECT {OutboxColumns} FROM outbox
+            WHERE ($account IS NULL OR account = $account) AND ($state IS NULL OR state = $state)
+            ORDER BY updated_at DESC, account, file_name
+            LIMIT $limit;
+            """,
+            cancellationToken,
+            ("$account", account),
+            ("$state", state is { } s ? EnumText<OutboxState>.Write(s) : null),
+            ("$limit", limit)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<OutboxEntry>> FindOutboxByFileAsync(string? account, string fileName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        return QueryOutboxAsync(
+            $"""
+            SELECT {OutboxColumns} FROM outbox
+            WHERE file_name = $file_name AND ($account IS NULL OR account = $account)
+            ORDER BY updated_at DESC, account, content_hash;
+            """,
+            cancellationToken,
+            ("$account", account),
+            ("$file_name", fileName));
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<OutboxEntry>> FindOutboxByContentAsync(string account, string contentHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        ArgumentNullException.ThrowIfNull(contentHash);
+        return QueryOutboxAsync(
+            $"""
+            SELECT {OutboxColumns} FROM outbox
+            WHERE account = $account AND content_hash = $content_hash
+            ORDER BY updated_at DESC, file_name;
+            """,
+            cancellationToken,
+            ("$account", account),
+            ("$content_hash", contentHash));
+    }
+
+    private async Task<IReadOnlyList<OutboxEntry>> QueryOutboxAsync(
+        string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        await Gated(async () =>
+        {
+            await using var command = Command(sql, parameters);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var entries = new List<OutboxEntry>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                entries.Add(ReadOutbox(reader));
+            }
+
+            return (IReadOnlyList<OutboxEntry>)entries;
+        }, cancellationToken).ConfigureAwait(false);
+
+    private static OutboxEntry ReadOutbox(Microsoft.Data.Sqlite.SqliteDataReader reader) => new()
+    {
+        Account = reader.GetString(0),
+        FileName = reader.GetString(1),
+        ContentHash = reader.GetString(2),
+        MessageId = ReadString(reader, 3),
+        State = EnumText<OutboxState>.Read(reader.GetString(4)),
+        Reason = ReadString(reader, 5),
+        Attempts = reader.GetInt32(6),
+        NextAttempt = ReadNullableTime(reader, 7),
+        UpdatedAt = ReadTime(reader.GetString(8)),
+    };
 
     /// <inheritdoc />
     public async Task SaveOutboxAsync(OutboxEntry entry, CancellationToken cancellationToken)
@@ -76,6 +141,7 @@ internal sealed partial class SqliteStateStore
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<OutboxCount>> CountOutboxAsync(CancellationToken cancellationToken)
     {

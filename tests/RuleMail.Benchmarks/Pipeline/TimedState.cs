@@ -83,6 +83,15 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
     public Task<IReadOnlyList<OutboxCount>> CountOutboxAsync(CancellationToken cancellationToken) =>
         TimeAsync(() => inner.CountOutboxAsync(cancellationToken));
 
+    public Task<IReadOnlyList<OutboxEntry>> ListOutboxAsync(string? account, OutboxState? state, int limit, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.ListOutboxAsync(account, state, limit, cancellationToken));
+
+    public Task<IReadOnlyList<OutboxEntry>> FindOutboxByFileAsync(string? account, string fileName, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.FindOutboxByFileAsync(account, fileName, cancellationToken));
+
+    public Task<IReadOnlyList<OutboxEntry>> FindOutboxByContentAsync(string account, string contentHash, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.FindOutboxByContentAsync(account, contentHash, cancellationToken));
+
     /// <summary>Leaves the inner store open: its owner (the host runtime) disposes it.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
