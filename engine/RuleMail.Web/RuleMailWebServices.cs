@@ -81,6 +81,7 @@ public static class RuleMailWebServices
         OptionsEndpoints.Map(api);
         CheckEndpoints.Map(api);
         ComposeEndpoints.Map(api);
+        KeysEndpoints.Map(api);
         return app;
     }
 
