@@ -165,8 +165,11 @@ internal sealed record KeyUpload(IReadOnlyList<ImportFile> Files, string? Passph
             return ApiProblem.Result(StatusCodes.Status400BadRequest, $"give one {field}, not {values.Count}");
         }
 
-        // An empty field is no passphrase: a PKCS#12 without a password opens without one.
-        value = string.IsNullOrEmpty(values.ToString()) ? null : values.ToString();
+        // One trailing line break is the end of the file it was read from (curl -F "passphrase=<FILE"), as with
+        // keystore_passphrase_file. An empty field is no passphrase: a PKCS#12 without a password opens without one.
+        var text = values.ToString();
+        text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+        value = text.Length == 0 ? null : text;
         return null;
     }
 
