@@ -85,6 +85,7 @@ public static class RuleMailWebServices
         CheckEndpoints.Map(api);
         ComposeEndpoints.Map(api);
         OutboxEndpoints.Map(api);
+        KeysEndpoints.Map(api);
         return app;
     }
 

@@ -9,8 +9,8 @@ namespace RuleMail.Cli.Commands;
 /// <summary><c>rulemail keys import | list | remove</c>.</summary>
 internal static class KeysCommand
 {
-    /// <summary>The seed's warning, printed after every import.</summary>
-    public const string VerifyWarning = "🕵️ ALWAYS verify certificates in-person or over the phone! Compare each fingerprint above with its owner before you rely on it.";
+    /// <summary>The seed's warning, printed after every import (the API answers with the same words).</summary>
+    public const string VerifyWarning = KeyImportDocument.VerifyWarning + " Compare each fingerprint above with its owner before you rely on it.";
 
     public static Command Create(CommonOptions common, CliConsole console)
     {
@@ -62,7 +62,7 @@ internal static class KeysCommand
             {
                 var entry = item.Entry;
                 var addresses = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
-                console.Output.WriteLine($"{Change(item.Change),-9} {KeyListEntry.KindName(entry.Kind),-5} {addresses}");
+                console.Output.WriteLine($"{KeyImportEntry.ChangeName(item.Change),-9} {KeyListEntry.KindName(entry.Kind),-5} {addresses}");
                 var fingerprintKind = entry.Kind == KeyKind.Pgp ? "OpenPGP fingerprint" : "SHA-256 fingerprint";
                 var until = entry.NotAfter is { } end ? end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "no expiry";
                 console.Output.WriteLine($"          {fingerprintKind}: {Grouped(entry.Fingerprint)}");
@@ -142,13 +142,6 @@ internal static class KeysCommand
         });
         return command;
     }
-
-    private static string Change(ImportChange change) => change switch
-    {
-        ImportChange.Added => "added",
-        ImportChange.Updated => "updated",
-        _ => "unchanged",
-    };
 
     /// <summary>Groups of four digits, as people read fingerprints aloud over the phone.</summary>
     private static string Grouped(string fingerprint) =>

@@ -20,6 +20,7 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(SmimeKeyListEntry))]
 [JsonSerializable(typeof(PgpKeyListEntry))]
 [JsonSerializable(typeof(CrlKeyListEntry))]
+[JsonSerializable(typeof(KeyImportDocument))]
 [JsonSerializable(typeof(WebhookPayload))]
 [JsonSerializable(typeof(DecisionDocument))]
 [JsonSerializable(typeof(ReadinessDocument))]

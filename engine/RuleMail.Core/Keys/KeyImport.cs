@@ -83,7 +83,7 @@ internal sealed class KeyImport
 
             if (FindCertificate(entry.Fingerprint) is null)
             {
-                _writes.Add((_folder.SmimeCertificate(entry.Fingerprint), Pem("CERTIFICATE", certificate.RawData), false));
+                _writes.Add((_folder.SmimeCertificate(entry.Fingerprint), KeyExport.Pem("CERTIFICATE", certificate.RawData), false));
                 Record(entry.Fingerprint, ImportChange.Added, source, entry.IsTrustAnchor ? "CA certificate: now a trust anchor" : null);
             }
             else
@@ -154,7 +154,7 @@ internal sealed class KeyImport
                 continue;
             }
 
-            _writes.Add((_folder.Crl(crl.Fingerprint), Pem("X509 CRL", der), false));
+            _writes.Add((_folder.Crl(crl.Fingerprint), KeyExport.Pem("X509 CRL", der), false));
             Record(crl.Fingerprint, ImportChange.Added, source, $"revokes {crl.RevokedCount} certificate(s)");
         }
     }
@@ -195,7 +195,7 @@ internal sealed class KeyImport
             var changed = existing is null;
             if (existing is null || !existing.PublicRing.GetEncoded().AsSpan().SequenceEqual(publicRing.GetEncoded()))
             {
-                _writes.Add((_folder.PgpPublic(fingerprint), Armor(publicRing.Encode), false));
+                _writes.Add((_folder.PgpPublic(fingerprint), KeyExport.Armor(publicRing.Encode), false));
                 changed = true;
                 if (existing is not null && existing.RevokedAt is null && entry.RevokedAt is not null)
                 {
@@ -205,7 +205,7 @@ internal sealed class KeyImport
 
             if (import.Secret is not null && secretRing is not null && !HoldsAllSecrets(existing?.SecretRing, import.Secret))
             {
-                _writes.Add((_folder.PgpSecret(fingerprint), Armor(secretRing.Encode), true));
+                _writes.Add((_folder.PgpSecret(fingerprint), KeyExport.Armor(secretRing.Encode), true));
                 changed = true;
                 notes.Add("with its secret keys (protected at rest)");
             }
@@ -389,19 +389,6 @@ internal sealed class KeyImport
         }
 
         _outcomes[fingerprint] = new Outcome(fingerprint, change, source, note ?? known?.Note);
-    }
-
-    private static byte[] Pem(string label, byte[] der) => Encoding.ASCII.GetBytes(PemEncoding.WriteString(label, der) + "\n");
-
-    private static byte[] Armor(Action<Stream> encode)
-    {
-        using var buffer = new MemoryStream();
-        using (var armored = new ArmoredOutputStream(buffer))
-        {
-            encode(armored);
-        }
-
-        return buffer.ToArray();
     }
 
     /// <summary>What the import did to one fingerprint.</summary>

@@ -120,6 +120,22 @@ public sealed class ContractJsonGoldenTests
     }
 
     [Fact]
+    public void The_import_answer_lists_each_entry_touched_with_its_file_and_the_seeds_warning()
+    {
+        var store = SampleStore();
+        KeyEntry Of(KeyKind kind, string? address) =>
+            store.Entries.Single(e => e.Kind == kind && (address is null || e.Addresses.Contains(address, StringComparer.Ordinal)));
+        ImportedEntry[] imported =
+        [
+            new(Of(KeyKind.Smime, "support@rulemail.test"), ImportChange.Added, "support.p12", "with its private key (encrypted at rest)"),
+            new(Of(KeyKind.Pgp, "support@rulemail.test"), ImportChange.Updated, "support.sec.asc", "with its secret keys (protected at rest)"),
+            new(Of(KeyKind.Crl, null), ImportChange.Unchanged, "ca.crl", null),
+        ];
+
+        GoldenFile.AssertMatches("keys-import", ContractJson.Serialize(KeyImportDocument.From(imported, Now), indented: true));
+    }
+
+    [Fact]
     public void The_webhook_payload_summarises_the_message_with_its_security_result_and_decision() =>
         GoldenFile.AssertMatches("webhook-payload", ContractJson.Serialize(Payload(analysis: null)));
 
