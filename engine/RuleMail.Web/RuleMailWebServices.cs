@@ -81,6 +81,8 @@ public static class RuleMailWebServices
         OptionsEndpoints.Map(api);
         CheckEndpoints.Map(api);
         ComposeEndpoints.Map(api);
+        MessagesEndpoints.Map(api);
+        RulesEndpoints.Map(api);
         return app;
     }
 

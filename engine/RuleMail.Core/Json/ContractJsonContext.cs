@@ -22,4 +22,9 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(CrlKeyListEntry))]
 [JsonSerializable(typeof(WebhookPayload))]
 [JsonSerializable(typeof(DecisionDocument))]
+[JsonSerializable(typeof(RetryDocument))]
+[JsonSerializable(typeof(LedgerListDocument))]
+[JsonSerializable(typeof(LedgerEntryDocument))]
+[JsonSerializable(typeof(RuleLintDocument))]
+[JsonSerializable(typeof(RuleTestDocument))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;
