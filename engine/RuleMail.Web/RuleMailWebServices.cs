@@ -86,6 +86,8 @@ public static class RuleMailWebServices
         ComposeEndpoints.Map(api);
         OutboxEndpoints.Map(api);
         KeysEndpoints.Map(api);
+        MessagesEndpoints.Map(api);
+        RulesEndpoints.Map(api);
         return app;
     }
 

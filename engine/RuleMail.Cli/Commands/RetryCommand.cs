@@ -1,6 +1,5 @@
 using System.CommandLine;
 using RuleMail.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -103,7 +102,7 @@ internal static class RetryCommand
             var missing = selection.SourceKeys.Where(key => !found.Contains(key)).ToList();
             if (asJson)
             {
-                console.Output.WriteLine(ContractJson.SerializeDocument(Document(reports, missing)));
+                console.Output.WriteLine(ContractJson.Serialize(RetryDocuments.From(reports, missing)));
             }
             else
             {
@@ -212,44 +211,6 @@ internal static class RetryCommand
 
         Tables.ConsoleFor(console.Output).Write(table);
     }
-
-    private static Dictionary<string, object?> Document(List<RetryReport> reports, List<string> missing) => new()
-    {
-        ["accounts"] = reports.Select(r => new Dictionary<string, object?>
-        {
-            ["account"] = r.Account,
-            ["source"] = r.Source,
-            ["error"] = r.Error,
-        }).ToList(),
-        ["messages"] = reports.SelectMany(r => r.Messages).Select(m => new Dictionary<string, object?>
-        {
-            ["account"] = m.Account,
-            ["folder"] = m.Folder,
-            ["source_key"] = m.SourceKey,
-            ["subject"] = m.Subject,
-            ["from"] = m.From,
-            ["outcome"] = m.Outcome.ToString().ToLowerInvariant(),
-            ["analysis"] = new Dictionary<string, object?> { ["before"] = m.PreviousVersion, ["after"] = m.Version },
-            ["security"] = new Dictionary<string, object?> { ["before"] = m.SecurityBefore, ["after"] = m.SecurityAfter },
-            ["decision"] = new Dictionary<string, object?> { ["before"] = Parse(m.DecisionBeforeJson), ["after"] = Parse(m.DecisionAfterJson) },
-            ["location"] = m.Location is { } at ? new Dictionary<string, object?> { ["folder"] = at.Folder, ["key"] = at.Key } : null,
-            ["actions"] = m.Actions,
-            ["state"] = m.State?.ToString().ToLowerInvariant(),
-            ["reason"] = m.Reason,
-            ["next_attempt"] = m.NextAttempt,
-        }).ToList(),
-        ["not_found"] = missing,
-        ["summary"] = new Dictionary<string, int>
-        {
-            ["judged"] = reports.Sum(r => r.Messages.Count - r.Count(RetryOutcome.Skipped)),
-            ["changed"] = reports.Sum(r => r.Count(RetryOutcome.Changed)),
-            ["unchanged"] = reports.Sum(r => r.Count(RetryOutcome.Unchanged)),
-            ["skipped"] = reports.Sum(r => r.Count(RetryOutcome.Skipped)),
-            ["failed"] = reports.Sum(r => r.Count(RetryOutcome.Failed)) + missing.Count,
-        },
-    };
-
-    private static JsonNode? Parse(string? json) => json is null ? null : JsonNode.Parse(json);
 
     private static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

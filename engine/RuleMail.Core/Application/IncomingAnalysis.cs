@@ -51,16 +51,25 @@ public sealed class IncomingAnalysis
     /// </param>
     /// <param name="accountAddress">The receiving account's address: its private keys are tried first, and the rules see it as <c>account</c>.</param>
     /// <exception cref="KeyStoreException">A private key the message needed could not be opened: an operational error, never a verdict.</exception>
-    public IncomingVerdict Analyse(Stream raw, string? accountAddress)
+    public IncomingVerdict Analyse(Stream raw, string? accountAddress) => Analyse(raw, accountAddress, _rules.Current);
+
+    /// <summary>
+    /// Judges one message as received with <paramref name="rules"/> instead of the rule set in force: a dry run of rules
+    /// not (yet) in force (<c>POST /api/v1/rules/test</c>), on the same security result and message view as the real thing.
+    /// </summary>
+    /// <inheritdoc cref="Analyse(Stream, string?)" path="/param" />
+    /// <param name="rules">The rules to evaluate; they see the message exactly as the rules in force would.</param>
+    /// <exception cref="KeyStoreException">A private key the message needed could not be opened: an operational error, never a verdict.</exception>
+    public IncomingVerdict Analyse(Stream raw, string? accountAddress, RuleSet rules)
     {
         ArgumentNullException.ThrowIfNull(raw);
+        ArgumentNullException.ThrowIfNull(rules);
         if (!raw.CanSeek)
         {
             throw new ArgumentException("the message must be seekable (spool it first)", nameof(raw));
         }
 
         var size = raw.Length - raw.Position;
-        var rules = _rules.Current;
         var report = _security.Inspect(raw, accountAddress);
         if (_provePassphrase)
         {

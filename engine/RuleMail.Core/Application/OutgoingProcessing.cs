@@ -91,6 +91,23 @@ public sealed class OutgoingProcessing
             : OutgoingOutcome.Held(invalid, NotEvaluated);
     }
 
+    /// <summary>
+    /// The outgoing rules' dry run on a message as <see cref="Process"/> would judge it (its <c>X-RuleMail-*</c> and
+    /// envelope headers removed first, its size as written), without deciding or protecting anything:
+    /// <c>POST /api/v1/rules/test?direction=outgoing</c>.
+    /// </summary>
+    /// <param name="message">The message; changed in place as <see cref="Process"/> changes it.</param>
+    /// <param name="account">The address of the account it goes out from (what rules see as <c>account</c>); null when none.</param>
+    /// <param name="rules">The rules to evaluate; the rule set in force when null.</param>
+    public RuleEvaluation DryRun(MimeMessage message, string? account, RuleSet? rules = null)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        OwnHeaders.Remove(message);
+        RemoveEnvelopeHeaders(message);
+        var (size, _) = Measure(message);
+        return (rules ?? _rules.Current).Evaluate(RuleMessage.From(message, null, RuleMessage.Outgoing, account, size), RuleDirection.Outgoing);
+    }
+
     /// <summary>Decides and protects one outgoing message.</summary>
     /// <param name="message">The message; changed in place (see the remarks).</param>
     /// <param name="account">The address of the account it goes out from (what rules see as <c>account</c>); null when none.</param>

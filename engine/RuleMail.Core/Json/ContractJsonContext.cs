@@ -26,4 +26,9 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(ReadinessDocument))]
 [JsonSerializable(typeof(OutboxEntryDocument))]
 [JsonSerializable(typeof(OutboxListDocument))]
+[JsonSerializable(typeof(RetryDocument))]
+[JsonSerializable(typeof(LedgerListDocument))]
+[JsonSerializable(typeof(LedgerEntryDocument))]
+[JsonSerializable(typeof(RuleLintDocument))]
+[JsonSerializable(typeof(RuleTestDocument))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;

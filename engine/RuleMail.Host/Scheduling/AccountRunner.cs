@@ -6,8 +6,17 @@ using RuleMail.Host.Processing;
 namespace RuleMail.Host.Scheduling;
 
 /// <summary>One account's two jobs — fetch and send — each opening its servers for the run and closing them after.</summary>
+/// <remarks>
+/// A fetch and a retry of the account take turns (<see cref="_mailbox"/>): in one process the HTTP API's retry runs beside
+/// the scheduled fetch, and each would otherwise carry out the other's pending plan or judge as new a message the other
+/// has just moved (its new UID not yet recorded). Across processes the state's host lock keeps them apart.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "A SemaphoreSlim whose AvailableWaitHandle is never read holds nothing to dispose; the runner lives as long as its runtime.")]
 public sealed class AccountRunner(HostServices services, AccountConfig account)
 {
+    private readonly SemaphoreSlim _mailbox = new(1, 1);
+
     public AccountConfig Account { get; } = account;
 
     public bool Fetches => Account.Fetch is not null;
@@ -18,44 +27,60 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
     public async Task<FetchReport> FetchAsync(IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
     {
         var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
-        var (source, description) = Source(fetch);
-        await using var closeSource = source.ConfigureAwait(false);
-        await using var transport = Transport(); // For notices; none when the account does not send.
-        var started = services.Time.GetTimestamp();
-        FetchReport report;
+        await _mailbox.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            report = await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
-            services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
-            report = new FetchReport(Account.Name, description) { Error = RunFailed(e) };
-        }
+            var (source, description) = Source(fetch);
+            await using var closeSource = source.ConfigureAwait(false);
+            await using var transport = Transport(); // For notices; none when the account does not send.
+            var started = services.Time.GetTimestamp();
+            FetchReport report;
+            try
+            {
+                report = await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A bug must not stop the other accounts or the schedule: report it like an outage, retry later.
+                services.Logging.CreateLogger("RuleMail.Fetch").LogError(e, "{Account}: the fetch run failed", Account.Name);
+                report = new FetchReport(Account.Name, description) { Error = RunFailed(e) };
+            }
 
-        services.Metrics.Fetched(report, services.Time.GetElapsedTime(started));
-        return report;
+            services.Metrics.Fetched(report, services.Time.GetElapsedTime(started));
+            return report;
+        }
+        finally
+        {
+            _mailbox.Release();
+        }
     }
 
     /// <summary>
     /// Judges the account's selected processed messages again (<see cref="RetryProcessing"/>), with the account's source
-    /// and, for notices, its transport, opened for the run and closed after.
+    /// and, for notices, its transport, opened for the run and closed after; after a fetch of the account that is under way.
     /// </summary>
     public async Task<RetryReport> RetryAsync(RetrySelection selection, IProgress<RetriedMessage>? progress, CancellationToken cancellationToken)
     {
         var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
-        var (source, description) = Source(fetch);
-        await using var closeSource = source.ConfigureAwait(false);
-        await using var transport = Transport();
+        await _mailbox.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await new RetryProcessing(services, Account, source, transport).RunAsync(selection, description, progress, cancellationToken).ConfigureAwait(false);
+            var (source, description) = Source(fetch);
+            await using var closeSource = source.ConfigureAwait(false);
+            await using var transport = Transport();
+            try
+            {
+                return await new RetryProcessing(services, Account, source, transport).RunAsync(selection, description, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                services.Logging.CreateLogger("RuleMail.Retry").LogError(e, "{Account}: the retry failed", Account.Name);
+                return new RetryReport(Account.Name, description) { Error = RunFailed(e) };
+            }
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        finally
         {
-            services.Logging.CreateLogger("RuleMail.Retry").LogError(e, "{Account}: the retry failed", Account.Name);
-            return new RetryReport(Account.Name, description) { Error = RunFailed(e) };
+            _mailbox.Release();
         }
     }
 

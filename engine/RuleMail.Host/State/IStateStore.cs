@@ -47,6 +47,12 @@ public interface IStateStore : IAsyncDisposable
     Task<IReadOnlyList<LedgerEntry>> AnalysedMessagesAsync(LedgerQuery query, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A page of the ledger, newest first (<see cref="LedgerPageQuery"/>: by account, security outcome, state, time,
+    /// after a given entry), analysed or not: what the HTTP API's <c>GET /api/v1/messages</c> lists.
+    /// </summary>
+    Task<IReadOnlyList<LedgerEntry>> ListMessagesAsync(LedgerPageQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Writes the entry (insert, or replace the one with the same account, folder and source key, keeping its
     /// analysis version and location) and inserts the side effects whose idempotency key is not yet known, in one
     /// transaction. For entries without an analysis (failed before it, or a duplicate); see <see cref="RecordAnalysisAsync"/>.

@@ -6,4 +6,5 @@ namespace RuleMail.Web.Api;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(OptionsRequest))]
 [JsonSerializable(typeof(ComposeRequest))]
+[JsonSerializable(typeof(RetryRequest))]
 internal sealed partial class WebJsonContext : JsonSerializerContext;

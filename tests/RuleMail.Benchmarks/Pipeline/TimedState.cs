@@ -53,6 +53,9 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
     public Task<IReadOnlyList<LedgerEntry>> AnalysedMessagesAsync(LedgerQuery query, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.AnalysedMessagesAsync(query, cancellationToken));
 
+    public Task<IReadOnlyList<LedgerEntry>> ListMessagesAsync(LedgerPageQuery query, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.ListMessagesAsync(query, cancellationToken));
+
     public Task RecordAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.RecordAnalysisAsync(entry, analysis, plan, cancellationToken));
 
