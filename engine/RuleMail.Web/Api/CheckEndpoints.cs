@@ -22,7 +22,7 @@ internal static class CheckEndpoints
             .WithName("check")
             .WithSummary("Decrypt and verify one message; dry-run the incoming rules")
             .WithDescription("The body is the message as received (message/rfc822). account: the receiving account (name or address), whose keys are tried first. out=mime adds the decrypted message, base64, when it was decrypted with its integrity intact.")
-            .Accepts<Stream>("message/rfc822")
+            .AcceptsMessage()
             .Produces<CheckDocument>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
