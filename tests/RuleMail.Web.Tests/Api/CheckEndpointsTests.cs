@@ -78,7 +78,7 @@ public sealed class CheckEndpointsTests(WebFixture service) : IClassFixture<WebF
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         var detail = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
-        Assert.Equal("/api/v1/check does not take Content-Type text/plain; messages are message/rfc822, other bodies application/json (/openapi/v1.json says which)", detail);
+        Assert.Equal("send the message as Content-Type: message/rfc822, not text/plain", detail);
     }
 
     [Fact]

@@ -103,6 +103,8 @@ public sealed class OptionsEndpointsTests(OptionsEndpointsTests.Service service)
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var detail = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
+        Assert.StartsWith("/api/v1/options does not take Content-Type application/x-www-form-urlencoded", detail, StringComparison.Ordinal);
     }
 
     private async Task<JsonElement> OptionsAsync(string body)
