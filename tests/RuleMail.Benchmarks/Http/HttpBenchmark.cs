@@ -25,7 +25,7 @@ internal static class HttpBenchmark
         if (options is null)
         {
             await Console.Error.WriteLineAsync(
-                $"usage: {Verb} [--duration S (10)] [--warmup S (3)] [--server-warmup S (15)] [--connections 16,32,64] [--cli-runs N (10)] [--only options|check] [--skip-wrk] [--skip-cli]");
+                $"usage: {Verb} [--duration S (10)] [--warmup S (3)] [--server-warmup S (15)] [--rounds R (3)] [--connections 16,32,64] [--cli-runs N (10)] [--only options|check] [--skip-wrk] [--skip-cli]");
             return 2;
         }
 
@@ -66,20 +66,29 @@ internal static class HttpBenchmark
         var rows = new List<Row>();
         foreach (var call in calls)
         {
-            Console.WriteLine($"{call.Name}: in-process, 1 and 2 threads ...");
-            var one = InProcessRate.Measure(work[call.Name], 1, options.Warmup, options.Duration);
-            var two = InProcessRate.Measure(work[call.Name], 2, options.Warmup, options.Duration);
-            // The service's hot paths must reach tier-1 JIT code (tiered compilation and dynamic PGO need thousands of calls and
-            // their background compiles a share of the cores) before anything is measured: a few seconds are not enough here.
-            Console.WriteLine(Invariant($"{call.Name}: HTTP warm-up of the service, {options.ServerWarmup.TotalSeconds:F0} s ..."));
+            // Both sides' hot paths must reach tier-1 JIT code (tiered compilation and dynamic PGO need thousands of calls,
+            // and their background compiles get a share of the cores) before anything is measured.
+            Console.WriteLine(Invariant($"{call.Name}: warm-up, {options.ServerWarmup.TotalSeconds:F0} s in-process and {options.ServerWarmup.TotalSeconds:F0} s over HTTP ..."));
+            InProcessRate.Measure(work[call.Name], 2, options.ServerWarmup, TimeSpan.FromSeconds(1));
             await LoadLoop.RunAsync(api, call, options.Connections[0], options.ServerWarmup, TimeSpan.FromSeconds(1));
-            var loads = new List<LoadResult>();
-            foreach (var connections in options.Connections)
+            Console.WriteLine($"{call.Name}: in-process, 1 thread ...");
+            var one = InProcessRate.Measure(work[call.Name], 1, options.Warmup, options.Duration);
+
+            // Rounds, each in-process on 2 threads then over HTTP: a machine whose speed drifts moves both alike.
+            var twos = new List<InProcessResult>();
+            var loads = options.Connections.ToDictionary(c => c, _ => new List<LoadResult>());
+            for (var round = 1; round <= options.Rounds; round++)
             {
-                Console.WriteLine(Invariant($"{call.Name}: HTTP, {connections} connections ..."));
-                var load = await LoadLoop.RunAsync(api, call, connections, options.Warmup, options.Duration);
-                Console.WriteLine(Invariant($"{call.Name}: {load.PerSecond:F0} requests/s, p99 {load.Percentile(99) / 1000:F1} ms"));
-                loads.Add(load);
+                Console.WriteLine(Invariant($"{call.Name}: round {round} of {options.Rounds}: in-process, 2 threads ..."));
+                twos.Add(InProcessRate.Measure(work[call.Name], 2, options.Warmup, options.Duration));
+                Console.WriteLine(Invariant($"{call.Name}: {twos[^1].PerSecond:F0} calls/s"));
+                foreach (var connections in options.Connections)
+                {
+                    Console.WriteLine(Invariant($"{call.Name}: round {round}: HTTP, {connections} connections ..."));
+                    var load = await LoadLoop.RunAsync(api, call, connections, options.Warmup, options.Duration);
+                    Console.WriteLine(Invariant($"{call.Name}: {load.PerSecond:F0} requests/s, p99 {load.Percentile(99) / 1000:F1} ms"));
+                    loads[connections].Add(load);
+                }
             }
 
             WrkResult? wrk = null;
@@ -100,7 +109,7 @@ internal static class HttpBenchmark
                     : CliCost.Measure(served.Folder.Path, options.CliRuns, "check", messageFile, "--json", "--config", api.ConfigPath);
             }
 
-            rows.Add(new Row(call, one, two, loads, wrk, cli));
+            rows.Add(new Row(call, one, twos, [.. loads.Values], wrk, cli));
         }
 
         Print(rows, options);
@@ -140,10 +149,11 @@ internal static class HttpBenchmark
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows)
         {
-            foreach (var load in row.Loads)
+            foreach (var runs in row.Loads)
             {
+                var (load, min, max) = Row.Median(runs, l => l.PerSecond);
                 Console.WriteLine(Invariant(
-                    $"| {row.Call.Name} | {load.Connections} | {load.PerSecond:N0} | {Ms(load.Percentile(50))} | {Ms(load.Percentile(99))} | {load.ServerCpuPerRequest:F0} µs | {load.ClientCpuPerRequest:F0} µs | {load.Errors}{(load.FirstError is { } e ? $" ({e})" : "")} |"));
+                    $"| {row.Call.Name} | {load.Connections} | {load.PerSecond:N0}{Range(runs.Count, min, max)} | {Ms(load.Percentile(50))} | {Ms(load.Percentile(99))} | {load.ServerCpuPerRequest:F0} µs | {load.ClientCpuPerRequest:F0} µs | {runs.Sum(r => r.Errors)}{(runs.Select(r => r.FirstError).FirstOrDefault(e => e is not null) is { } e ? $" ({e})" : "")} |"));
             }
 
             if (row.Wrk is { } wrk)
@@ -156,18 +166,22 @@ internal static class HttpBenchmark
         Console.WriteLine("In-process: the use case called directly (OutgoingProcessing.Options, IncomingAnalysis.Analyse) in a loop per thread;");
         Console.WriteLine("CLI: one whole `dotnet rulemail.dll options|check --json` process, wall time (mean, min–max).");
         Console.WriteLine();
-        Console.WriteLine("| work | RuleMail over HTTP (best; its p99) | in-process, 1 thread | in-process, 2 threads | CPU per call in-process / over HTTP | CLI per call | HTTP ÷ in-process (2 threads) |");
+        Console.WriteLine("| work | RuleMail over HTTP (best; its p99) | in-process, 1 thread | in-process, 2 threads | CPU per call in-process (1 thread) / service over HTTP | CLI per call | HTTP ÷ in-process (2 threads) |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows)
         {
-            var best = row.Loads.MaxBy(l => l.PerSecond)!;
+            var best = row.MedianLoads.MaxBy(l => l.PerSecond)!;
+            var (two, twoMin, twoMax) = Row.Median(row.Twos, t => t.PerSecond);
             var cli = row.Cli is { } c ? Invariant($"{c.MeanSeconds * 1000:F0} ms ({c.MinSeconds * 1000:F0}–{c.MaxSeconds * 1000:F0})") : "–";
             Console.WriteLine(Invariant(
-                $"| {row.Call.Name} | {best.PerSecond:N0}/s at {best.Connections} connections (p99 {Ms(best.Percentile(99))}) | {row.One.PerSecond:N0}/s | {row.Two.PerSecond:N0}/s | {row.One.CpuPerCall:F0} µs / {best.ServerCpuPerRequest:F0} µs | {cli} | {best.PerSecond / row.Two.PerSecond:P0} |"));
+                $"| {row.Call.Name} | {best.PerSecond:N0}/s at {best.Connections} connections (p99 {Ms(best.Percentile(99))}) | {row.One.PerSecond:N0}/s | {two.PerSecond:N0}/s{Range(row.Twos.Count, twoMin, twoMax)} | {row.One.CpuPerCall:F0} µs / {best.ServerCpuPerRequest:F0} µs | {cli} | {best.PerSecond / two.PerSecond:P0} |"));
         }
 
         Console.WriteLine();
+        Console.WriteLine(Invariant($"Load average at the end: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} (anything above 2 is other work sharing these cores)."));
     }
+
+    private static string Range(int rounds, double min, double max) => rounds > 1 ? Invariant($" ({min:N0}–{max:N0})") : string.Empty;
 
     private static string Ms(double microseconds) => Invariant($"{microseconds / 1000:F2} ms");
 
@@ -181,15 +195,26 @@ internal static class HttpBenchmark
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private sealed record Row(ApiCall Call, InProcessResult One, InProcessResult Two, List<LoadResult> Loads, WrkResult? Wrk, CliResult? Cli);
+    private sealed record Row(ApiCall Call, InProcessResult One, List<InProcessResult> Twos, List<List<LoadResult>> Loads, WrkResult? Wrk, CliResult? Cli)
+    {
+        /// <summary>The round with the median rate, and the range over the rounds.</summary>
+        public static (T Median, double Min, double Max) Median<T>(List<T> runs, Func<T, double> rate)
+        {
+            var sorted = runs.OrderBy(rate).ToList();
+            return (sorted[(sorted.Count - 1) / 2], rate(sorted[0]), rate(sorted[^1]));
+        }
 
-    private sealed record Options(TimeSpan Duration, TimeSpan Warmup, TimeSpan ServerWarmup, int[] Connections, int CliRuns, string? Only, bool SkipWrk, bool SkipCli)
+        public IEnumerable<LoadResult> MedianLoads => Loads.Select(runs => Median(runs, l => l.PerSecond).Median);
+    }
+
+    private sealed record Options(TimeSpan Duration, TimeSpan Warmup, TimeSpan ServerWarmup, int Rounds, int[] Connections, int CliRuns, string? Only, bool SkipWrk, bool SkipCli)
     {
         public static Options? Parse(string[] args)
         {
             double duration = 10, warmup = 3, serverWarmup = 15;
             int[] connections = [16, 32, 64];
             var cliRuns = 10;
+            var rounds = 3;
             string? only = null;
             bool skipWrk = false, skipCli = false;
             for (var i = 0; i < args.Length; i++)
@@ -201,6 +226,7 @@ internal static class HttpBenchmark
                     case "--warmup": warmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--server-warmup": serverWarmup = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--connections": connections = [.. Next().Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))]; break;
+                    case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--cli-runs": cliRuns = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--only": only = Next(); break;
                     case "--skip-wrk": skipWrk = true; break;
@@ -209,8 +235,8 @@ internal static class HttpBenchmark
                 }
             }
 
-            return duration > 0 && warmup >= 0 && serverWarmup >= 0 && cliRuns > 0 && connections.Length > 0 && connections.All(c => c is > 0 and <= 1024) && only is null or "options" or "check"
-                ? new Options(TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(serverWarmup), connections, cliRuns, only, skipWrk, skipCli)
+            return duration > 0 && warmup >= 0 && serverWarmup >= 0 && cliRuns > 0 && rounds > 0 && connections.Length > 0 && connections.All(c => c is > 0 and <= 1024) && only is null or "options" or "check"
+                ? new Options(TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(serverWarmup), rounds, connections, cliRuns, only, skipWrk, skipCli)
                 : null;
         }
     }
