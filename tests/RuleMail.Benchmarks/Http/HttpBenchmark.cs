@@ -166,7 +166,7 @@ internal static class HttpBenchmark
         Console.WriteLine("In-process: the use case called directly (OutgoingProcessing.Options, IncomingAnalysis.Analyse) in a loop per thread;");
         Console.WriteLine("CLI: one whole `dotnet rulemail.dll options|check --json` process, wall time (mean, min–max).");
         Console.WriteLine();
-        Console.WriteLine("| work | RuleMail over HTTP (best; its p99) | in-process, 1 thread | in-process, 2 threads | CPU per call in-process (1 thread) / service over HTTP | CLI per call | HTTP ÷ in-process (2 threads) |");
+        Console.WriteLine("| work | RuleMail over HTTP (best; its p99) | in-process, 1 thread | in-process, 2 threads | CPU per call in-process, 1 / 2 threads; service over HTTP | CLI per call | HTTP ÷ in-process (2 threads) |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows)
         {
@@ -174,7 +174,7 @@ internal static class HttpBenchmark
             var (two, twoMin, twoMax) = Row.Median(row.Twos, t => t.PerSecond);
             var cli = row.Cli is { } c ? Invariant($"{c.MeanSeconds * 1000:F0} ms ({c.MinSeconds * 1000:F0}–{c.MaxSeconds * 1000:F0})") : "–";
             Console.WriteLine(Invariant(
-                $"| {row.Call.Name} | {best.PerSecond:N0}/s at {best.Connections} connections (p99 {Ms(best.Percentile(99))}) | {row.One.PerSecond:N0}/s | {two.PerSecond:N0}/s{Range(row.Twos.Count, twoMin, twoMax)} | {row.One.CpuPerCall:F0} µs / {best.ServerCpuPerRequest:F0} µs | {cli} | {best.PerSecond / two.PerSecond:P0} |"));
+                $"| {row.Call.Name} | {best.PerSecond:N0}/s at {best.Connections} connections (p99 {Ms(best.Percentile(99))}) | {row.One.PerSecond:N0}/s | {two.PerSecond:N0}/s{Range(row.Twos.Count, twoMin, twoMax)} | {row.One.CpuPerCall:F0} µs / {two.CpuPerCall:F0} µs; {best.ServerCpuPerRequest:F0} µs | {cli} | {best.PerSecond / two.PerSecond:P0} |"));
         }
 
         Console.WriteLine();
