@@ -1,5 +1,6 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
+using RuleMail.Benchmarks.Http;
 using RuleMail.Benchmarks.Pipeline;
 
 namespace RuleMail.Benchmarks;
@@ -8,7 +9,8 @@ namespace RuleMail.Benchmarks;
 /// Runs the benchmarks, then prints messages per second per core beside the raw RSA-2048 private-key
 /// rate of <c>openssl speed</c> on the same machine (the ceiling for S/MIME: one private operation per message).
 /// With <c>pipeline</c> first, runs the end-to-end pipeline benchmark against a real Dovecot instead
-/// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options).
+/// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options). With <c>http</c> first, loads the HTTP API of
+/// a <c>rulemail serve</c> process beside the in-process and CLI cost of the same calls (<see cref="HttpBenchmark"/>).
 /// </summary>
 internal static class Program
 {
@@ -18,6 +20,8 @@ internal static class Program
         {
             case [PipelineBenchmark.Verb, .. var rest]:
                 return PipelineBenchmark.RunAsync(rest).GetAwaiter().GetResult();
+            case [HttpBenchmark.Verb, .. var rest]:
+                return HttpBenchmark.RunAsync(rest).GetAwaiter().GetResult();
             case [PipelineChild.Verb, .. var rest]:
                 return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
         }

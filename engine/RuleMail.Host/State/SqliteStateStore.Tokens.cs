@@ -7,6 +7,11 @@ internal sealed partial class SqliteStateStore
 {
     private const string TokenColumns = "name, role, token_sha256, created_at, revoked_at";
 
+    private readonly Lock _tokenReaderLock = new();
+
+    /// <summary>The per-request token lookup's own connection (<see cref="SqliteTokenReader"/>), opened at the first lookup.</summary>
+    private SqliteTokenReader? _tokenReader;
+
     /// <inheritdoc />
     public async Task<bool> AddTokenAsync(ApiToken token, CancellationToken cancellationToken)
     {
@@ -30,16 +35,32 @@ internal sealed partial class SqliteStateStore
     }
 
     /// <inheritdoc />
-    public async Task<ApiToken?> FindTokenAsync(string sha256, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Every API request asks this, so it does not take the store's gate: it reads on its own connection, beside the
+    /// ledger's writes, and sees every commit made before it (<see cref="SqliteTokenReader"/>). It completes synchronously,
+    /// as Microsoft.Data.Sqlite's asynchronous calls do anyway.
+    /// </remarks>
+    public Task<ApiToken?> FindTokenAsync(string sha256, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sha256);
-        var found = await ReadTokensAsync("WHERE token_sha256 = $sha256", ("$sha256", sha256), cancellationToken).ConfigureAwait(false);
-        return found.Count == 0 ? null : found[0];
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(TokenReader().Find(sha256));
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<ApiToken>> TokensAsync(CancellationToken cancellationToken) =>
-        ReadTokensAsync("ORDER BY name", null, cancellationToken);
+    public async Task<IReadOnlyList<ApiToken>> TokensAsync(CancellationToken cancellationToken) =>
+        await Gated(async () =>
+        {
+            await using var command = Command($"SELECT {TokenColumns} FROM api_token ORDER BY name;");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var tokens = new List<ApiToken>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                tokens.Add(SqliteTokenReader.Token(reader));
+            }
+
+            return (IReadOnlyList<ApiToken>)tokens;
+        }, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public async Task<bool> RevokeTokenAsync(string name, DateTimeOffset at, CancellationToken cancellationToken)
@@ -55,25 +76,26 @@ internal sealed partial class SqliteStateStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<IReadOnlyList<ApiToken>> ReadTokensAsync(
-        string where, (string Name, object? Value)? parameter, CancellationToken cancellationToken) =>
-        await Gated(async () =>
+    private SqliteTokenReader TokenReader()
+    {
+        if (Volatile.Read(ref _tokenReader) is { } open)
         {
-            await using var command = parameter is { } p
-                ? Command($"SELECT {TokenColumns} FROM api_token {where};", p)
-                : Command($"SELECT {TokenColumns} FROM api_token {where};");
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            var tokens = new List<ApiToken>();
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                tokens.Add(new ApiToken(
-                    reader.GetString(0),
-                    EnumText<ApiRole>.Read(reader.GetString(1)),
-                    reader.GetString(2),
-                    ReadTime(reader.GetString(3)),
-                    ReadNullableTime(reader, 4)));
-            }
+            return open;
+        }
 
-            return (IReadOnlyList<ApiToken>)tokens;
-        }, cancellationToken).ConfigureAwait(false);
+        lock (_tokenReaderLock)
+        {
+            ThrowIfDisposed();
+            return _tokenReader ??= SqliteTokenReader.Open(Path, BusyTimeoutMilliseconds, TokenColumns);
+        }
+    }
+
+    /// <summary>Closes the token lookup's connection (before the store's own: <see cref="DisposeAsync"/>).</summary>
+    private void CloseTokenReader()
+    {
+        lock (_tokenReaderLock)
+        {
+            _tokenReader?.Dispose();
+        }
+    }
 }

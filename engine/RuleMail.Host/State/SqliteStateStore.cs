@@ -12,7 +12,8 @@ namespace RuleMail.Host.State;
 /// Its jobs are split by file: opening and the schema here; the ledger and analyses (<c>.Ledger.cs</c>), side
 /// effects and moves (<c>.SideEffects.cs</c>), the outbox (<c>.Outbox.cs</c>), IMAP cursors (<c>.Cursors.cs</c>) and the
 /// HTTP API's tokens (<c>.Tokens.cs</c>).
-/// One connection per instance; calls are serialized, so one instance may be shared by concurrent jobs.
+/// One connection per instance; calls are serialized, so one instance may be shared by concurrent jobs (the HTTP API's
+/// per-request token lookup alone reads on a second connection: <see cref="SqliteTokenReader"/>).
 /// Several instances or processes may open the same file: SQLite's file locks and the busy timeout make
 /// writers wait for each other. Times are kept as ISO-8601 UTC text, enums as their lowercase names
 /// (<see cref="SqliteSchema"/>).
@@ -338,6 +339,7 @@ internal sealed partial class SqliteStateStore : IStateStore
                 }
             }
 
+            CloseTokenReader();
             await _connection.DisposeAsync().ConfigureAwait(false);
         }
         finally
