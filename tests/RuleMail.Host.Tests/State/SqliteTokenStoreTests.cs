@@ -69,7 +69,7 @@ public sealed class SqliteTokenStoreTests
         {
             for (var i = 0; i < 50; i++)
             {
-                Assert.True(await store.AddTokenAsync(Token($"extra{i}", 'z') with { Sha256 = $"{i:D64}" }, Ct));
+                Assert.True(await store.AddTokenAsync(Token($"extra{i}", 'z') with { Sha256 = $"{i + 1:D64}" }, Ct));
             }
         });
         await Task.WhenAll([.. readers, writer]);
