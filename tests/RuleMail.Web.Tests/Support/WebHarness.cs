@@ -67,9 +67,10 @@ internal sealed class WebHarness : IAsyncDisposable
     }
 
     /// <summary>A client sending <paramref name="token"/> as its bearer token (none when null).</summary>
-    public HttpClient Client(string? token = null)
+    public HttpClient Client(string? token = null, HttpMessageHandler? handler = null)
     {
-        var client = new HttpClient { BaseAddress = Address };
+        var client = handler is null ? new HttpClient() : new HttpClient(handler);
+        client.BaseAddress = Address;
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
