@@ -21,6 +21,14 @@ public sealed record OutboxEntry
 
     public DateTimeOffset? NextAttempt { get; init; }
 
+    /// <summary>
+    /// The <see cref="RuleMail.Application.OutgoingCopy.Key"/>s of the copies the server accepted (or the pickup folder
+    /// holds), in the order they went: a message with Bcc recipients goes out as several copies, and one that stops
+    /// part-way (a 4xx, a refused Bcc recipient, a crash) sends only the others when it is tried again. Compared by
+    /// reference like any list in a record: compare it on its own.
+    /// </summary>
+    public IReadOnlyList<string> Delivered { get; init; } = [];
+
     public required DateTimeOffset UpdatedAt { get; init; }
 }
 

@@ -8,7 +8,7 @@ namespace RuleMail.Host.State;
 internal static class SqliteSchema
 {
     /// <summary>The version this build writes and reads; a newer file is refused, an older one upgraded.</summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>Creates version 1 (every statement is idempotent).</summary>
     public const string CreateVersion1 = """
@@ -178,5 +178,15 @@ internal static class SqliteSchema
             created_at   TEXT NOT NULL,
             revoked_at   TEXT
         );
+        """;
+
+    /// <summary>
+    /// Version 5: which copies of an outbox message went out (<c>outbox.delivered</c>, a JSON array of copy keys such as
+    /// <c>["main","bcc:carol@both.test"]</c>), so a message whose Bcc copy failed sends only what is missing next time.
+    /// Existing entries have none recorded: a sent one is never sent again anyway, and a queued or failed one had sent
+    /// nothing that the ledger knew of.
+    /// </summary>
+    public const string UpgradeToVersion5 = """
+        ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '[]';
         """;
 }

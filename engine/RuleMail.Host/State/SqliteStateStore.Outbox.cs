@@ -6,7 +6,7 @@ namespace RuleMail.Host.State;
 internal sealed partial class SqliteStateStore
 {
     private const string OutboxColumns =
-        "account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at";
+        "account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at, delivered";
 
     /// <inheritdoc />
     public async Task<OutboxEntry?> FindOutboxAsync(
@@ -109,6 +109,7 @@ internal sealed partial class SqliteStateStore
         Attempts = reader.GetInt32(6),
         NextAttempt = ReadNullableTime(reader, 7),
         UpdatedAt = ReadTime(reader.GetString(8)),
+        Delivered = ReadTags(reader.GetString(9)),
     };
 
     /// <inheritdoc />
@@ -120,14 +121,15 @@ internal sealed partial class SqliteStateStore
             await using var command = Command(
                 $"""
                 INSERT INTO outbox ({OutboxColumns})
-                VALUES ($account, $file_name, $content_hash, $message_id, $state, $reason, $attempts, $next_attempt, $updated_at)
+                VALUES ($account, $file_name, $content_hash, $message_id, $state, $reason, $attempts, $next_attempt, $updated_at, $delivered)
                 ON CONFLICT (account, file_name, content_hash) DO UPDATE SET
                     message_id = excluded.message_id,
                     state = excluded.state,
                     reason = excluded.reason,
                     attempts = excluded.attempts,
                     next_attempt = excluded.next_attempt,
-                    updated_at = excluded.updated_at;
+                    updated_at = excluded.updated_at,
+                    delivered = excluded.delivered;
                 """,
                 ("$account", entry.Account),
                 ("$file_name", entry.FileName),
@@ -137,7 +139,8 @@ internal sealed partial class SqliteStateStore
                 ("$reason", entry.Reason),
                 ("$attempts", entry.Attempts),
                 ("$next_attempt", WriteTime(entry.NextAttempt)),
-                ("$updated_at", WriteTime(entry.UpdatedAt)));
+                ("$updated_at", WriteTime(entry.UpdatedAt)),
+                ("$delivered", WriteTags(entry.Delivered)));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }

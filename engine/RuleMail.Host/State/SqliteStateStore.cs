@@ -297,6 +297,11 @@ internal sealed partial class SqliteStateStore : IStateStore
                 await ExecuteAsync(_connection, SqliteSchema.UpgradeToVersion4, cancellationToken, transaction).ConfigureAwait(false);
             }
 
+            if (version < 5)
+            {
+                await ExecuteAsync(_connection, SqliteSchema.UpgradeToVersion5, cancellationToken, transaction).ConfigureAwait(false);
+            }
+
             if (version < SqliteSchema.Version)
             {
                 // In the same transaction as the upgrade: a crash leaves the old version whole, never half of the new one.

@@ -73,6 +73,41 @@ public sealed class SqliteStateStoreTests
     }
 
     [Fact]
+    public async Task A_version_4_database_is_upgraded_keeping_every_outbox_row_with_no_copy_recorded_as_delivered()
+    {
+        using var dir = new TempDirectory("state");
+        var path = dir.File("state.db");
+        Execute(path, SqliteSchema.CreateVersion1 + SqliteSchema.UpgradeToVersion2 + SqliteSchema.UpgradeToVersion3 + SqliteSchema.UpgradeToVersion4
+            + """
+            INSERT INTO outbox (account, file_name, content_hash, message_id, state, reason, attempts, next_attempt, updated_at) VALUES
+                ('support', 'a.eml', 'aa', '<a@rulemail.test>', 'sent', 'signed with S/MIME', 0, NULL, '2025-03-14T07:00:00.0000000+00:00'),
+                ('support', 'b.eml', 'bb', NULL, 'queued', 'smtp: 451 try again later', 2, '2025-03-14T07:30:00.0000000+00:00', '2025-03-14T07:10:00.0000000+00:00'),
+                ('support', 'c.eml', 'cc', '<c@rulemail.test>', 'sending', NULL, 0, NULL, '2025-03-14T07:20:00.0000000+00:00'),
+                ('sales', 'a.eml', 'dd', NULL, 'failed', 'smtp: 550 no such user', 1, NULL, '2025-03-14T07:40:00.0000000+00:00');
+            PRAGMA user_version = 4;
+            """);
+
+        await using var store = await SqliteStateStore.OpenAsync(path, Ct);
+
+        Assert.Equal((long)SqliteSchema.Version, Scalar(path, "PRAGMA user_version;"));
+        var rows = await store.ListOutboxAsync(null, null, 10, Ct);
+        Assert.Equal(
+            [
+                "sales a.eml dd failed 1 smtp: 550 no such user",
+                "support c.eml cc sending 0 <c@rulemail.test>",
+                "support b.eml bb queued 2 smtp: 451 try again later",
+                "support a.eml aa sent 0 signed with S/MIME",
+            ],
+            rows.Select(e => $"{e.Account} {e.FileName} {e.ContentHash} {e.State.ToString().ToLowerInvariant()} {e.Attempts} {e.Reason ?? e.MessageId}"));
+        Assert.All(rows, e => Assert.Empty(e.Delivered));
+        Assert.Equal(new DateTimeOffset(2025, 3, 14, 7, 30, 0, TimeSpan.Zero), rows[2].NextAttempt);
+
+        // The new column is written and read like any other.
+        await store.SaveOutboxAsync(rows[1] with { Delivered = ["main"] }, Ct);
+        Assert.Equal(["main"], (await store.FindOutboxAsync("support", "c.eml", "cc", Ct))!.Delivered);
+    }
+
+    [Fact]
     public async Task Every_field_of_a_ledger_entry_round_trips()
     {
         using var dir = new TempDirectory("state");
@@ -522,11 +557,14 @@ public sealed class SqliteStateStoreTests
             Attempts = 4,
             NextAttempt = T0.AddMinutes(30),
             UpdatedAt = T0.AddMinutes(1),
+            Delivered = ["main", "bcc:carol@both.test"],
         };
         await store.SaveOutboxAsync(failed, Ct);
         AssertSame(failed, await store.FindOutboxAsync(Account, "reply.eml", hash, Ct));
 
-        var sent = failed with { State = OutboxState.Sent, Reason = "signed and encrypted with S/MIME", NextAttempt = null };
+        Assert.Equal("""["main","bcc:carol@both.test"]""", Scalar(store.Path, "SELECT delivered FROM outbox;")); // Readable in sqlite3.
+
+        var sent = failed with { State = OutboxState.Sent, Reason = "signed and encrypted with S/MIME", NextAttempt = null, Delivered = ["main", "bcc:carol@both.test", "bcc:dave@expired.test"] };
         await store.SaveOutboxAsync(sent, Ct);
         AssertSame(sent, await store.FindOutboxAsync(Account, "reply.eml", hash, Ct));
 
@@ -748,7 +786,13 @@ public sealed class SqliteStateStoreTests
 
     private static void AssertSame(SideEffect expected, SideEffect actual) => Assert.Equal(expected, actual);
 
-    private static void AssertSame(OutboxEntry expected, OutboxEntry? actual) => Assert.Equal(expected, actual);
+    /// <summary>Field by field: records compare <see cref="OutboxEntry.Delivered"/> by reference.</summary>
+    private static void AssertSame(OutboxEntry expected, OutboxEntry? actual)
+    {
+        Assert.NotNull(actual);
+        Assert.Equal(expected with { Delivered = [] }, actual with { Delivered = [] });
+        Assert.Equal(expected.Delivered, actual.Delivered);
+    }
 
     private static SqliteConnection Raw(string path)
     {
