@@ -19,9 +19,12 @@ namespace RuleMail.Host.Processing;
 /// again, for example after importing a key), one that failed for good to <c>failed/</c> (refused by the server, or
 /// failing to go through its attempts while the server was reachable; a server that is down or refuses the login
 /// never uses them up, so an outage only delays the outbox). The ledger records the
-/// state before the file moves, so a crash between the two is finished on the next run, never repeated; the
-/// <c>sending</c> state marks the one window (SMTP accepted, ledger not yet written) in which a crash makes the
-/// next run send again — with the same Message-ID.
+/// state before the file moves, so a crash between the two is finished on the next run, never repeated. A message
+/// goes out as one copy for To/Cc and one per Bcc recipient, and the ledger records each copy the server accepted
+/// (<see cref="OutboxEntry.Delivered"/>) before the next one goes: a 4xx, a refused copy or a crash part-way sends
+/// only the copies still missing when it is tried (or released) again. The <c>sending</c> state marks the one
+/// window (SMTP accepted a copy, ledger not yet written) in which a crash makes the next run send that copy again —
+/// with the same Message-ID; a pickup file that is there counts as delivered.
 /// </remarks>
 internal sealed class OutboxSender(HostServices services, AccountConfig account, string outbox, IMailTransport transport, ImapSentCopy? sentCopy = null)
 {
@@ -118,7 +121,19 @@ internal sealed class OutboxSender(HostServices services, AccountConfig account,
 
         var copies = outcome.Copies;
         var messageId = copies[0].Message.MessageId!;
-        if (entry.State == OutboxState.Sending && copies.All(transport.AlreadyDelivered))
+        if (entry.State == OutboxState.Sending)
+        {
+            // A crash in the sending window: what certainly arrived (a pickup file) counts as delivered; SMTP cannot tell.
+            var found = copies.Where(c => !entry.Delivered.Contains(c.Key) && transport.AlreadyDelivered(c)).Select(c => c.Key).ToList();
+            if (found.Count > 0)
+            {
+                entry = entry with { Delivered = [.. entry.Delivered, .. found] };
+            }
+        }
+
+        // Each copy goes once: one delivered on an earlier attempt (before a 4xx, a refused Bcc copy, a crash) is skipped.
+        var pending = copies.Where(c => !entry.Delivered.Contains(c.Key)).ToList();
+        if (pending.Count == 0)
         {
             return await FinishAsync(file, entry, OutboxState.Sent, outcome.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
         }
@@ -144,49 +159,84 @@ internal sealed class OutboxSender(HostServices services, AccountConfig account,
 
         if (entry.State == OutboxState.Sending)
         {
-            _logger.LogWarning("{Account}: {File} may have been sent before the last run stopped; sending it again with the same Message-ID {MessageId}",
-                account.Name, file.Name, messageId);
+            _logger.LogWarning("{Account}: {File} may have been sent before the last run stopped; sending the {Pending} of its {Copies} copies not recorded as sent again, with the same Message-ID {MessageId}",
+                account.Name, file.Name, pending.Count, copies.Count, messageId);
         }
 
         entry = entry with { State = OutboxState.Sending, MessageId = messageId, UpdatedAt = services.Time.GetUtcNow() };
         await services.State.SaveOutboxAsync(entry, cancellationToken).ConfigureAwait(false);
         await services.State.SealAsync(cancellationToken).ConfigureAwait(false); // A lost "sent" record must be detected, not resent.
-        try
+        foreach (var copy in pending)
         {
-            foreach (var copy in copies)
+            try
             {
                 await transport.SendAsync(copy, cancellationToken).ConfigureAwait(false);
             }
-        }
-        catch (MailRejectedException e)
-        {
-            return await FinishAsync(file, entry, OutboxState.Failed, e.Message, message, FailedFolder, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MailSourceException e)
-        {
-            var attempts = entry.Attempts + 1;
-            var givenUp = attempts >= services.Retry.MaxAttempts;
-            var failed = entry with
+            catch (MailRejectedException e)
             {
-                State = givenUp ? OutboxState.Failed : OutboxState.Queued,
-                Attempts = attempts,
-                NextAttempt = givenUp ? null : services.Time.GetUtcNow() + services.Retry.Delay(attempts),
-                Reason = givenUp ? $"gave up after {attempts} attempts: {e.Message}" : e.Message,
-                UpdatedAt = services.Time.GetUtcNow(),
-            };
-            await services.State.SaveOutboxAsync(failed, cancellationToken).ConfigureAwait(false);
-            if (givenUp)
+                // Refused for good: the copies that went out stay recorded, so a release sends only the rest.
+                var reason = entry.Delivered.Count == 0 && copies.Count == 1
+                    ? e.Message
+                    : $"{Progress(copies, entry.Delivered, "nothing sent")}; {CopyName(copy)} was refused: {e.Message}";
+                return await FinishAsync(file, entry, OutboxState.Failed, reason, message, FailedFolder, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MailSourceException e)
             {
-                FileInto(file, FailedFolder);
+                var attempts = entry.Attempts + 1;
+                var givenUp = attempts >= services.Retry.MaxAttempts;
+                var reason = givenUp ? $"gave up after {attempts} attempts: {e.Message}" : e.Message;
+                var failed = entry with
+                {
+                    State = givenUp ? OutboxState.Failed : OutboxState.Queued,
+                    Attempts = attempts,
+                    NextAttempt = givenUp ? null : services.Time.GetUtcNow() + services.Retry.Delay(attempts),
+                    Reason = entry.Delivered.Count == 0 ? reason : $"{reason}; {Progress(copies, entry.Delivered, null)} so far, the rest {(givenUp ? "was not sent" : "goes at the next attempt")}",
+                    UpdatedAt = services.Time.GetUtcNow(),
+                };
+                await services.State.SaveOutboxAsync(failed, cancellationToken).ConfigureAwait(false);
+                if (givenUp)
+                {
+                    FileInto(file, FailedFolder);
+                }
+
+                report.Messages.Add(new SentMessage(file.Name, message.Subject, to, failed.State, failed.Reason) { NextAttempt = failed.NextAttempt });
+                throw;
             }
 
-            report.Messages.Add(new SentMessage(file.Name, message.Subject, to, failed.State, failed.Reason) { NextAttempt = failed.NextAttempt });
-            throw;
+            // Recorded (durably, and sealed: the next copy is a side effect) before the next copy goes, so a crash from here
+            // on resends at most the copy in flight, never one the server already took.
+            entry = entry with { Delivered = [.. entry.Delivered, copy.Key], UpdatedAt = services.Time.GetUtcNow() };
+            await services.State.SaveOutboxAsync(entry, cancellationToken).ConfigureAwait(false);
+            await services.State.SealAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var sent = await FinishAsync(file, entry, OutboxState.Sent, outcome.Description, message, SentFolder, cancellationToken).ConfigureAwait(false);
         return sentCopy is null ? sent : await CopyToSentAsync(sent, copies[0].Message, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Which of <paramref name="copies"/> went out, for a reason: "sent to To/Cc and 1 of 2 Bcc copies";
+    /// <paramref name="none"/> when none did.
+    /// </summary>
+    private static string? Progress(IReadOnlyList<OutgoingCopy> copies, IReadOnlyList<string> delivered, string? none)
+    {
+        var parts = new List<string>(2);
+        if (copies.Any(c => c.BccRecipient is null && delivered.Contains(c.Key)))
+        {
+            parts.Add("To/Cc");
+        }
+
+        var bcc = copies.Count(c => c.BccRecipient is not null);
+        var bccDelivered = copies.Count(c => c.BccRecipient is not null && delivered.Contains(c.Key));
+        if (bccDelivered > 0)
+        {
+            parts.Add($"{bccDelivered} of {bcc} Bcc {(bcc == 1 ? "copy" : "copies")}");
+        }
+
+        return parts.Count == 0 ? none : $"sent to {string.Join(" and ", parts)}";
+    }
+
+    private static string CopyName(OutgoingCopy copy) => copy.BccRecipient is null ? "the To/Cc copy" : $"the copy for bcc {copy.BccRecipient}";
 
     /// <summary>Best effort, after the send is recorded: a failed copy is reported, never a reason to send again.</summary>
     private async Task<SentMessage> CopyToSentAsync(SentMessage sent, MimeMessage finished, CancellationToken cancellationToken)

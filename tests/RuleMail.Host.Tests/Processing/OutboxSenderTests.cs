@@ -462,9 +462,9 @@ public sealed class OutboxSenderTests
         var entry = await LedgerAsync(runtime, "pickup.eml", raw);
         Assert.Equal((OutboxState.Sent, delivered.MessageId), (entry.State, entry.MessageId));
 
-        // The crash: the pickup file was written, but the ledger still says sending and the file is still in the outbox.
+        // The crash: the pickup file was written but not recorded, the ledger still says sending and the file is still in the outbox.
         outbox.PutBack(OutboxSender.SentFolder, "pickup.eml");
-        await runtime.Services.State.SaveOutboxAsync(entry with { State = OutboxState.Sending, Reason = null }, Ct);
+        await runtime.Services.State.SaveOutboxAsync(entry with { State = OutboxState.Sending, Reason = null, Delivered = [] }, Ct);
 
         var recovered = await runtime.Accounts[0].SendAsync(null, Ct);
 
@@ -510,9 +510,9 @@ public sealed class OutboxSenderTests
         await runtime.Accounts[0].SendAsync(null, Ct);
         var entry = await LedgerAsync(runtime, "window.eml", raw);
 
-        // SMTP accepted it, then the process died before the ledger said sent: SMTP cannot tell, so it goes again.
+        // SMTP accepted it, then the process died before the ledger recorded the copy: SMTP cannot tell, so it goes again.
         outbox.PutBack(OutboxSender.SentFolder, "window.eml");
-        await runtime.Services.State.SaveOutboxAsync(entry with { State = OutboxState.Sending }, Ct);
+        await runtime.Services.State.SaveOutboxAsync(entry with { State = OutboxState.Sending, Delivered = [] }, Ct);
         var report = await runtime.Accounts[0].SendAsync(null, Ct);
 
         Assert.Equal(OutboxState.Sent, Assert.Single(report.Messages).State);

@@ -96,6 +96,16 @@ internal sealed class SmtpSink : IAsyncDisposable
         WriteControl("reject-rcpt.txt", lines + string.Create(CultureInfo.InvariantCulture, $"{address.ToUpperInvariant()} {code} {text}\n"));
     }
 
+    /// <summary>RCPT TO this address is accepted again (what <see cref="RejectRecipient"/> said for it is taken back).</summary>
+    public void AcceptRecipient(string address)
+    {
+        var path = _root.File("reject-rcpt.txt");
+        var kept = File.Exists(path)
+            ? File.ReadAllLines(path).Where(line => !line.StartsWith(address.ToUpperInvariant() + " ", StringComparison.Ordinal))
+            : [];
+        WriteControl("reject-rcpt.txt", string.Concat(kept.Select(line => line + "\n")));
+    }
+
     /// <summary>Kills the server; its port then refuses connections. The received messages stay.</summary>
     public async Task StopAsync()
     {
