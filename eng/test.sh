@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every RuleMail test. Installs what the tests need when it is missing (Debian/Ubuntu: openssl,
 # gpg, gpgsm for interop; Dovecot IMAP/POP3 and Python's aiosmtpd, which the host's integration tests
-# start themselves on loopback), so a fresh machine needs only this script and the .NET 10 SDK.
+# start themselves on loopback; Debian's Chromium, which the web UI's browser tests drive with Playwright),
+# so a fresh machine needs only this script and the .NET 10 SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v gpgsm >/dev/null || need+=(gpgsm)
 [ -e /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 [ -e /usr/lib/dovecot/pop3 ] || need+=(dovecot-pop3d)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else

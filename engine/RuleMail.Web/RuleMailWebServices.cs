@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
@@ -13,6 +12,7 @@ using RuleMail.Json;
 using RuleMail.Web.Access;
 using RuleMail.Web.Api;
 using RuleMail.Web.Problems;
+using RuleMail.Web.Ui;
 
 namespace RuleMail.Web;
 
@@ -61,8 +61,7 @@ public static class RuleMailWebServices
         });
         services.AddSingleton<FailedSignIns>();
         services.AddSingleton<MetricsExport>();
-        services.AddAuthentication(ApiAccess.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiAccess.Scheme, null);
+        services.AddUiAccess();
         services.AddAuthorization(ApiAccess.AddPolicies);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiDescription>());
         return builder;
@@ -74,7 +73,10 @@ public static class RuleMailWebServices
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<SecurityHeaders>();
+        UiEndpoints.Map(app);
         app.UseAuthentication();
+        app.UseMiddleware<SessionCsrfCheck>();
         app.UseAuthorization();
         app.MapOpenApi().AllowAnonymous();
         HealthEndpoints.Map(app);

@@ -13,6 +13,9 @@ namespace RuleMail.Application;
 /// <param name="Account">The address of the account the message goes out from (what rules see as <c>account</c>); null when none.</param>
 public sealed record OutgoingDraft(string From, IReadOnlyList<string> To, IReadOnlyList<string> Cc, IReadOnlyList<string> Bcc, string? Account)
 {
+    /// <summary>The security type the composer switched to (<c>S/MIME</c> or <c>PGP</c>); null lets the rules and keys choose.</summary>
+    public string? Type { get; init; }
+
     /// <summary>A message with the draft's From, To, Cc and Bcc and nothing else.</summary>
     /// <exception cref="FormatException">An address is not an e-mail address (the message names its field).</exception>
     internal MimeMessage Addressed()

@@ -60,7 +60,7 @@ public sealed class OutgoingProcessing
         var message = draft.Addressed();
         var evaluation = Evaluate(message, draft.Account, size: 0);
         var (from, toCc, bcc) = Addresses(message);
-        var options = Composer(evaluation.Decision).For(from, toCc, bcc);
+        var options = Composer(evaluation.Decision).For(from, toCc, bcc, draft.Type);
         return new OutgoingOptions(options with { DecidedBy = DecidedBy(evaluation) }, evaluation);
     }
 

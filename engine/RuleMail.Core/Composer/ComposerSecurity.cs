@@ -19,7 +19,9 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
     /// <summary>The options for a message from <paramref name="from"/>.</summary>
     /// <param name="recipients">The To and Cc recipients; what is not an address is left out.</param>
     /// <param name="bcc">The Bcc recipients, reported in <see cref="SecurityOptions.Bcc"/>; what is not an address is left out.</param>
-    public SecurityOptions For(string? from, IReadOnlyList<string> recipients, IReadOnlyList<string>? bcc = null)
+    /// <param name="type">The security type the composer switched to (<see cref="SecurityResult.SmimeType"/> or
+    /// <see cref="SecurityResult.PgpType"/>); it is taken when it can sign or encrypt at all, otherwise the choice is as without it.</param>
+    public SecurityOptions For(string? from, IReadOnlyList<string> recipients, IReadOnlyList<string>? bcc = null, string? type = null)
     {
         ArgumentNullException.ThrowIfNull(recipients);
         var sender = MailAddresses.Normalize(from);
@@ -31,13 +33,22 @@ public sealed class ComposerSecurity(KeyStore store, ComposerSettings? settings 
         var preferred = _settings.PreferPgp ? (Name: SecurityResult.PgpType, Options: pgp) : (Name: SecurityResult.SmimeType, Options: smime);
         var other = _settings.PreferPgp ? (Name: SecurityResult.SmimeType, Options: smime) : (Name: SecurityResult.PgpType, Options: pgp);
         var chosen = other.Options.Strength > preferred.Options.Strength ? other : preferred;
-        var type = chosen.Options.Strength > 0 ? chosen.Name : null;
+        if (type == other.Name && other.Options.Strength > 0)
+        {
+            chosen = other;
+        }
+        else if (type == preferred.Name && preferred.Options.Strength > 0)
+        {
+            chosen = preferred;
+        }
+
+        var chosenType = chosen.Options.Strength > 0 ? chosen.Name : null;
         var canSwitch = smime.Strength > 0 && pgp.Strength > 0;
 
         var sign = Button(chosen.Options.Sign, _settings.SignByDefault, SecurityTexts.WillBeSigned, SecurityTexts.WillNotBeSigned, SecurityTexts.AskForPrivateKey);
         var encrypt = Button(chosen.Options.Encryption, _settings.EncryptByDefault, SecurityTexts.WillBeEncrypted, SecurityTexts.WillNotBeEncrypted,
             to.Count > _settings.MaxEncryptionRecipients || to.Count == 0 ? null : SecurityTexts.AskForRecipientCertificate);
-        return new SecurityOptions(smime, pgp, type, canSwitch, sign, encrypt) { Bcc = BccOptions(bcc ?? [], type) };
+        return new SecurityOptions(smime, pgp, chosenType, canSwitch, sign, encrypt) { Bcc = BccOptions(bcc ?? [], chosenType) };
     }
 
     /// <summary>

@@ -71,6 +71,31 @@ public sealed record OutgoingChoice
     }
 
     /// <summary>
+    /// Writes this choice into <paramref name="message"/>'s <c>X-RuleMail-*</c> headers as <see cref="TryFromHeaders"/>
+    /// reads them (what is not chosen is left out): a message composed in the web UI goes into the outbox as a ticket
+    /// system's dropped file would.
+    /// </summary>
+    public void WriteHeaders(MimeMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        OwnHeaders.Remove(message);
+        if (Sign is { } sign)
+        {
+            message.Headers.Add(SignHeader, sign ? Yes : "no");
+        }
+
+        if (Encrypt is { } encrypt)
+        {
+            message.Headers.Add(EncryptHeader, encrypt ? Yes : "no");
+        }
+
+        if (Type is { } type && SecurityTypes.TryParse(type, out var parsed))
+        {
+            message.Headers.Add(TypeHeader, parsed.Key());
+        }
+    }
+
+    /// <summary>
     /// Removes every <c>X-RuleMail-*</c> header from <paramref name="message"/> (its own headers and its root
     /// part's), so none of them is sent.
     /// </summary>

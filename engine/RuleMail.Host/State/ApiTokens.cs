@@ -96,7 +96,14 @@ public sealed partial class ApiTokens : IAsyncDisposable
             return null;
         }
 
-        var token = await _state.FindTokenAsync(Hash(presented), cancellationToken).ConfigureAwait(false);
+        return await FindLiveAsync(Hash(presented), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The live token whose SHA-256 is <paramref name="sha256"/>, or null (unknown or revoked): the web UI's session check.</summary>
+    public async Task<ApiToken?> FindLiveAsync(string sha256, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sha256);
+        var token = await _state.FindTokenAsync(sha256, cancellationToken).ConfigureAwait(false);
         return token is { IsRevoked: false } ? token : null;
     }
 

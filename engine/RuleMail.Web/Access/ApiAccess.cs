@@ -34,7 +34,7 @@ public static class ApiAccess
         foreach (var role in Enum.GetValues<ApiRole>())
         {
             options.AddPolicy(Policy(role), policy => policy
-                .AddAuthenticationSchemes(Scheme)
+                .AddAuthenticationSchemes(Ui.UiAccess.Scheme)
                 .RequireAuthenticatedUser()
                 .RequireAssertion(context => RoleOf(context.User) is { } held && held >= role));
         }

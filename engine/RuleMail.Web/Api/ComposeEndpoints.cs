@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using MimeKit;
@@ -37,7 +38,39 @@ internal static class ComposeEndpoints
 
     private static IResult Compose([FromBody] ComposeRequest request, OutgoingProcessing outgoing, RuleMailConfig config, TimeProvider time)
     {
-        if (OptionsEndpoints.Draft(request.From, request.To, request.Cc, request.Bcc, request.Account, config, out var draft) is { } refused)
+        if (Prepare(request, config, time, out var message, out var draft, out var choice) is { } refused)
+        {
+            return refused;
+        }
+
+        OutgoingOutcome outcome;
+        try
+        {
+            outcome = outgoing.Process(message!, draft!.Account, choice!);
+        }
+        catch (FormatException e)
+        {
+            return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, e.Message);
+        }
+
+        if (outcome.IsHeld)
+        {
+            return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, outcome.Hold);
+        }
+
+        return new MessageResult(outcome);
+    }
+
+    /// <summary>
+    /// The message a compose request describes (From, To, Cc, Bcc, Subject, text, HTML, attachments), its draft and the
+    /// composer's choice; a 422 problem naming the field when the request is not one that could be sent.
+    /// </summary>
+    internal static ProblemHttpResult? Prepare(
+        ComposeRequest request, RuleMailConfig config, TimeProvider time, out MimeMessage? message, out OutgoingDraft? draft, out OutgoingChoice? choice)
+    {
+        message = null;
+        choice = null;
+        if (OptionsEndpoints.Draft(request.From, request.To, request.Cc, request.Bcc, request.Account, config, out draft) is { } refused)
         {
             return refused;
         }
@@ -75,23 +108,17 @@ internal static class ComposeEndpoints
         }
 
         var content = new MessageContent(request.Subject ?? "", request.Text ?? "") { Html = request.Html, Attachments = attachments };
-        var choice = new OutgoingChoice { Sign = request.Sign, Encrypt = request.Encrypt, Type = type?.Name() };
-        OutgoingOutcome outcome;
+        choice = new OutgoingChoice { Sign = request.Sign, Encrypt = request.Encrypt, Type = type?.Name() };
         try
         {
-            outcome = outgoing.Process(content.Build(draft, time), draft.Account, choice);
+            message = content.Build(draft, time);
         }
         catch (FormatException e)
         {
             return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, e.Message);
         }
 
-        if (outcome.IsHeld)
-        {
-            return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, outcome.Hold);
-        }
-
-        return new MessageResult(outcome);
+        return null;
     }
 
     /// <summary>Writes the copies: one as message/rfc822, several as multipart/mixed of message/rfc822 parts.</summary>

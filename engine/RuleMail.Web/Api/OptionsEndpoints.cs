@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using RuleMail.Application;
 using RuleMail.Composer;
+using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
 using RuleMail.Web.Problems;
 
@@ -30,6 +31,16 @@ internal static class OptionsEndpoints
         if (Draft(request.From, request.To, request.Cc, request.Bcc, request.Account, config, out var draft) is { } refused)
         {
             return refused;
+        }
+
+        if (request.Type is not null)
+        {
+            if (!SecurityTypes.TryParse(request.Type, out var type))
+            {
+                return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, $"type must be smime or pgp, not '{request.Type}'");
+            }
+
+            draft = draft! with { Type = type.Name() };
         }
 
         try

@@ -2,6 +2,9 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using RuleMail.Host.Configuration;
 using RuleMail.Host.Processing;
 using RuleMail.Host.State;
 using RuleMail.Json;
@@ -27,7 +30,7 @@ internal static class OutboxEndpoints
             .RequireAuthorization(ApiAccess.Policy(ApiRole.Agent))
             .WithName("enqueue")
             .WithSummary("Put a message in an account's outbox")
-            .WithDescription("The body is the whole message (message/rfc822) as a ticket system would drop it in the outbox folder, optionally with the composer's choice as the headers X-RuleMail-Sign: yes|no, X-RuleMail-Encrypt: yes|no and X-RuleMail-Type: smime|pgp (removed before sending; without them the outgoing rules decide). 202 with the queued message and its Location; the account's send job is started at once when this process runs the jobs (rulemail run), else the next rulemail run sends it (rulemail serve: the reason says so). Idempotent: the same message enqueued again for the account answers 200 with the message as it stands (sent, even) and is never sent twice. 422 when the body is not a message that could be sent.")
+            .WithDescription("The body is the whole message (message/rfc822) as a ticket system would drop it in the outbox folder, optionally with the composer's choice as the headers X-RuleMail-Sign: yes|no, X-RuleMail-Encrypt: yes|no and X-RuleMail-Type: smime|pgp (removed before sending; without them the outgoing rules decide); or a JSON object like POST /compose takes (from, to, cc, bcc, subject, text, html, attachments, sign, encrypt, type), which is built into that message. 202 with the queued message and its Location; the account's send job is started at once when this process runs the jobs (rulemail run), else the next rulemail run sends it (rulemail serve: the reason says so). Idempotent: the same message enqueued again for the account answers 200 with the message as it stands (sent, even) and is never sent twice. 422 when the body is not a message that could be sent.")
             .AcceptsMessage()
             .Produces<OutboxEntryDocument>(StatusCodes.Status202Accepted)
             .Produces<OutboxEntryDocument>(StatusCodes.Status200OK)
@@ -63,12 +66,37 @@ internal static class OutboxEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
-    private static async Task<IResult> EnqueueAsync(string name, HttpContext context, Outboxes outbox, CancellationToken cancellationToken)
+    private static async Task<IResult> EnqueueAsync(
+        string name, HttpContext context, Outboxes outbox, RuleMailConfig config, TimeProvider time, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
-        var (body, refusal) = await MessageBody.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
-        if (refusal is not null)
+        Stream? body;
+        if (context.Request.HasJsonContentType())
         {
-            return refusal;
+            // The web UI's composer: the same body as POST /compose, built here and queued with the choice in its headers.
+            var request = await context.Request.ReadFromJsonAsync<ComposeRequest>(json.Value.SerializerOptions, cancellationToken).ConfigureAwait(false);
+            if (request is null)
+            {
+                return ApiProblem.Result(StatusCodes.Status400BadRequest, "the body must be a JSON object like POST /api/v1/compose takes");
+            }
+
+            if (ComposeEndpoints.Prepare(request with { Account = request.Account ?? name }, config, time, out var message, out _, out var choice) is { } refused)
+            {
+                return refused;
+            }
+
+            choice!.WriteHeaders(message!);
+            var written = new MemoryStream();
+            await message!.WriteToAsync(written, cancellationToken).ConfigureAwait(false);
+            written.Position = 0;
+            body = written;
+        }
+        else
+        {
+            (body, var refusal) = await MessageBody.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
         }
 
         var outcome = await outbox.EnqueueAsync(name, body!, ApiAccess.TokenName(context.User), cancellationToken).ConfigureAwait(false);

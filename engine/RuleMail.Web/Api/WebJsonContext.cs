@@ -7,4 +7,5 @@ namespace RuleMail.Web.Api;
 [JsonSerializable(typeof(OptionsRequest))]
 [JsonSerializable(typeof(ComposeRequest))]
 [JsonSerializable(typeof(RetryRequest))]
+[JsonSerializable(typeof(Ui.UiSession))]
 internal sealed partial class WebJsonContext : JsonSerializerContext;

@@ -1,0 +1,107 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using RuleMail.Host.State;
+using RuleMail.Web.Access;
+
+namespace RuleMail.Web.Ui;
+
+/// <summary>
+/// The web UI's session: a token typed into the sign-in form becomes an HttpOnly, SameSite=Strict cookie (Secure when
+/// the request came over TLS) carrying the token's name, role and SHA-256 — never the token. Every request with the
+/// cookie checks that the token is still live (a revoked token ends its sessions at once). The cookie is protected
+/// with keys that live only in this process's memory: nothing secret is written to disk, and a restart signs
+/// everyone out. Requests that change something with the cookie need the antiforgery token (<see cref="CsrfHeader"/>).
+/// </summary>
+internal static class UiAccess
+{
+    /// <summary>The cookie scheme of the UI's sessions.</summary>
+    public const string CookieScheme = "RuleMail.Session";
+
+    /// <summary>The scheme the API's policies use: bearer when an Authorization header is sent, the session cookie otherwise.</summary>
+    public const string Scheme = "RuleMail";
+
+    /// <summary>The request header with the antiforgery token, for the UI's requests that change something.</summary>
+    public const string CsrfHeader = "X-CSRF-Token";
+
+    /// <summary>The form field with the antiforgery token (the sign-in form).</summary>
+    public const string CsrfField = "__RequestVerificationToken";
+
+    private const string TokenHashClaim = "rulemail:token-sha256";
+
+    public static void AddUiAccess(this IServiceCollection services)
+    {
+        // Keys in memory only: no unencrypted key ring at rest, and sessions end with the process.
+        services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        services.AddAntiforgery(o =>
+        {
+            o.HeaderName = CsrfHeader;
+            o.FormFieldName = CsrfField;
+            o.Cookie.Name = "rulemail.antiforgery";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.SuppressXFrameOptionsHeader = false;
+        });
+        services.AddAuthentication(Scheme)
+            .AddPolicyScheme(Scheme, "bearer token or UI session", o =>
+            {
+                o.ForwardDefaultSelector = context => context.Request.Headers.Authorization.Count > 0 ? ApiAccess.Scheme : CookieScheme;
+
+                // One answer for a missing or too small right, whichever way the caller signed in: problem JSON.
+                o.ForwardChallenge = ApiAccess.Scheme;
+                o.ForwardForbid = ApiAccess.Scheme;
+            })
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiAccess.Scheme, null)
+            .AddCookie(CookieScheme, o =>
+            {
+                o.Cookie.Name = "rulemail.session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Strict;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                o.SlidingExpiration = true;
+                o.Events = new CookieAuthenticationEvents { OnValidatePrincipal = StillLiveAsync };
+            });
+    }
+
+    /// <summary>The principal of a signed-in token, as the cookie keeps it.</summary>
+    public static ClaimsPrincipal Principal(ApiToken token) => new(new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.Name, token.Name),
+            new Claim(ApiAccess.RoleClaim, token.Role.ToString()),
+            new Claim(TokenHashClaim, token.Sha256),
+        ],
+        CookieScheme));
+
+    /// <summary>True when the request was signed in by the UI's cookie (so it needs the antiforgery token to change anything).</summary>
+    public static bool BySession(ClaimsPrincipal user) =>
+        user.Identities.Any(i => i.IsAuthenticated && i.AuthenticationType == CookieScheme);
+
+    /// <summary>The antiforgery token for the caller, with its cookie set on the response.</summary>
+    public static string? CsrfToken(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken;
+
+    private static async Task StillLiveAsync(CookieValidatePrincipalContext context)
+    {
+        var tokens = context.HttpContext.RequestServices.GetRequiredService<ApiTokens>();
+        var hash = context.Principal?.FindFirst(TokenHashClaim)?.Value;
+        var token = hash is null ? null : await tokens.FindLiveAsync(hash, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (token is null || context.Principal?.Identity?.Name != token.Name)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieScheme).ConfigureAwait(false);
+            return;
+        }
+
+        // The role may have been changed by re-creating the token; the state's word wins.
+        if (ApiAccess.RoleOf(context.Principal!) != token.Role)
+        {
+            context.ReplacePrincipal(Principal(token));
+            context.ShouldRenew = true;
+        }
+    }
+}
