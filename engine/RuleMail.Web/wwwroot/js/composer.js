@@ -39,6 +39,7 @@ export async function render(main, session) {
     h('option', { value: 'S/MIME' }, 'S/MIME'), h('option', { value: 'PGP' }, 'PGP'));
   const typeBox = h('span', { class: 'row', hidden: true }, h('label', { for: 'security-type' }, 'Security type'), type);
   const addressError = h('p', { class: 'error', role: 'alert', id: 'address-error' });
+  const status = h('p', { class: 'security-status hint', id: 'security-status', 'aria-live': 'polite' });
   const bccList = h('ul', { class: 'bcc-copies hint', id: 'bcc-copies' });
   const result = h('div', { id: 'compose-result', role: 'status' });
 
@@ -89,6 +90,9 @@ export async function render(main, session) {
         ? `${rule.preference === 'required' ? 'Required' : 'Forbidden'} by the rule ${rule.rule} (${rule.file})`
         : '';
     }
+    // What the hover texts say, also in words beside the buttons (a title is not seen without a mouse).
+    replace(status, [['encrypt', encrypt], ['sign', sign]].map(([kind, element]) =>
+      h('span', { class: 'status-line' }, icon(iconNames[kind][element.getAttribute('aria-pressed') === 'true' ? 'on' : 'off']), ` ${element.title}`)));
     typeBox.hidden = !(options?.switch);
     if (options?.type) type.value = options.type;
     replace(bccList, (options?.bcc ?? []).map((copy) =>
@@ -169,9 +173,11 @@ export async function render(main, session) {
     addressError,
     h('div', { class: 'security', role: 'group', 'aria-label': 'Security' },
       encrypt, encryptRule, sign, signRule, typeBox),
+    status,
     bccList,
+    h('label', { for: 'text', class: 'text-label' }, 'Text'),
     text,
-    h('div', { class: 'row', style: undefined }, send, eml, h('span', { class: 'spacer' }),
+    h('div', { class: 'row' }, send, eml, h('span', { class: 'spacer' }),
       h('span', { class: 'hint' }, 'Outgoing emails can only be encrypted for a single recipient.')),
     result);
 
