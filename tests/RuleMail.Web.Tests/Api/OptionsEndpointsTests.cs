@@ -74,7 +74,30 @@ public sealed class OptionsEndpointsTests(OptionsEndpointsTests.Service service)
         }
     }
 
+    [Fact]
+    public async Task The_type_the_composer_switched_to_answers_the_buttons_for_that_type_and_an_unusable_one_is_not_taken()
+    {
+        const string Carol = """{"from": "support@rulemail.test", "to": ["carol@both.test"]""";
+        Assert.Equal("S/MIME", (await OptionsAsync(Carol + "}")).GetProperty("type").GetString());
+
+        var pgp = await OptionsAsync(Carol + """, "type": "pgp"}""");
+        Assert.Equal("PGP", pgp.GetProperty("type").GetString());
+        Assert.True(pgp.GetProperty("switch").GetBoolean());
+        Assert.True(pgp.GetProperty("encrypt").GetProperty("enabled").GetBoolean());
+
+        // alice has only an S/MIME certificate: PGP can still sign, so it is taken, and its Encrypt says why not.
+        var alice = await OptionsAsync("""{"from": "support@rulemail.test", "to": ["alice@customer.test"], "type": "PGP"}""");
+        Assert.Equal("PGP", alice.GetProperty("type").GetString());
+        Assert.False(alice.GetProperty("encrypt").GetProperty("enabled").GetBoolean());
+        Assert.Contains("The PGP key for alice@customer.test was not found.", alice.GetProperty("encrypt").GetProperty("tooltip").GetString(), StringComparison.Ordinal);
+
+        // A sender with no key of either type and a recipient with none: no type can do anything, none is chosen.
+        var none = await OptionsAsync("""{"from": "nobody@rulemail.test", "to": ["stranger@unknown.test"], "type": "pgp"}""");
+        Assert.Equal(JsonValueKind.Null, none.GetProperty("type").ValueKind);
+    }
+
     [Theory]
+    [InlineData("""{"from": "support@rulemail.test", "to": ["alice@customer.test"], "type": "gpg"}""", 422, "type must be smime or pgp, not 'gpg'")]
     [InlineData("""{"from": "support@rulemail.test", "to": ["not an address"]}""", 422, "to: 'not an address' is not an e-mail address")]
     [InlineData("""{"from": "support@rulemail.test", "bcc": ["a@b.test", "@@"]}""", 422, "bcc: '@@' is not an e-mail address")]
     [InlineData("""{"to": ["alice@customer.test"]}""", 422, "from: the sender's address is required")]

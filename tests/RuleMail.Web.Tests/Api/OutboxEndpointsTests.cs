@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
 using MimeKit.Cryptography;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.Processing;
@@ -27,6 +29,7 @@ public sealed class OutboxEndpointsTests : IAsyncLifetime
     private const string Alice = "alice@customer.test";
     private const string Stranger = "stranger@unknown.test";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private static readonly string[] NotAnAddress = ["not an address"];
 
     private readonly HostHarness _host = HostHarness.Create();
     private SmtpSink _sink = null!;
@@ -145,6 +148,38 @@ public sealed class OutboxEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Equal($"{queued.Id} is sent: only a held or failed message can be released", await DetailAsync(refused));
         Assert.Single(_sink.Messages);
+    }
+
+    [Fact]
+    public async Task A_composed_json_body_is_built_into_the_message_and_its_choice_is_kept_so_a_required_encryption_is_held_never_sent_plain()
+    {
+        var web = await StartAsync();
+        var agent = await web.ClientAsync(ApiRole.Agent);
+
+        var plain = await agent.PostAsJsonAsync($"api/v1/accounts/{Account}/outbox", new
+        {
+            from = "support@rulemail.test", to = new[] { Alice }, subject = "Plain on purpose", text = "Lunch at noon?", encrypt = false, sign = false,
+        });
+        var stranger = await agent.PostAsJsonAsync($"api/v1/accounts/{Account}/outbox", new
+        {
+            from = "support@rulemail.test", to = new[] { Stranger }, subject = "Secret", text = "The code is 4711.", encrypt = true,
+        });
+
+        var sentPlain = await WaitForStateAsync(agent, (await DocumentAsync(plain)).Id, "sent");
+        var received = Assert.Single(await _sink.WaitForAsync(1, Deadline));
+        Assert.Equal("Plain on purpose", received.Message.Subject);
+        Assert.IsType<TextPart>(received.Message.Body);
+        Assert.Equal("Lunch at noon?", received.Message.TextBody?.TrimEnd());
+        Assert.DoesNotContain("X-RuleMail-", Encoding.UTF8.GetString(received.Raw), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("sent", sentPlain.State);
+
+        var held = await WaitForStateAsync(agent, (await DocumentAsync(stranger)).Id, "held");
+        Assert.StartsWith("cannot encrypt with S/MIME", held.Reason, StringComparison.Ordinal);
+        Assert.Single(_sink.Messages);
+
+        var bad = await agent.PostAsJsonAsync($"api/v1/accounts/{Account}/outbox", new { from = "support@rulemail.test", to = NotAnAddress });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Equal("to: 'not an address' is not an e-mail address", await DetailAsync(bad));
     }
 
     [Fact]
