@@ -12,8 +12,9 @@ namespace RuleMail.Web.Ui;
 
 /// <summary>
 /// The web UI's session: a token typed into the sign-in form becomes an HttpOnly, SameSite=Strict cookie (Secure when
-/// the request came over TLS) carrying the token's name, role and SHA-256 — never the token. Every request with the
-/// cookie checks that the token is still live (a revoked token ends its sessions at once). The cookie is protected
+/// the request came over TLS) carrying the token's name, role and SHA-256 — never the token — and a session id.
+/// Every request with the cookie checks that the token is still live (a revoked token ends its sessions at once) and
+/// that the session was not signed out (<see cref="EndedSessions"/>). The cookie is protected
 /// with keys that live only in this process's memory: nothing secret is written to disk, and a restart signs
 /// everyone out. Requests that change something with the cookie need the antiforgery token (<see cref="CsrfHeader"/>).
 /// </summary>
@@ -31,12 +32,17 @@ internal static class UiAccess
     /// <summary>The form field with the antiforgery token (the sign-in form).</summary>
     public const string CsrfField = "__RequestVerificationToken";
 
+    /// <summary>How long a session lasts without a request (each request renews it).</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
+
     private const string TokenHashClaim = "rulemail:token-sha256";
+    private const string SessionClaim = "rulemail:session";
 
     public static void AddUiAccess(this IServiceCollection services)
     {
         // Keys in memory only: no unencrypted key ring at rest, and sessions end with the process.
         services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        services.AddSingleton<EndedSessions>();
         services.AddAntiforgery(o =>
         {
             o.HeaderName = CsrfHeader;
@@ -62,20 +68,24 @@ internal static class UiAccess
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Strict;
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                o.ExpireTimeSpan = SessionLifetime;
                 o.SlidingExpiration = true;
                 o.Events = new CookieAuthenticationEvents { OnValidatePrincipal = StillLiveAsync };
             });
     }
 
-    /// <summary>The principal of a signed-in token, as the cookie keeps it.</summary>
-    public static ClaimsPrincipal Principal(ApiToken token) => new(new ClaimsIdentity(
+    /// <summary>The principal of a signed-in token, as the cookie keeps it: a new session unless <paramref name="session"/> is given.</summary>
+    public static ClaimsPrincipal Principal(ApiToken token, string? session = null) => new(new ClaimsIdentity(
         [
             new Claim(ClaimTypes.Name, token.Name),
             new Claim(ApiAccess.RoleClaim, token.Role.ToString()),
             new Claim(TokenHashClaim, token.Sha256),
+            new Claim(SessionClaim, session ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))),
         ],
         CookieScheme));
+
+    /// <summary>The session a signed-in principal belongs to; null when it has none.</summary>
+    public static string? SessionOf(ClaimsPrincipal user) => user.FindFirst(SessionClaim)?.Value;
 
     /// <summary>True when the request was signed in by the UI's cookie (so it needs the antiforgery token to change anything).</summary>
     public static bool BySession(ClaimsPrincipal user) =>
@@ -87,9 +97,12 @@ internal static class UiAccess
 
     private static async Task StillLiveAsync(CookieValidatePrincipalContext context)
     {
-        var tokens = context.HttpContext.RequestServices.GetRequiredService<ApiTokens>();
+        var services = context.HttpContext.RequestServices;
         var hash = context.Principal?.FindFirst(TokenHashClaim)?.Value;
-        var token = hash is null ? null : await tokens.FindLiveAsync(hash, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        var session = context.Principal is { } principal ? SessionOf(principal) : null;
+        var token = hash is null || session is null || services.GetRequiredService<EndedSessions>().IsEnded(session)
+            ? null
+            : await services.GetRequiredService<ApiTokens>().FindLiveAsync(hash, context.HttpContext.RequestAborted).ConfigureAwait(false);
         if (token is null || context.Principal?.Identity?.Name != token.Name)
         {
             context.RejectPrincipal();
@@ -100,7 +113,7 @@ internal static class UiAccess
         // The role may have been changed by re-creating the token; the state's word wins.
         if (ApiAccess.RoleOf(context.Principal!) != token.Role)
         {
-            context.ReplacePrincipal(Principal(token));
+            context.ReplacePrincipal(Principal(token, session));
             context.ShouldRenew = true;
         }
     }

@@ -81,7 +81,7 @@ internal static class UiEndpoints
         return TypedResults.Ok(Document(context, config));
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery)
+    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery, EndedSessions ended)
     {
         var result = await context.AuthenticateAsync(UiAccess.CookieScheme).ConfigureAwait(false);
         if (result.Succeeded)
@@ -90,6 +90,12 @@ internal static class UiEndpoints
             if (await Refused(context, antiforgery).ConfigureAwait(false) is { } refused)
             {
                 return refused;
+            }
+
+            // Ended on the server too: a copy of the cookie opens nothing from now on.
+            if (UiAccess.SessionOf(result.Principal) is { } session)
+            {
+                ended.End(session);
             }
         }
 

@@ -65,6 +65,7 @@ public sealed class SignInTests(Chromium chromium) : IAsyncLifetime
         await ui.Page.GetByLabel("API token").WaitForAsync();
 
         Assert.DoesNotContain(await ui.Context.CookiesAsync(), c => c.Name == "rulemail.session");
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusWithCookieAsync(cookie.Value));
         Assert.Equal(401, (await ui.Page.APIRequest.GetAsync("/api/v1/keys")).Status);
         Assert.Empty(ui.Problems);
     }
