@@ -51,5 +51,6 @@ internal static class ServeCommand
         var http = config.Http ?? new HttpConfig();
         var scheme = http.Tls is null ? "http" : "https";
         console.Output.WriteLine($"HTTP API:      {scheme}://{http.Listen}/api/v1 (OpenAPI: {scheme}://{http.Listen}/openapi/v1.json; tokens: rulemail tokens create NAME --role viewer|agent|admin)");
+        console.Output.WriteLine($"Web UI:        {scheme}://{http.Listen}/ (sign in with a token)");
     }
 }
