@@ -278,6 +278,25 @@ public sealed class InboxTests(Chromium chromium) : IAsyncLifetime
         Assert.Empty(ui.Problems);
     }
 
+    [Fact]
+    public async Task When_the_service_does_not_answer_the_inbox_says_so_and_offers_to_try_again()
+    {
+        await using var ui = await UiPage.SignedInAsync(chromium, _web, ApiRole.Viewer, "#/inbox");
+        await Assertions.Expect(Messages(ui.Page)).ToHaveCountAsync(DemoIcons.Length);
+        await _web.App.StopAsync();
+
+        await ui.Page.GetByRole(AriaRole.Button, new() { Name = "Refresh" }).ClickAsync();
+
+        var alert = ui.Page.GetByRole(AriaRole.Alert);
+        await Assertions.Expect(alert).ToContainTextAsync("The inbox could not be loaded: Failed to fetch");
+        await Assertions.Expect(alert.GetByRole(AriaRole.Button, new() { Name = "Try again" })).ToBeVisibleAsync();
+
+        // The refused connection is all that went wrong: no script error, no broken policy.
+        Assert.NotEmpty(ui.Problems);
+        Assert.All(ui.Problems, p => Assert.Matches(
+            $"^(request failed: {Regex.Escape(_web.Address.ToString())}api/v1/messages.*|console: Failed to load resource: net::ERR_CONNECTION_REFUSED)$", p));
+    }
+
     /// <summary>
     /// A POST the page itself sends: its own api.js (the module the page loaded, so with the session's cookie and
     /// antiforgery token); the answer's status and the problem's detail.

@@ -5,7 +5,7 @@
 // message again with today's keys and rules (POST /api/v1/messages/{id}/retry; the server refuses anyone else).
 
 import { api } from './api.js';
-import { h, replace, icon, when } from './dom.js';
+import { h, replace, icon, when, toast } from './dom.js';
 import { filtersInAddress, keepFiltersInAddress, choice, table, badge, notice, loadFailed } from './listing.js';
 
 /** The seed's incoming status texts, spelled as the CLI spells them (RuleMail.Cli/Output/SecurityText.cs). */
@@ -116,7 +116,9 @@ export async function render(main, session) {
     try {
       page = await api(`/api/v1/messages?${query()}`);
     } catch (e) {
-      if (mine === generation) replace(list, loadFailed('inbox', e, () => load()));
+      // The messages shown stay; an older page that did not come says so and Show older messages tries again.
+      if (mine === generation && older) toast(`The older messages could not be loaded: ${e.message}`, 'error');
+      else if (mine === generation) replace(list, loadFailed('inbox', e, () => load()));
       return;
     }
     if (mine !== generation) return; // an answer for filters no longer chosen
