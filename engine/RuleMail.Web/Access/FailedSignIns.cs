@@ -1,35 +1,75 @@
 using System.Net;
-using System.Threading.RateLimiting;
 
 namespace RuleMail.Web.Access;
 
 /// <summary>
-/// Limits failed authentications per client address: after <see cref="PermitsPerWindow"/> failures within a minute,
-/// that address gets 429 without its token being looked at until the window ends. Tokens have 256 random bits, so
-/// guessing is hopeless anyway; this keeps a scanner from filling the logs and the state's lookups. Thread-safe.
+/// Limits failed authentications per client address: after <see cref="PermitsPerWindow"/> failures within
+/// <see cref="Window"/>, the address is blocked for <see cref="Window"/> on the host's clock. While it is blocked every
+/// request from it with a token gets 429, a correct token too: admitting that would tell a guesser which guess was right.
+/// Tokens have 256 random bits, so guessing is hopeless anyway; this keeps a scanner from filling the logs and the
+/// state's lookups. Thread-safe.
 /// </summary>
-internal sealed class FailedSignIns : IDisposable
+internal sealed class FailedSignIns(TimeProvider time)
 {
     public const int PermitsPerWindow = 10;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    private readonly PartitionedRateLimiter<IPAddress> _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(
-        address => RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = PermitsPerWindow,
-            Window = Window,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+    /// <summary>Past this many addresses, the ones whose window and block are over are dropped.</summary>
+    private const int PruneAbove = 10_000;
 
-    /// <summary>True when this address used up its failures for now.</summary>
-    public bool IsBlocked(IPAddress address) => _limiter.GetStatistics(address)?.CurrentAvailablePermits == 0;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<IPAddress, Failures> _addresses = [];
 
-    /// <summary>Counts one failure of this address.</summary>
-    public void Failed(IPAddress address)
+    /// <summary>How much longer this address is blocked; null when it is not.</summary>
+    public TimeSpan? BlockedFor(IPAddress address)
     {
-        using var lease = _limiter.AttemptAcquire(address);
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            return _addresses.TryGetValue(address, out var failures) && failures.BlockedUntil > now ? failures.BlockedUntil - now : null;
+        }
     }
 
-    public void Dispose() => _limiter.Dispose();
+    /// <summary>Counts one failure of this address; the one that uses up its permits starts the block.</summary>
+    public void Failed(IPAddress address)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_addresses.TryGetValue(address, out var failures) || failures.Ends <= now)
+            {
+                if (_addresses.Count >= PruneAbove)
+                {
+                    Prune(now);
+                }
+
+                failures = new Failures(now + Window, 0, DateTimeOffset.MinValue);
+            }
+
+            var count = failures.Count + 1;
+            _addresses[address] = count >= PermitsPerWindow && failures.BlockedUntil <= now
+                ? failures with { Count = count, BlockedUntil = now + Window }
+                : failures with { Count = count };
+        }
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        foreach (var (address, failures) in _addresses)
+        {
+            if (failures.Ends <= now)
+            {
+                _addresses.Remove(address);
+            }
+        }
+    }
+
+    /// <param name="WindowEnds">When the window of the first failure counted ends.</param>
+    /// <param name="Count">Failures in that window.</param>
+    /// <param name="BlockedUntil">When the block ends; in the past when there is none.</param>
+    private readonly record struct Failures(DateTimeOffset WindowEnds, int Count, DateTimeOffset BlockedUntil)
+    {
+        /// <summary>After this, nothing of the address is remembered.</summary>
+        public DateTimeOffset Ends => WindowEnds > BlockedUntil ? WindowEnds : BlockedUntil;
+    }
 }
