@@ -52,6 +52,34 @@ public sealed class FailedSignInsTests
         Assert.Equal(TimeSpan.FromSeconds(30), _failures.BlockedFor(Client));
     }
 
+    [Theory]
+    [InlineData("192.0.2.7", "192.0.2.7")]
+    [InlineData("::ffff:192.0.2.7", "192.0.2.7")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::")]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::")]
+    [InlineData("fe80::1%2", "fe80::")]
+    [InlineData("::1", "::")]
+    public void An_ipv4_mapped_address_is_its_ipv4_address_and_an_ipv6_address_its_64_prefix(string address, string key)
+    {
+        Assert.Equal(IPAddress.Parse(key), FailedSignIns.ClientKey(IPAddress.Parse(address)));
+    }
+
+    [Fact]
+    public void Failures_from_one_64_prefix_or_from_an_address_in_either_spelling_add_up()
+    {
+        for (var i = 0; i < FailedSignIns.PermitsPerWindow; i++)
+        {
+            Fail(IPAddress.Parse($"2001:db8:1:2::{i + 1:x}"), 1);
+            Fail(IPAddress.Parse(i % 2 == 0 ? "192.0.2.7" : "::ffff:192.0.2.7"), 1);
+        }
+
+        Assert.NotNull(_failures.BlockedFor(IPAddress.Parse("2001:db8:1:2:ffff::1")));
+        Assert.NotNull(_failures.BlockedFor(IPAddress.Parse("::ffff:192.0.2.7")));
+        Assert.NotNull(_failures.BlockedFor(Client));
+        Assert.Null(_failures.BlockedFor(IPAddress.Parse("2001:db8:1:3::1")));
+        Assert.Null(_failures.BlockedFor(IPAddress.Parse("192.0.2.8")));
+    }
+
     private void Fail(IPAddress address, int times)
     {
         for (var i = 0; i < times; i++)
