@@ -15,7 +15,7 @@ public sealed record CheckDocument(
 {
     /// <summary>
     /// The message as RuleMail sees it (decrypted), base64, when it was asked for (<c>POST /api/v1/check?out=mime</c>)
-    /// and could be decrypted with its integrity intact; absent otherwise.
+    /// and it decrypted with its integrity established (<see cref="Crypto.Integrity.Held"/>, as for a webhook); absent otherwise.
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Mime { get; init; }

@@ -43,7 +43,7 @@ internal sealed record WebhookContent(string Kind, string? Text, string? Html, s
         }
 
         var (security, view) = (inspected.Security, inspected.Message);
-        var kind = security.Encryption is null ? Received : IntegrityHeld(security) ? Decrypted : Withheld;
+        var kind = security.Encryption is null ? Received : Integrity.Held(security) ? Decrypted : Withheld;
         if (kind == Withheld)
         {
             return new WebhookContent(kind, null, null, include.HasFlag(WebhookInclude.Mime) ? AsReceived(security, view, received) : null);
@@ -55,11 +55,6 @@ internal sealed record WebhookContent(string Kind, string? Text, string? Html, s
             include.HasFlag(WebhookInclude.Html) ? view.HtmlBody : null,
             include.HasFlag(WebhookInclude.Mime) ? Base64(view) : null);
     }
-
-    /// <summary>Decrypted, and the plaintext cannot have been changed unnoticed.</summary>
-    private static bool IntegrityHeld(SecurityResult security) =>
-        security.Encryption is { Success: true } encryption
-        && (encryption.Integrity is Integrity.Aead or Integrity.Mdc || security.Sign is { Success: true });
 
     /// <summary>
     /// The message as received, without the <c>X-RuleMail-*</c> headers from outside. When decryption failed the

@@ -18,6 +18,13 @@ public sealed record WebhookTarget(string Url, TimeSpan? Timeout, string? Secret
     public static WebhookTarget Of(string url, WebhookOptions? options) =>
         new(url, options?.Timeout, options?.SecretEnv, options?.Include ?? WebhookInclude.None);
 
+    /// <summary>
+    /// A webhook URL for logs, answers and the ledger: scheme, host and port only. User info, paths and queries often
+    /// hold credentials or tokens (<c>https://user:pass@host/hooks/TOKEN?token=...</c>), so none of them is shown.
+    /// </summary>
+    public static string Redacted(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority.Split('@')[^1]}/…" : "(not a URL)";
+
     /// <summary>True when the rule gave no settings: written as the plain URL.</summary>
     public bool IsPlain => Timeout is null && SecretEnv is null && Include == WebhookInclude.None;
 

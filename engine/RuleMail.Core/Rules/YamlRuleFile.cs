@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using RuleMail.Yaml;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -34,7 +35,7 @@ internal static class YamlRuleFile
         try
         {
             using var reader = new StreamReader(path);
-            stream.Load(reader);
+            stream.Load(new BoundedYamlParser(reader));
         }
         catch (YamlException e)
         {

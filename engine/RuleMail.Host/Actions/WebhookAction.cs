@@ -68,7 +68,7 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time, Environm
             if (string.IsNullOrEmpty(secret))
             {
                 throw new TransientActionException(
-                    $"webhook {Redacted(effect.Target)}: the signing secret's environment variable {variable} is not set or empty; not sent unsigned");
+                    $"webhook {WebhookTarget.Redacted(effect.Target)}: the signing secret's environment variable {variable} is not set or empty; not sent unsigned");
             }
 
             request.Headers.Add(WebhookRequest.SignatureHeader, WebhookRequest.Signature(body, secret));
@@ -88,11 +88,11 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time, Environm
         }
         catch (HttpRequestException e)
         {
-            throw new TransientActionException($"webhook {Redacted(effect.Target)}: {e.Message}", e);
+            throw new TransientActionException($"webhook {WebhookTarget.Redacted(effect.Target)}: {e.Message}", e);
         }
         catch (OperationCanceledException e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TransientActionException($"webhook {Redacted(effect.Target)}: no answer within {DecisionJson.Duration(timeout)}", e);
+            throw new TransientActionException($"webhook {WebhookTarget.Redacted(effect.Target)}: no answer within {DecisionJson.Duration(timeout)}", e);
         }
 
         using (response)
@@ -103,11 +103,11 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time, Environm
                 return SourceActionResult.Ok;
             }
 
-            var answer = $"webhook {Redacted(effect.Target)} answered {status} {response.ReasonPhrase}";
+            var answer = $"webhook {WebhookTarget.Redacted(effect.Target)} answered {status} {response.ReasonPhrase}";
             if (status is >= 300 and < 400)
             {
                 // Redirects are not followed (a POST would lose its body): the rule names an address that moved.
-                answer += $", a redirect to {(response.Headers.Location is { } location ? Redacted(location.ToString()) : "(no Location)")}: set the webhook to the address it redirects to";
+                answer += $", a redirect to {(response.Headers.Location is { } location ? WebhookTarget.Redacted(location.ToString()) : "(no Location)")}: set the webhook to the address it redirects to";
             }
 
             return status is 408 or 425 or 429 or >= 500
@@ -116,14 +116,10 @@ internal sealed class WebhookAction(HttpClient http, TimeProvider time, Environm
         }
     }
 
-    public string Describe(SideEffect effect) => $"webhook {Redacted(effect.Target)}";
+    public string Describe(SideEffect effect) => $"webhook {WebhookTarget.Redacted(effect.Target)}";
 
     /// <summary>The client is this handler's own (see <see cref="Scheduling.RuleMailHostServices"/>).</summary>
     public void Dispose() => http.Dispose();
-
-    /// <summary>A webhook URL for logs and the ledger: scheme, host and port only (paths and user info often hold tokens).</summary>
-    public static string Redacted(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority.Split('@')[^1]}/…" : "(not a URL)";
 
     /// <summary>
     /// The body for <paramref name="url"/>: the message summary, its security result (the contract's shape), the

@@ -49,7 +49,7 @@ public static partial class ConfigLoader
         RuleMailConfig config;
         try
         {
-            config = Deserializer.Deserialize<RuleMailConfig?>(text) ?? new RuleMailConfig();
+            config = Deserializer.Deserialize<RuleMailConfig?>(new BoundedYamlParser(new StringReader(text))) ?? new RuleMailConfig();
         }
         catch (YamlException e)
         {

@@ -13,7 +13,7 @@ namespace RuleMail.Web.Access;
 /// <summary>
 /// Signs a request in by its bearer token (<see cref="ApiTokens.AuthenticateAsync"/>: known and not revoked), and
 /// answers the ones that fail with problem JSON: 401 without a valid token, 403 for a role too small, 429 for an
-/// address with too many failures (<see cref="FailedSignIns"/>). Never logs the token.
+/// address with too many failures, whatever token it sends (<see cref="FailedSignIns"/>). Never logs the token.
 /// </summary>
 internal sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -35,10 +35,9 @@ internal sealed class TokenAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        if (failures.IsBlocked(address))
+        if (failures.BlockedFor(address) is { } wait)
         {
-            Context.Items[BlockedKey] = true;
-            return AuthenticateResult.Fail("too many failed authentications from this address");
+            return Blocked(wait);
         }
 
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -52,6 +51,13 @@ internal sealed class TokenAuthenticationHandler(
             return Failed(address, "the token is not known, or was revoked");
         }
 
+        // Guesses sent at once are all looked up before their failures count: one that turns out right is refused
+        // too once the others have blocked the address, or its answer alone would say which guess was right.
+        if (failures.BlockedFor(address) is { } late)
+        {
+            return Blocked(late);
+        }
+
         var identity = new ClaimsIdentity(
             [new Claim(ClaimTypes.Name, token.Name), new Claim(ApiAccess.RoleClaim, token.Role.ToString())],
             ApiAccess.Scheme);
@@ -60,11 +66,12 @@ internal sealed class TokenAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        if (Context.Items.ContainsKey(BlockedKey))
+        if (Context.Items[BlockedKey] is TimeSpan wait)
         {
-            Response.Headers.RetryAfter = ((int)FailedSignIns.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Response.Headers.RetryAfter = seconds;
             await ApiProblem.WriteAsync(Context, StatusCodes.Status429TooManyRequests,
-                "too many failed authentications from this address; wait a minute").ConfigureAwait(false);
+                $"too many failed authentications from this address: every token from it is refused for {seconds} more seconds").ConfigureAwait(false);
             return;
         }
 
@@ -86,6 +93,12 @@ internal sealed class TokenAuthenticationHandler(
         var policy = endpoint?.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>()
             .Select(a => a.Policy).LastOrDefault(p => p is not null);
         return policy is null ? "ask an administrator for a token with a larger role" : $"it needs the role {policy["rulemail:".Length..]} or above";
+    }
+
+    private AuthenticateResult Blocked(TimeSpan wait)
+    {
+        Context.Items[BlockedKey] = wait;
+        return AuthenticateResult.Fail("too many failed authentications from this address");
     }
 
     private AuthenticateResult Failed(IPAddress address, string why)

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using RuleMail.Application;
+using RuleMail.Crypto;
 using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Json;
@@ -21,7 +22,7 @@ internal static class CheckEndpoints
             .RequireAuthorization(ApiAccess.Policy(ApiRole.Agent))
             .WithName("check")
             .WithSummary("Decrypt and verify one message; dry-run the incoming rules")
-            .WithDescription("The body is the message as received (message/rfc822). account: the receiving account (name or address), whose keys are tried first. out=mime adds the decrypted message, base64, when it was decrypted with its integrity intact.")
+            .WithDescription("The body is the message as received (message/rfc822). account: the receiving account (name or address), whose keys are tried first. out=mime adds the decrypted message, base64, when it was decrypted and its integrity is established (authenticated encryption, OpenPGP MDC, or a valid signature), as a webhook gets it.")
             .AcceptsMessage()
             .Produces<CheckDocument>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -45,9 +46,10 @@ internal static class CheckEndpoints
 
         var verdict = analysis.Analyse(body!, config.AccountAddress(account, from: null));
         var document = CheckDocument.From(verdict.Security, verdict.Rules);
-        if (@out == "mime" && verdict.Security.Encryption?.Success == true)
+        if (@out == "mime" && Integrity.Held(verdict.Security))
         {
-            // Only plaintext that decrypted whole and intact leaves: a message that failed its integrity check is never handed out.
+            // Only plaintext that cannot have been changed unnoticed leaves, as for a webhook: never CBC-only S/MIME
+            // without a signature, never a message that failed its integrity check.
             using var decrypted = new MemoryStream();
             verdict.Message.WriteTo(decrypted, cancellationToken);
             document = document with { Mime = Convert.ToBase64String(decrypted.GetBuffer(), 0, (int)decrypted.Length) };

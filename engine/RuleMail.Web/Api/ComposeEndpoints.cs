@@ -33,6 +33,7 @@ internal static class ComposeEndpoints
             .WithDescription($"The protected message as message/rfc822 (the {ProtectionHeader} header says what was done). With Bcc recipients each gets a copy of their own: the answer is then multipart/mixed, one message/rfc822 part per copy, the To/Cc copy first, each Bcc copy with Content-Description 'copy for ADDRESS'. 422 with the reason when a protection asked for (or required by a rule) is impossible.")
             .Accepts<ComposeRequest>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "message/rfc822")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
     }
 

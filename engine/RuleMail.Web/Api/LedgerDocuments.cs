@@ -31,7 +31,7 @@ internal static class LedgerDocuments
             entry.Error,
             entry.AnalysisVersion,
             entry.AnalysisVersion is null ? null : security,
-            entry.AnalysisVersion is null ? null : RetryDocuments.Stored(entry.DecisionJson),
+            entry.AnalysisVersion is null ? null : Decision(entry.DecisionJson),
             entry.Tags,
             new LedgerLocationDocument(location.Folder, location.Key),
             [.. effects.Where(e => e.AnalysisVersion == entry.AnalysisVersion).Select(Action)]);
@@ -43,15 +43,27 @@ internal static class LedgerDocuments
         analysis.AnalysedAt,
         analysis.Trigger.ToString().ToLowerInvariant(),
         RetryDocuments.Stored(analysis.SecurityJson) ?? default,
-        RetryDocuments.Stored(analysis.DecisionJson) ?? default,
+        Decision(analysis.DecisionJson) ?? default,
         analysis.Tags,
         analysis.SecurityFailed,
         [.. effects.Where(e => e.AnalysisVersion == analysis.Version).Select(Action)]);
 
+    /// <summary>The stored decision, with each webhook's URL redacted as its action's target is.</summary>
+    private static JsonElement? Decision(string? json)
+    {
+        if (json is null || ContractJson.Deserialize<DecisionDocument>(json) is not { Webhook: { Count: > 0 } webhooks } decision)
+        {
+            return RetryDocuments.Stored(json);
+        }
+
+        return RetryDocuments.Stored(ContractJson.Serialize(decision with { Webhook = [.. webhooks.Select(w => w with { Url = WebhookTarget.Redacted(w.Url) })] }));
+    }
+
+    /// <summary>One side effect; a webhook's URL is redacted (its user info, path and query may hold credentials).</summary>
     private static LedgerActionDocument Action(SideEffect effect) => new(
         effect.AnalysisVersion,
         JsonNamingPolicy.SnakeCaseLower.ConvertName(effect.Kind.ToString()),
-        effect.Target,
+        effect.Kind == SideEffectKind.Webhook ? WebhookTarget.Redacted(effect.Target) : effect.Target,
         effect.State.ToString().ToLowerInvariant(),
         effect.Attempts,
         effect.Detail,

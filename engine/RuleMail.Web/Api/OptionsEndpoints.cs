@@ -14,6 +14,12 @@ namespace RuleMail.Web.Api;
 /// <summary><c>POST /api/v1/options</c>: the composer's Sign and Encrypt buttons, the same JSON as <c>rulemail options --json</c>.</summary>
 internal static class OptionsEndpoints
 {
+    /// <summary>
+    /// The most addresses one request may name in to, cc and bcc together (<c>/options</c>, <c>/compose</c>): a composer
+    /// names a few, and each costs key-store lookups (and for Bcc a copy of its own).
+    /// </summary>
+    public const int MaxAddresses = 1000;
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/options", Options)
@@ -22,6 +28,7 @@ internal static class OptionsEndpoints
             .WithDescription("The Sign and Encrypt buttons with their hover texts, what each security type can do, the Bcc copies, and the outgoing rule that made a protection required or forbidden (decided_by).")
             .Accepts<OptionsRequest>("application/json")
             .Produces<SecurityOptions>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
     }
 
@@ -53,7 +60,7 @@ internal static class OptionsEndpoints
         }
     }
 
-    /// <summary>The draft of a request's addresses; a problem when <paramref name="from"/> is missing.</summary>
+    /// <summary>The draft of a request's addresses; a problem when <paramref name="from"/> is missing or there are too many addresses.</summary>
     public static ProblemHttpResult? Draft(
         string? from, string[]? to, string[]? cc, string[]? bcc, string? account, RuleMailConfig config, out OutgoingDraft? draft)
     {
@@ -61,6 +68,12 @@ internal static class OptionsEndpoints
         if (string.IsNullOrWhiteSpace(from))
         {
             return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity, "from: the sender's address is required");
+        }
+
+        var count = (to?.Length ?? 0) + (cc?.Length ?? 0) + (bcc?.Length ?? 0);
+        if (count > MaxAddresses)
+        {
+            return ApiProblem.Result(StatusCodes.Status400BadRequest, $"to, cc, bcc: at most {MaxAddresses} addresses in all, not {count}");
         }
 
         if ((to ?? []).Concat(cc ?? []).Concat(bcc ?? []).Any(a => a is null))

@@ -34,6 +34,27 @@ public sealed class CliBehaviourTests
     }
 
     [Fact]
+    public void A_config_with_an_alias_exits_3_with_one_line_naming_file_line_and_column()
+    {
+        var error = RunOnConfig("keystore: &k keys\nrules: *k\n");
+
+        Assert.EndsWith("rulemail.yaml:1:11: anchors and aliases (&k, *k) are not accepted: write the value out in full", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A guard more than a fix: the configuration's typed reader stops at the first value of the wrong type, so deep
+    /// nesting meets it before anything recurses far. Run as its own process, since a stack overflow ends a process
+    /// whatever catches it, should a field ever take free-form YAML.
+    /// </summary>
+    [Fact]
+    public void A_config_nested_without_end_exits_3_with_one_line_naming_file_line_and_column()
+    {
+        var error = RunOnConfig("keystore: " + new string('[', 100_000));
+
+        Assert.Matches(@"rulemail\.yaml:1:\d+: ", error);
+    }
+
+    [Fact]
     public void The_real_executable_reports_bad_input_in_one_line_without_a_stack_trace()
     {
         using var work = new TempDirectory("cli-process");
@@ -49,5 +70,18 @@ public sealed class CliBehaviourTests
         Assert.Contains("junk.crt", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.StandardError, StringComparison.Ordinal);
         Assert.False(Directory.Exists(work.File("store")));
+    }
+
+    /// <summary>Runs <c>rulemail keys list</c> as its own process on this <c>rulemail.yaml</c>; expects exit 3 and gives the one line on stderr.</summary>
+    private static string RunOnConfig(string yaml)
+    {
+        using var work = new TempDirectory("cli-config");
+        File.WriteAllText(work.File("rulemail.yaml"), yaml);
+        var executable = Path.Combine(AppContext.BaseDirectory, "rulemail.dll");
+
+        var result = ExternalTool.TryRun("dotnet", [executable, "keys", "list"], new ToolOptions { WorkingDirectory = work.Path });
+
+        Assert.True(result.ExitCode == 3, result.StandardError);
+        return Assert.Single(result.StandardError.TrimEnd('\n').Split('\n'));
     }
 }

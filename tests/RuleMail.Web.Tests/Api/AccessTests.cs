@@ -17,7 +17,7 @@ public sealed class AccessTests : IAsyncLifetime
     private readonly HostHarness _host = HostHarness.Create();
     private WebHarness _web = null!;
 
-    public async Task InitializeAsync() => _web = await WebHarness.StartAsync(_host);
+    public async Task InitializeAsync() => _web = await WebHarness.StartAsync(_host, time: _host.Time);
 
     public async Task DisposeAsync()
     {
@@ -106,7 +106,7 @@ public sealed class AccessTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task After_too_many_failures_an_address_gets_429_even_with_a_good_token()
+    public async Task After_too_many_failures_an_address_gets_429_even_with_a_good_token_until_the_block_ends()
     {
         var good = await _web.ClientAsync(ApiRole.Viewer);
         var bad = _web.Client(ApiTokens.Prefix + "not-a-real-token-but-long-enough");
@@ -115,11 +115,24 @@ public sealed class AccessTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Unauthorized, (await bad.PostAsJsonAsync("api/v1/options", Draft)).StatusCode);
         }
 
-        var refused = await bad.PostAsJsonAsync("api/v1/options", Draft);
-        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.NotNull(refused.Headers.RetryAfter);
-        Assert.Equal(HttpStatusCode.TooManyRequests, (await good.PostAsJsonAsync("api/v1/options", Draft)).StatusCode);
+        await AssertBlockedAsync(await bad.PostAsJsonAsync("api/v1/options", Draft), 60);
+        await AssertBlockedAsync(await good.PostAsJsonAsync("api/v1/options", Draft), 60);
+        _host.Time.Advance(FailedSignIns.Window - TimeSpan.FromSeconds(1));
+        await AssertBlockedAsync(await good.PostAsJsonAsync("api/v1/options", Draft), 1);
+        _host.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(HttpStatusCode.OK, (await good.PostAsJsonAsync("api/v1/options", Draft)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bad.PostAsJsonAsync("api/v1/options", Draft)).StatusCode);
         Assert.DoesNotContain("not-a-real-token", _web.Logs.All, StringComparison.Ordinal);
+    }
+
+    private static async Task AssertBlockedAsync(HttpResponseMessage response, int seconds)
+    {
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal($"too many failed authentications from this address: every token from it is refused for {seconds} more seconds",
+            (await Problem(response)).GetProperty("detail").GetString());
     }
 
     private static async Task<JsonElement> Problem(HttpResponseMessage response) =>

@@ -69,6 +69,37 @@ public sealed class CheckEndpointsTests(WebFixture service) : IClassFixture<WebF
         Assert.False(document.TryGetProperty("mime", out _));
     }
 
+    /// <summary>
+    /// Real openssl, to the sample's support@ certificate, not signed. CBC decrypts, but its plaintext could have been
+    /// changed on the way unnoticed (EFAIL), so it is not handed out — the judgement a webhook makes; GCM's is.
+    /// </summary>
+    [Theory]
+    [InlineData("smime", "-aes256", "none", false)]
+    [InlineData("cms", "-aes-256-gcm", "aead", true)]
+    public async Task Out_mime_hands_out_an_unsigned_message_only_when_its_encryption_protects_its_integrity(
+        string command, string cipher, string integrity, bool handedOut)
+    {
+        using var work = new RuleMail.Core.Tests.Support.TempDirectory("check-unsigned");
+        await File.WriteAllTextAsync(work.File("body.txt"), "Content-Type: text/plain\r\n\r\nHello, marker 7c1e\r\n");
+        var certificate = Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "source", "support.crt");
+        RuleMail.Core.Tests.Support.ExternalTool.Run("openssl", [command, "-encrypt", cipher, "-in", "body.txt", "-out", "encrypted.txt", certificate],
+            new RuleMail.Core.Tests.Support.ToolOptions { WorkingDirectory = work.Path });
+        var message = "From: alice@customer.test\r\nTo: support@rulemail.test\r\nSubject: unsigned\r\n"u8.ToArray().Concat(work.Read("encrypted.txt")).ToArray();
+
+        var response = await PostAsync("api/v1/check?out=mime", message);
+
+        var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var security = document.GetProperty("security");
+        Assert.True(security.GetProperty("encryption").GetProperty("success").GetBoolean(), security.GetRawText());
+        Assert.Equal(integrity, security.GetProperty("encryption").GetProperty("integrity").GetString());
+        Assert.Equal(JsonValueKind.Null, security.GetProperty("sign").ValueKind);
+        Assert.Equal(handedOut, document.TryGetProperty("mime", out var mime));
+        if (handedOut)
+        {
+            Assert.Contains("marker 7c1e", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(mime.GetString()!)), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task A_body_that_is_not_a_message_type_is_refused_with_415()
     {

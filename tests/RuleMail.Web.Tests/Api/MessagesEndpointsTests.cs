@@ -81,6 +81,34 @@ public sealed class MessagesEndpointsTests : IAsyncLifetime
         Assert.Equal(entry.SecurityJson, stranger.GetProperty("security").GetRawText());
     }
 
+    [Fact]
+    public async Task A_webhook_url_shows_in_the_ledger_without_its_user_info_path_or_query()
+    {
+        await using var webhook = WebhookListener.Start();
+        var url = $"http://hook-user:hook-pass@{webhook.Url.Authority}/tickets/SECRET-PATH?token=t0ken";
+        _host.AddRule("0-webhook.yaml", $"rules:\n  - name: tell\n    on: incoming\n    then:\n      webhook: {{url: '{url}', timeout: 5s}}\n");
+        const string Hooked = "1764409999.M99P1.hooked";
+        HostHarness.PlainQuestion("hooked").WriteTo(Path.Combine(_maildir, "new", Hooked));
+        Assert.Null((await _host.FetchOnceAsync()).Error);
+        Assert.Single(webhook.Received);
+        var client = await ClientAsync(ApiRole.Viewer);
+
+        var list = await GetJsonAsync(client, "api/v1/messages");
+        var one = await GetJsonAsync(client, $"api/v1/messages/{LedgerId.Format("demo", "INBOX", Hooked)}");
+
+        var message = list.GetProperty("messages").EnumerateArray().Single(m => m.GetProperty("source_key").GetString() == Hooked);
+        var redacted = $"http://{webhook.Url.Authority}/…";
+        Assert.Equal([$"webhook {redacted} done"], Actions(message));
+        Assert.Equal([$"webhook {redacted} done"], Actions(one.GetProperty("analyses")[0]));
+        Assert.Equal(redacted, message.GetProperty("decision").GetProperty("webhook")[0].GetProperty("url").GetString());
+        Assert.Equal("5s", message.GetProperty("decision").GetProperty("webhook")[0].GetProperty("timeout").GetString());
+        foreach (var secret in new[] { "hook-user", "hook-pass", "SECRET-PATH", "t0ken" })
+        {
+            Assert.DoesNotContain(secret, list.GetRawText(), StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, one.GetRawText(), StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("signature-failed", 6)]
     [InlineData("security-failed", SecurityFailed)]

@@ -118,6 +118,39 @@ public sealed class OptionsEndpointsTests(OptionsEndpointsTests.Service service)
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("options", 1001, 0, 0)]
+    [InlineData("compose", 400, 400, 201)]
+    [InlineData("options", 0, 0, 1001)]
+    public async Task More_than_1000_addresses_in_all_are_refused_with_400(string path, int to, int cc, int bcc)
+    {
+        static JsonArray Addresses(string field, int count) => [.. Enumerable.Range(0, count).Select(i => (JsonNode)$"{field}{i}@customer.test")];
+        var agent = await Web.ClientAsync(ApiRole.Agent);
+        var request = new JsonObject
+        {
+            ["from"] = "support@rulemail.test", ["to"] = Addresses("to", to), ["cc"] = Addresses("cc", cc), ["bcc"] = Addresses("bcc", bcc),
+            ["subject"] = "s", ["text"] = "t",
+        };
+
+        var response = await agent.PostAsJsonAsync($"api/v1/{path}", request);
+
+        await MessagesEndpointsTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "to, cc, bcc: at most 1000 addresses in all, not 1001");
+    }
+
+    [Fact]
+    public async Task A_thousand_addresses_are_still_answered()
+    {
+        var request = new JsonObject
+        {
+            ["from"] = "support@rulemail.test",
+            ["to"] = new JsonArray([.. Enumerable.Range(0, 1000).Select(i => (JsonNode)$"to{i}@customer.test")]),
+        };
+
+        var response = await _client.PostAsJsonAsync("api/v1/options", request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task A_body_that_is_not_json_is_refused_with_415()
     {

@@ -154,6 +154,29 @@ public sealed class RulesEndpointsTests : IAsyncLifetime
         await MessagesEndpointsTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "a rule file may be at most 256 KB");
     }
 
+    /// <summary>Before nesting was bounded, the first of these overflowed the stack, which ends the whole service.</summary>
+    [Theory]
+    [InlineData("lists", 100_000, "1:65: nesting deeper than 64 levels of lists and maps is not accepted")]
+    [InlineData("laughs", 9, "1:4: anchors and aliases (&a, *a) are not accepted: write the value out in full")]
+    public async Task A_hostile_rule_file_is_one_lint_error_and_a_refused_dry_run_not_a_dead_service(string shape, int size, string error)
+    {
+        var yaml = shape == "lists"
+            ? new string('[', size)
+            : "a: &a [lol, lol]\n" + string.Join('\n', Enumerable.Range(1, size).Select(i => $"{(char)('a' + i)}: &{(char)('a' + i)} [*{(char)('a' + i - 1)}, *{(char)('a' + i - 1)}]")) + "\nrules: []\n";
+        var viewer = await _web.ClientAsync(ApiRole.Viewer);
+        var agent = await _web.ClientAsync(ApiRole.Agent);
+
+        var lint = await LintAsync(viewer, new StringContent(yaml, Encoding.UTF8, "application/yaml"), "?name=hostile.yaml");
+        var test = await agent.PostAsync("api/v1/rules/test", Form(HostHarness.DemoMessage("plain"), ("hostile.yaml", yaml)));
+
+        Assert.False(lint.GetProperty("ok").GetBoolean());
+        var only = Assert.Single(lint.GetProperty("errors").EnumerateArray());
+        Assert.Equal($"rules/hostile.yaml:{error}",
+            $"{only.GetProperty("file").GetString()}:{only.GetProperty("line").GetInt32()}:{only.GetProperty("column").GetInt32()}: {only.GetProperty("message").GetString()}");
+        await MessagesEndpointsTests.AssertProblemAsync(test, HttpStatusCode.UnprocessableEntity, $"rules/hostile.yaml:{error}: the rules sent do not load");
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("healthz")).StatusCode);
+    }
+
     [Fact]
     public async Task A_dry_run_with_the_configured_rules_is_the_check_documents_trace()
     {

@@ -39,7 +39,8 @@ internal sealed class WebHarness : IAsyncDisposable
     public LogCapture Logs { get; }
 
     /// <summary>Starts the service; <paramref name="configure"/> changes the config first (<c>http:</c> is set when it leaves it null).</summary>
-    public static async Task<WebHarness> StartAsync(HostHarness host, Action<RuleMailConfig>? configure = null, bool schedule = false)
+    /// <param name="time">The service's clock; the system's when null (a test that moves time passes the host's fake one).</param>
+    public static async Task<WebHarness> StartAsync(HostHarness host, Action<RuleMailConfig>? configure = null, bool schedule = false, TimeProvider? time = null)
     {
         var config = host.Config();
         configure?.Invoke(config);
@@ -48,7 +49,7 @@ internal sealed class WebHarness : IAsyncDisposable
         var app = RuleMailWebHost.Build(new RuleMailWebHostSettings
         {
             Config = config,
-            KeyStoreOptions = new KeyStoreOptions { Time = TimeProvider.System, Passphrase = new KeyStorePassphrase(HostHarness.SamplePassphrase) },
+            KeyStoreOptions = new KeyStoreOptions { Time = time ?? TimeProvider.System, Passphrase = new KeyStorePassphrase(HostHarness.SamplePassphrase) },
             Environment = name => host.Environment.TryGetValue(name, out var value) ? value : null,
             Schedule = schedule,
             Logging = b => b.SetMinimumLevel(LogLevel.Information).AddProvider(logs),
