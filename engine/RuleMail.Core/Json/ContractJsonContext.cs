@@ -31,4 +31,5 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(LedgerEntryDocument))]
 [JsonSerializable(typeof(RuleLintDocument))]
 [JsonSerializable(typeof(RuleTestDocument))]
+[JsonSerializable(typeof(RuleListDocument))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;

@@ -28,6 +28,9 @@ public sealed class RuleSet
 
     public int RuleCount => _rules.Count;
 
+    /// <summary>The rules in the order they run (a rule that did not load stands where its file does).</summary>
+    internal IReadOnlyList<IRule> Rules => _rules;
+
     /// <summary>No rules at all (used when the rules folder does not exist).</summary>
     public static RuleSet Empty(string directory) => new(directory, [], [], 0);
 

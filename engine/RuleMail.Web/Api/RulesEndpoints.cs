@@ -15,7 +15,8 @@ using RuleMail.Web.Problems;
 namespace RuleMail.Web.Api;
 
 /// <summary>
-/// Rule checks and dry runs: <c>POST /api/v1/rules/lint</c> (the configured rules folder, or one rule file sent, with
+/// The rules in force and their checks: <c>GET /api/v1/rules</c> (the rule set the next message is judged by),
+/// <c>POST /api/v1/rules/lint</c> (the configured rules folder, or one rule file sent, with
 /// the errors <c>rulemail rules lint</c> gives) and <c>POST /api/v1/rules/test</c> (a message through the incoming or
 /// outgoing rules — the configured ones or those sent — with the trace of <c>check --json</c>). Both go through the
 /// same loader and use cases as the CLI and the host; nothing sent is ever written to the rules folder.
@@ -27,6 +28,11 @@ internal static class RulesEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
+        api.MapGet("/rules", List)
+            .WithName("rules-list")
+            .WithSummary("The rules in force")
+            .WithDescription("The rule set the next message is judged by: its folder and every rule in the order they run (name, file, on, enabled). A running host keeps its last good set when the folder stops loading, so this can differ from the folder's files now: POST /api/v1/rules/lint with an empty body checks those.")
+            .Produces<RuleListDocument>();
         api.MapPost("/rules/lint", LintAsync)
             .WithName("rules-lint")
             .WithSummary("Check the rules folder, or one rule file")
@@ -48,6 +54,8 @@ internal static class RulesEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
     }
+
+    private static IResult List(RuleSetSource rules) => TypedResults.Ok(RuleListDocument.From(rules.Current));
 
     private static async Task<IResult> LintAsync(HttpRequest request, RuleMailConfig config, string? name, CancellationToken cancellationToken)
     {

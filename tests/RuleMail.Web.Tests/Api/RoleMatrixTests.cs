@@ -34,6 +34,7 @@ public sealed class RoleMatrixTests(WebFixture service) : IClassFixture<WebFixtu
         ("GET", "/api/v1/messages/{id}", "api/v1/messages/x", ApiRole.Viewer),
         ("POST", "/api/v1/messages/{id}/retry", "api/v1/messages/x/retry", ApiRole.Admin),
         ("POST", "/api/v1/retry", "api/v1/retry", ApiRole.Admin),
+        ("GET", "/api/v1/rules", "api/v1/rules", ApiRole.Viewer),
         ("POST", "/api/v1/rules/lint", "api/v1/rules/lint", ApiRole.Viewer),
         ("POST", "/api/v1/rules/test", "api/v1/rules/test", ApiRole.Agent),
     ];

@@ -76,6 +76,36 @@ public sealed class RulesEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_rules_in_force_are_listed_in_the_order_they_run_with_their_files_and_directions()
+    {
+        var client = await _web.ClientAsync(ApiRole.Viewer);
+
+        var list = JsonDocument.Parse(await client.GetStringAsync("api/v1/rules")).RootElement;
+
+        Assert.Equal(_host.RulesDirectory, list.GetProperty("folder").GetString());
+        Assert.Equal(
+            [
+                """{"name":"quarantine-failed-security","file":"rules/00-quarantine-failed-security.yaml","on":"incoming","enabled":true}""",
+                """{"name":"sign-and-encrypt-when-possible","file":"rules/50-sign-and-encrypt-when-possible.yaml","on":"outgoing","enabled":true}""",
+            ],
+            list.GetProperty("rules").EnumerateArray().Select(r => r.GetRawText()));
+    }
+
+    [Fact]
+    public async Task A_rule_file_written_after_start_is_not_in_force_but_lint_of_the_folder_shows_its_error()
+    {
+        var client = await _web.ClientAsync(ApiRole.Viewer);
+        var before = await client.GetStringAsync("api/v1/rules");
+
+        _host.AddRule("70-broken.yaml", BrokenYaml);
+
+        Assert.Equal(before, await client.GetStringAsync("api/v1/rules"));
+        var lint = await LintAsync(client, null);
+        Assert.False(lint.GetProperty("ok").GetBoolean());
+        Assert.All(lint.GetProperty("errors").EnumerateArray(), e => Assert.Equal("rules/70-broken.yaml", e.GetProperty("file").GetString()));
+    }
+
+    [Fact]
     public async Task An_empty_body_lints_the_configured_rules_folder()
     {
         var client = await _web.ClientAsync(ApiRole.Viewer);
