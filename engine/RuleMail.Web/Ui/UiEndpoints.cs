@@ -41,6 +41,14 @@ internal static class UiEndpoints
         ui.MapPost("/session/end", SignOutAsync).AllowAnonymous();
     }
 
+    private static IResult Blocked(HttpContext context, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiProblem.Result(StatusCodes.Status429TooManyRequests,
+            $"too many failed sign-ins from this address: every token from it is refused for {seconds} more seconds");
+    }
+
     private static IResult Session(HttpContext context, RuleMailConfig config) =>
         TypedResults.Ok(Document(context, config));
 
@@ -48,10 +56,9 @@ internal static class UiEndpoints
         HttpContext context, IAntiforgery antiforgery, ApiTokens tokens, FailedSignIns failures, RuleMailConfig config, ILoggerFactory logs)
     {
         var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        if (failures.IsBlocked(address))
+        if (failures.BlockedFor(address) is { } wait)
         {
-            context.Response.Headers.RetryAfter = ((int)FailedSignIns.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return ApiProblem.Result(StatusCodes.Status429TooManyRequests, "too many failed sign-ins from this address; wait a minute");
+            return Blocked(context, wait);
         }
 
         if (!context.Request.HasFormContentType || context.Request.ContentLength is null or > MaxSignInBytes)
@@ -71,6 +78,12 @@ internal static class UiEndpoints
             failures.Failed(address);
             logs.CreateLogger("RuleMail.Web.Ui").LogWarning("Refused a sign-in from {Address}: unknown or revoked token", address);
             return ApiProblem.Result(StatusCodes.Status401Unauthorized, "the token is not known, or was revoked");
+        }
+
+        // As for the API: a right guess among a burst of wrong ones is refused once they have blocked the address.
+        if (failures.BlockedFor(address) is { } late)
+        {
+            return Blocked(context, late);
         }
 
         var principal = UiAccess.Principal(token);

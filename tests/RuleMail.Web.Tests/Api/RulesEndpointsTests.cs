@@ -17,7 +17,8 @@ namespace RuleMail.Web.Tests.Api;
 /// </summary>
 public sealed class RulesEndpointsTests : IAsyncLifetime
 {
-    private const string BrokenYaml = """
+    /// <summary>Two rules that do not load (an unknown operator, an unknown key); the rules page shows the same errors.</summary>
+    internal const string BrokenYaml = """
         rules:
           - name: typo
             on: incoming
