@@ -15,6 +15,7 @@ command -v gpgsm >/dev/null || need+=(gpgsm)
 [ -e /usr/lib/dovecot/pop3 ] || need+=(dovecot-pop3d)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji) # the seed's 🕵️ ✅ 🔒 in pages
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
