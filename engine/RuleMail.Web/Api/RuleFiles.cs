@@ -18,6 +18,12 @@ internal static partial class RuleFiles
     /// <summary>At most this many rule files in one request.</summary>
     public const int MaxFiles = 32;
 
+    /// <summary>
+    /// At most this many rules in the files of one dry run: each rule runs on the message, JavaScript ones up to their
+    /// sandbox limits, so the count bounds what one request may cost.
+    /// </summary>
+    public const int MaxRules = 200;
+
     /// <summary>The media types of a YAML rule file.</summary>
     public static readonly string[] YamlTypes = ["application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"];
 

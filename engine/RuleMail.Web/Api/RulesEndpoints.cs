@@ -46,7 +46,7 @@ internal static class RulesEndpoints
             .RequireAuthorization(ApiAccess.Policy(ApiRole.Agent))
             .WithName("rules-test")
             .WithSummary("Dry-run the rules on one message")
-            .WithDescription($"multipart/form-data: a '{MessagePart}' part (message/rfc822) and optional '{RulesPart}' parts (rule files, by their file names; at most {RuleFiles.MaxFiles}, each at most {RuleFiles.MaxBytes / 1024} KB) to use instead of the configured rules. direction: incoming (default; the message is decrypted and verified first, as check does) or outgoing. account: the account (name or address) the rules see.")
+            .WithDescription($"multipart/form-data: a '{MessagePart}' part (message/rfc822) and optional '{RulesPart}' parts (rule files, by their file names; at most {RuleFiles.MaxFiles} files of at most {RuleFiles.MaxBytes / 1024} KB each, {RuleFiles.MaxRules} rules in all) to use instead of the configured rules. direction: incoming (default; the message is decrypted and verified first, as check does) or outgoing. account: the account (name or address) the rules see.")
             .DescribesBody($"The '{MessagePart}' part and optional '{RulesPart}' parts", "multipart/form-data")
             .Produces<RuleTestDocument>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -162,6 +162,12 @@ internal static class RulesEndpoints
                 var more = rules.Errors.Count == 1 ? string.Empty : $" (and {rules.Errors.Count - 1} more)";
                 return ApiProblem.Result(StatusCodes.Status422UnprocessableEntity,
                     $"{rules.Errors[0].ToString().TrimEnd('.')}{more}: the rules sent do not load, so nothing was run (POST /api/v1/rules/lint lists every problem)");
+            }
+
+            if (rules.RuleCount > RuleFiles.MaxRules)
+            {
+                return ApiProblem.Result(StatusCodes.Status400BadRequest,
+                    $"the rules sent hold {rules.RuleCount} rules; a dry run takes at most {RuleFiles.MaxRules}");
             }
         }
 

@@ -20,10 +20,9 @@ internal sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger, R
         {
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                 (StatusCodes.Status413PayloadTooLarge, $"the request body is larger than http.max_message_mb ({(config.Http ?? new HttpConfig()).MaxMessageMb} MB)"),
-            BadHttpRequestException { InnerException: JsonException json } bad =>
-                (bad.StatusCode, $"the body is not JSON of the expected shape: {json.Message}"),
+            BadHttpRequestException { InnerException: JsonException json } bad => (bad.StatusCode, JsonProblem.Describe(json)),
             BadHttpRequestException bad => (bad.StatusCode, bad.Message.TrimEnd('.')),
-            JsonException json => (StatusCodes.Status400BadRequest, $"the body is not JSON of the expected shape: {json.Message}"),
+            JsonException json => (StatusCodes.Status400BadRequest, JsonProblem.Describe(json)),
             RuleMailException e => (StatusCodes.Status422UnprocessableEntity, e.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "the client went away"),
             _ => (StatusCodes.Status500InternalServerError, "RuleMail could not answer this request; the server's log says why"),

@@ -102,8 +102,10 @@ public sealed class OptionsEndpointsTests(OptionsEndpointsTests.Service service)
     [InlineData("""{"from": "support@rulemail.test", "bcc": ["a@b.test", "@@"]}""", 422, "bcc: '@@' is not an e-mail address")]
     [InlineData("""{"to": ["alice@customer.test"]}""", 422, "from: the sender's address is required")]
     [InlineData("""{"from": "support@rulemail.test", "to": [null]}""", 422, "to, cc, bcc: an address is null; give each as a string")]
-    [InlineData("""{"from": "support@rulemail.test", "to": "alice@customer.test"}""", 400, "the body is not JSON of the expected shape")]
+    [InlineData("""{"from": "support@rulemail.test", "to": "alice@customer.test"}""", 400, "the body is not JSON of the expected shape at $.to (line 1, byte ")]
     [InlineData("""{"from": "support@rulemail.test", "to": [""", 400, "the body is not JSON of the expected shape")]
+    [InlineData("""{"from": "support@rulemail.test", "to": ["a@b.test"], "type": 7}""", 400, "the body is not JSON of the expected shape at $.type")]
+    [InlineData("""{"from": 1}""", 400, "the body is not JSON of the expected shape at $.from")]
     [InlineData("", 400, "")]
     public async Task Bad_input_gets_one_clear_problem_line(string body, int status, string detail)
     {
@@ -116,6 +118,7 @@ public sealed class OptionsEndpointsTests(OptionsEndpointsTests.Service service)
         var problem = JsonDocument.Parse(text).RootElement;
         Assert.StartsWith(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"System\.|RuleMail\.|Microsoft\.|LineNumber|BytePosition", text); // No .NET insides, in any answer.
     }
 
     [Theory]

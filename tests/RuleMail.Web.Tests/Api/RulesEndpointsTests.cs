@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -286,6 +287,21 @@ public sealed class RulesEndpointsTests : IAsyncLifetime
         var response = await client.PostAsync("api/v1/rules/test", Form(HostHarness.DemoMessage("plain"), ("broken.yaml", BrokenYaml)));
 
         await MessagesEndpointsTests.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "rules/broken.yaml:5:");
+    }
+
+    [Fact]
+    public async Task A_dry_run_takes_at_most_200_rules_sent_so_one_request_cannot_run_thousands_on_a_message()
+    {
+        var client = await _web.ClientAsync(ApiRole.Agent);
+        static string Tags(int from, int count) => "rules:\n" + string.Concat(Enumerable.Range(from, count).Select(i =>
+            string.Create(CultureInfo.InvariantCulture, $"  - name: tag-{i}\n    on: incoming\n    then:\n      tag: t{i}\n")));
+        var plain = HostHarness.DemoMessage("plain");
+
+        var most = await TestAsync(client, plain, ("a.yaml", Tags(0, 150)), ("b.yaml", Tags(150, 50)));
+        var tooMany = await client.PostAsync("api/v1/rules/test", Form(plain, ("a.yaml", Tags(0, 150)), ("b.yaml", Tags(150, 51))));
+
+        Assert.Equal(200, most.GetProperty("rules").GetArrayLength());
+        await MessagesEndpointsTests.AssertProblemAsync(tooMany, HttpStatusCode.BadRequest, "the rules sent hold 201 rules; a dry run takes at most 200");
     }
 
     [Fact]
