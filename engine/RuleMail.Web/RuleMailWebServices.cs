@@ -61,7 +61,7 @@ public static class RuleMailWebServices
         });
         services.AddSingleton<FailedSignIns>();
         services.AddSingleton<MetricsExport>();
-        services.AddUiAccess();
+        services.AddUiAccess(tls: certificate is not null);
         services.AddAuthorization(ApiAccess.AddPolicies);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiDescription>());
         return builder;
@@ -71,9 +71,9 @@ public static class RuleMailWebServices
     public static WebApplication MapRuleMailApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<SecurityHeaders>(); // First: its headers go on every answer, an error's too.
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseMiddleware<SecurityHeaders>();
         UiEndpoints.Map(app);
         app.UseAuthentication();
         app.UseMiddleware<SessionCsrfCheck>();

@@ -20,6 +20,12 @@ public sealed record CheckDocument(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Mime { get; init; }
 
+    /// <summary>
+    /// This document as the HTTP API answers it: the trace's and the decision's webhook URLs redacted
+    /// (<see cref="DecisionDocument.Redacted"/>), so a token that may check mail does not learn the webhooks' secrets.
+    /// </summary>
+    public CheckDocument Redacted() => this with { Rules = [.. Rules.Select(r => r.Redacted())], Decision = Decision.Redacted() };
+
     public static CheckDocument From(SecurityResult security, RuleEvaluation evaluation)
     {
         ArgumentNullException.ThrowIfNull(security);

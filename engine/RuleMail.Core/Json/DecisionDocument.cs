@@ -67,6 +67,14 @@ public sealed record DecisionDocument
         };
     }
 
+    /// <summary>
+    /// This decision as an answer to someone below the admin shows it: each webhook URL reduced to its scheme, host
+    /// and port (<see cref="WebhookTarget.Redacted"/>), since paths, queries and user info often hold credentials.
+    /// </summary>
+    public DecisionDocument Redacted() => Webhook is null
+        ? this
+        : this with { Webhook = [.. Webhook.Select(w => w with { Url = WebhookTarget.Redacted(w.Url) })] };
+
     private static string? Name(Preference? preference) => preference switch
     {
         null => null,

@@ -16,6 +16,9 @@ public sealed record RuleTestDocument(
     DecisionDocument Decision,
     IReadOnlyList<string> Errors)
 {
+    /// <summary>This document as the HTTP API answers it: the trace's and the decision's webhook URLs redacted (<see cref="DecisionDocument.Redacted"/>).</summary>
+    public RuleTestDocument Redacted() => this with { Rules = [.. Rules.Select(r => r.Redacted())], Decision = Decision.Redacted() };
+
     public static RuleTestDocument From(RuleDirection direction, SecurityResult? security, RuleEvaluation evaluation)
     {
         ArgumentNullException.ThrowIfNull(evaluation);

@@ -14,6 +14,9 @@ public sealed record RuleTraceEntry(
     DecisionDocument? Decision,
     string? Error)
 {
+    /// <summary>This entry with its decision's webhook URLs redacted (<see cref="DecisionDocument.Redacted"/>).</summary>
+    public RuleTraceEntry Redacted() => Decision is null ? this : this with { Decision = Decision.Redacted() };
+
     public static RuleTraceEntry From(RuleResult result)
     {
         ArgumentNullException.ThrowIfNull(result);

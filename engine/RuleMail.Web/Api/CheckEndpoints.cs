@@ -45,7 +45,8 @@ internal static class CheckEndpoints
         }
 
         var verdict = analysis.Analyse(body!, config.AccountAddress(account, from: null));
-        var document = CheckDocument.From(verdict.Security, verdict.Rules);
+        // Webhook URLs redacted: an agent checks mail, it does not read the rules' credentials.
+        var document = CheckDocument.From(verdict.Security, verdict.Rules).Redacted();
         if (@out == "mime" && Integrity.Held(verdict.Security))
         {
             // Only plaintext that cannot have been changed unnoticed leaves, as for a webhook: never CBC-only S/MIME

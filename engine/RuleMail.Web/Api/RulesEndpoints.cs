@@ -177,7 +177,7 @@ internal static class RulesEndpoints
         {
             var address = config.AccountAddress(account, from: null);
             var verdict = rules is null ? incoming.Analyse(body, address) : incoming.Analyse(body, address, rules);
-            return TypedResults.Ok(RuleTestDocument.From(RuleDirection.Incoming, verdict.Security, verdict.Rules));
+            return TypedResults.Ok(RuleTestDocument.From(RuleDirection.Incoming, verdict.Security, verdict.Rules).Redacted());
         }
 
         MimeMessage message;
@@ -192,7 +192,7 @@ internal static class RulesEndpoints
 
         var from = message.From.Mailboxes.FirstOrDefault()?.Address;
         var evaluation = outgoing.DryRun(message, config.AccountAddress(account, from), rules);
-        return TypedResults.Ok(RuleTestDocument.From(RuleDirection.Outgoing, null, evaluation));
+        return TypedResults.Ok(RuleTestDocument.From(RuleDirection.Outgoing, null, evaluation).Redacted());
     }
 
     /// <summary>The rule parts as files; null when one has a name that is no rule file's, is too big, or there are too many or a name twice.</summary>

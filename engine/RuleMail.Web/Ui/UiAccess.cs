@@ -38,18 +38,32 @@ internal static class UiAccess
     private const string TokenHashClaim = "rulemail:token-sha256";
     private const string SessionClaim = "rulemail:session";
 
-    public static void AddUiAccess(this IServiceCollection services)
+    /// <summary>
+    /// The session cookie's name: over TLS with the <c>__Host-</c> prefix, which browsers accept only from a secure
+    /// origin, for the whole host and no other domain — so another web service on the same host (cookies ignore ports)
+    /// or a sibling domain cannot plant a session of its own in the browser. Plain HTTP cannot have the prefix.
+    /// </summary>
+    public static string SessionCookie(bool tls) => tls ? "__Host-rulemail.session" : "rulemail.session";
+
+    /// <summary>The antiforgery cookie's name, prefixed as <see cref="SessionCookie"/>.</summary>
+    public static string AntiforgeryCookie(bool tls) => tls ? "__Host-rulemail.antiforgery" : "rulemail.antiforgery";
+
+    /// <param name="tls">True when the service answers over HTTPS only (<c>http.tls</c>): the cookies are then always Secure and host-only.</param>
+    public static void AddUiAccess(this IServiceCollection services, bool tls)
     {
+        var secure = tls ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
         // Keys in memory only: no unencrypted key ring at rest, and sessions end with the process.
         services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         services.AddSingleton<EndedSessions>();
+        services.AddSingleton<SignInPace>();
         services.AddAntiforgery(o =>
         {
             o.HeaderName = CsrfHeader;
             o.FormFieldName = CsrfField;
-            o.Cookie.Name = "rulemail.antiforgery";
+            o.Cookie.Name = AntiforgeryCookie(tls);
+            o.Cookie.Path = "/";
             o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.Cookie.SecurePolicy = secure;
             o.SuppressXFrameOptionsHeader = false;
         });
         services.AddAuthentication(Scheme)
@@ -64,10 +78,11 @@ internal static class UiAccess
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(ApiAccess.Scheme, null)
             .AddCookie(CookieScheme, o =>
             {
-                o.Cookie.Name = "rulemail.session";
+                o.Cookie.Name = SessionCookie(tls);
+                o.Cookie.Path = "/";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Strict;
-                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.Cookie.SecurePolicy = secure;
                 o.ExpireTimeSpan = SessionLifetime;
                 o.SlidingExpiration = true;
                 o.Events = new CookieAuthenticationEvents { OnValidatePrincipal = StillLiveAsync };

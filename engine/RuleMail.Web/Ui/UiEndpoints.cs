@@ -53,7 +53,7 @@ internal static class UiEndpoints
         TypedResults.Ok(Document(context, config));
 
     private static async Task<IResult> SignInAsync(
-        HttpContext context, IAntiforgery antiforgery, ApiTokens tokens, FailedSignIns failures, RuleMailConfig config, ILoggerFactory logs)
+        HttpContext context, IAntiforgery antiforgery, ApiTokens tokens, FailedSignIns failures, SignInPace pace, RuleMailConfig config, ILoggerFactory logs)
     {
         var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
         if (failures.BlockedFor(address) is { } wait)
@@ -86,6 +86,14 @@ internal static class UiEndpoints
             return Blocked(context, late);
         }
 
+        if (pace.Take(token.Name) is { } again)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(again.TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiProblem.Result(StatusCodes.Status429TooManyRequests,
+                $"the token {token.Name} signed in {SignInPace.PerWindow} times within a minute; sign in again in {seconds} seconds");
+        }
+
         var principal = UiAccess.Principal(token);
         await context.SignInAsync(UiAccess.CookieScheme, principal).ConfigureAwait(false);
 
@@ -110,9 +118,12 @@ internal static class UiEndpoints
             {
                 ended.End(session);
             }
+
+            await context.SignOutAsync(UiAccess.CookieScheme).ConfigureAwait(false);
         }
 
-        await context.SignOutAsync(UiAccess.CookieScheme).ConfigureAwait(false);
+        // Without a live session nothing is ended and no cookie is cleared: a page elsewhere posting here (the
+        // browser sends no SameSite=Strict cookie then, yet would take a clearing answer) cannot sign anyone out.
         return TypedResults.NoContent();
     }
 

@@ -289,6 +289,39 @@ public sealed class RulesEndpointsTests : IAsyncLifetime
         await MessagesEndpointsTests.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "rules/broken.yaml:5:");
     }
 
+    /// <summary>A webhook whose URL holds credentials in its user info, path and query, as real ones do.</summary>
+    private const string SecretWebhook = """
+        rules:
+          - name: tell-the-tickets
+            on: incoming
+            then:
+              webhook: https://hook-user:hook-password@hooks.example.test:8443/services/T000/SECRETPATH?token=SECRETQUERY
+        """;
+
+    [Fact]
+    public async Task Check_and_dry_run_answers_show_a_webhook_by_its_host_only_never_its_credentials()
+    {
+        using var host = HostHarness.Create();
+        host.AddRule("60-tickets.yaml", SecretWebhook);
+        await using var web = await WebHarness.StartAsync(host);
+        var agent = await web.ClientAsync(ApiRole.Agent);
+        var plain = HostHarness.DemoMessage("plain");
+
+        using var message = new ByteArrayContent(plain) { Headers = { ContentType = new MediaTypeHeaderValue("message/rfc822") } };
+        var answers = new[]
+        {
+            await (await agent.PostAsync("api/v1/check", message)).Content.ReadAsStringAsync(),
+            (await TestAsync(agent, plain)).GetRawText(),
+            (await TestAsync(agent, plain, ("tickets.yaml", SecretWebhook))).GetRawText(),
+        };
+
+        foreach (var answer in answers)
+        {
+            Assert.Contains("https://hooks.example.test:8443/…", answer, StringComparison.Ordinal);
+            Assert.DoesNotMatch("SECRET|hook-password|hook-user|services", answer);
+        }
+    }
+
     [Fact]
     public async Task A_dry_run_takes_at_most_200_rules_sent_so_one_request_cannot_run_thousands_on_a_message()
     {

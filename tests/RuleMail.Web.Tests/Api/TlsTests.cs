@@ -36,6 +36,14 @@ public sealed class TlsTests : IDisposable
         Assert.Equal("ok\n", await client.GetStringAsync("healthz"));
         Assert.Equal(expected.Thumbprint, presented);
 
+        // Over TLS the UI's cookies are host-only and Secure (__Host-): no other service on this host can plant one.
+        var session = await client.GetAsync("ui/session");
+        var antiforgery = Assert.Single(session.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith("__Host-rulemail.antiforgery=", antiforgery, StringComparison.Ordinal);
+        Assert.Contains("; secure", antiforgery, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; path=/;", antiforgery + ";", StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("domain=", antiforgery, StringComparison.OrdinalIgnoreCase);
+
         var viewer = await web.ClientAsync(ApiRole.Viewer);
         var plain = new UriBuilder(web.Address) { Scheme = "http" }.Uri;
         await Assert.ThrowsAsync<HttpRequestException>(() => viewer.GetAsync(new Uri(plain, "healthz")));

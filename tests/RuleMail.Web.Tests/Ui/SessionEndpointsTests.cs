@@ -117,6 +117,51 @@ public sealed class SessionEndpointsTests : IAsyncLifetime
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task A_sign_out_posted_without_the_session_cookie_clears_nothing_so_another_site_cannot_sign_anyone_out()
+    {
+        // What a page elsewhere makes the browser send: a POST without the SameSite=Strict cookie, without the token.
+        var (client, _) = Browser();
+
+        var answer = await client.PostAsync("ui/session/end", new FormUrlEncodedContent([]));
+
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        Assert.False(answer.Headers.Contains("Set-Cookie"), string.Join(" | ", answer.Headers.TryGetValues("Set-Cookie", out var c) ? c : []));
+    }
+
+    [Fact]
+    public async Task A_token_signs_in_at_most_20_times_a_minute_so_sign_in_and_out_loops_cannot_grow_the_ended_list()
+    {
+        var secret = await SecretAsync(ApiRole.Viewer, "looping");
+        for (var i = 0; i < Web.Ui.SignInPace.PerWindow; i++)
+        {
+            var (client, csrf) = await AnonymousAsync();
+            Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, csrf, secret)).StatusCode);
+        }
+
+        var (late, lateCsrf) = await AnonymousAsync();
+        var refused = await SignInAsync(late, lateCsrf, secret);
+        var other = await SignInAsync(late, lateCsrf, await SecretAsync(ApiRole.Viewer));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.StartsWith("the token looping signed in 20 times within a minute", await DetailAsync(refused), StringComparison.Ordinal);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode); // Another token is not held up.
+    }
+
+    [Fact]
+    public async Task An_error_answer_carries_the_security_headers_too()
+    {
+        var viewer = await _web.ClientAsync(ApiRole.Viewer);
+
+        var answer = await viewer.PostAsync("api/v1/options", new StringContent("{bad", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Equal(Web.Ui.SecurityHeaders.ContentSecurityPolicy, string.Join(",", answer.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("nosniff", string.Join(",", answer.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("DENY", string.Join(",", answer.Headers.GetValues("X-Frame-Options")));
+    }
+
     private async Task<string> SecretAsync(ApiRole role, string? name = null) =>
         (await _web.App.Services.GetRequiredService<ApiTokens>().CreateAsync(name ?? $"s-{Guid.NewGuid():N}"[..20], role, CancellationToken.None)).Secret;
 
