@@ -32,7 +32,21 @@ internal static class RuleMailCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            var command = CommandPath(parse) is { Length: > 0 } path ? $"rulemail {path}" : "rulemail";
+            var path = CommandPath(parse);
+            var command = path.Length > 0 ? $"rulemail {path}" : "rulemail";
+            if (UnknownCommand(parse) is { } unknown)
+            {
+                if (unknown == "help")
+                {
+                    // "rulemail help", "rulemail keys help": what people type when --help does not come to mind.
+                    return root.Parse([.. path.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"])
+                        .Invoke(new InvocationConfiguration { Output = console.Output, Error = console.Error });
+                }
+
+                console.Error.WriteLine($"rulemail: {Unknown(parse.CommandResult.Command, command, unknown)} (see '{command} --help')");
+                return ExitCodes.Usage;
+            }
+
             console.Error.WriteLine($"rulemail: {parse.Errors[0].Message} (see '{command} --help')");
             return ExitCodes.Usage;
         }
@@ -72,6 +86,60 @@ internal static class RuleMailCli
             console.Error.WriteLine($"rulemail: internal error ({e.GetType().Name}): {e.Message.Split('\n')[0]}");
             return ExitCodes.InternalError;
         }
+    }
+
+    /// <summary>
+    /// The word given where a subcommand belongs (<c>rulemail chek</c>, <c>rulemail keys lst</c>), when it names none;
+    /// null when the parse failed for another reason.
+    /// </summary>
+    private static string? UnknownCommand(ParseResult parse) =>
+        parse.CommandResult.Command.Subcommands.Count > 0
+        && parse.CommandResult.Command.Action is null
+        && parse.UnmatchedTokens.Count > 0
+        && !parse.UnmatchedTokens[0].StartsWith('-')
+            ? parse.UnmatchedTokens[0]
+            : null;
+
+    /// <summary>"'chek' is not a rulemail command; did you mean 'check'?" with the commands there are.</summary>
+    private static string Unknown(Command parent, string command, string word)
+    {
+        var names = parent.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList();
+        var near = names
+            .Select(n => (Name: n, Distance: Distance(word.ToLowerInvariant(), n)))
+            .Where(c => c.Distance <= Math.Max(1, c.Name.Length / 3) || c.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+            .OrderBy(c => c.Distance).Select(c => c.Name).FirstOrDefault();
+        var hint = near is null ? "." : $"; did you mean '{command} {near}'?";
+        return $"'{word}' is not a {command} command{hint} Commands: {string.Join(", ", names)}.";
+    }
+
+    /// <summary>Edit distance with adjacent transpositions (optimal string alignment): "chek" is 1 from "check", "lsit" 1 from "list".</summary>
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
     }
 
     private static string CommandPath(ParseResult parse)

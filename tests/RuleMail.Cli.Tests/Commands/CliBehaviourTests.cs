@@ -20,6 +20,37 @@ public sealed class CliBehaviourTests
         Assert.StartsWith("rulemail: ", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("'chek' is not a rulemail command; did you mean 'rulemail check'? Commands: keys, options, check,", "chek", "x.eml")]
+    [InlineData("'lst' is not a rulemail keys command; did you mean 'rulemail keys list'? Commands: import, list, remove.", "keys", "lst")]
+    [InlineData("'lsit' is not a rulemail keys command; did you mean 'rulemail keys list'?", "keys", "lsit")]
+    [InlineData("'imp' is not a rulemail keys command; did you mean 'rulemail keys import'?", "keys", "imp")]
+    [InlineData("'frobnicate' is not a rulemail command. Commands: keys,", "frobnicate")]
+    public void A_mistyped_command_is_named_with_the_nearest_one_and_the_commands_there_are(string expected, params string[] args)
+    {
+        using var work = new TempDirectory("cli-typo");
+
+        var result = CliRun.Run(work.Path, null, args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("rulemail: " + expected, Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("check", "help")]
+    [InlineData("import", "keys", "help")]
+    public void Help_as_a_word_shows_the_help_of_where_it_stands(string mentions, params string[] args)
+    {
+        using var work = new TempDirectory("cli-help");
+
+        var result = CliRun.Run(work.Path, null, args);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Usage:", result.Output, StringComparison.Ordinal);
+        Assert.Contains(mentions, result.Output, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, result.Error);
+    }
+
     [Fact]
     public void A_config_with_an_unknown_key_exits_3_naming_file_line_and_column()
     {
