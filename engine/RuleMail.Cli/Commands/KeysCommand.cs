@@ -48,7 +48,7 @@ internal static class KeysCommand
                 passphrase = console.GetEnvironmentVariable(variable);
                 if (string.IsNullOrEmpty(passphrase))
                 {
-                    throw new UsageException($"--passphrase-env {variable}: the environment variable {variable} is not set");
+                    throw new RuleMailException($"--passphrase-env {variable}: the environment variable {variable} is not set or empty");
                 }
             }
 

@@ -150,14 +150,14 @@ public sealed class KeysCommandTests
     }
 
     [Fact]
-    public void Keys_import_with_an_unset_passphrase_variable_is_a_usage_error()
+    public void Keys_import_with_an_unset_passphrase_variable_exits_3_as_the_readme_says_for_a_variable_that_is_not_set()
     {
         using var work = new TempDirectory("cli-usage");
 
         var result = CliRun.Run(work.Path, null, "keys", "import", "x.p12", "--passphrase-env", "NOT_SET", "--keystore", work.File("store"));
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("NOT_SET", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal("rulemail: --passphrase-env NOT_SET: the environment variable NOT_SET is not set or empty", Assert.Single(result.ErrorLines));
     }
 
     [Fact]
