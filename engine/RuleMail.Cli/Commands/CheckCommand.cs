@@ -16,7 +16,7 @@ internal static class CheckCommand
 {
     public static Command Create(CommonOptions common, CliConsole console)
     {
-        var file = new Argument<string>("FILE.eml") { Description = "The message, as received (RFC 5322)" };
+        var file = new Argument<string>("FILE.eml") { Description = "The message, as received (RFC 5322); - reads it from the standard input" };
         var json = new Option<bool>("--json") { Description = "One JSON object on stdout" };
         var output = new Option<string?>("--out") { Description = "Write the message as RuleMail sees it (decrypted when it could be) to this file" };
         var account = new Option<string?>("--account") { Description = "The receiving account (its name in the config, or its address): its private keys are tried first" };
@@ -24,12 +24,14 @@ internal static class CheckCommand
         command.SetAction(parse =>
         {
             var config = common.Resolve(parse, console);
-            var path = Path.GetFullPath(parse.GetValue(file)!, console.WorkingDirectory);
+            var argument = parse.GetValue(file)!;
+            var path = argument == "-" ? null : Path.GetFullPath(argument, console.WorkingDirectory);
             using var services = CliServices.Open(config, console, KeyReadiness.Verified);
             var analysis = services.GetRequiredService<IncomingAnalysis>();
 
             // The message it returns may still read from the file, so the file stays open while the verdict is used.
-            using var raw = Open(path);
+            using var spool = path is null ? StandardInput.Spool(console) : null;
+            using var raw = spool?.Open() ?? Open(path!);
             var verdict = analysis.Analyse(raw, config.AccountAddress(parse.GetValue(account), from: null));
             if (parse.GetValue(output) is { } target)
             {

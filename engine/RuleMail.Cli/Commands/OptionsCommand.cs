@@ -59,10 +59,18 @@ internal static class OptionsCommand
     public static Option<string[]> Addresses(string name, string description) =>
         new(name) { Description = description, AllowMultipleArgumentsPerToken = true };
 
-    private static string Checked(string text, string option) =>
-        MailboxAddress.TryParse(text, out var mailbox) && MailAddresses.Normalize(mailbox.Address) is not null
+    private static string Checked(string text, string option)
+    {
+        // An option this command does not have is taken as one more address by an option that takes several: say so.
+        if (text.StartsWith('-'))
+        {
+            throw new UsageException($"unknown option {text} after {option}");
+        }
+
+        return MailboxAddress.TryParse(text, out var mailbox) && MailAddresses.Normalize(mailbox.Address) is not null
             ? text
             : throw new UsageException($"{option} {text}: not an e-mail address");
+    }
 
     public static IEnumerable<string> Split(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

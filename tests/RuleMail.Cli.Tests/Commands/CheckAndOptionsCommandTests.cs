@@ -138,6 +138,36 @@ public sealed class CheckAndOptionsCommandTests : IDisposable
     }
 
     [Fact]
+    public void Check_dash_reads_the_message_from_standard_input_with_the_same_answer_as_the_file_and_leaves_no_copy()
+    {
+        _openssl.Run("smime", "-sign", "-in", "body.txt", "-signer", Source("alice.crt"), "-inkey", Source("alice.key"),
+            "-passin", $"pass:{SamplePassphrase}", "-out", "signed.txt");
+        _openssl.Run("smime", "-encrypt", "-aes256", "-in", "signed.txt", "-out", "encrypted.txt", Source("support.crt"));
+        var message = Message("in.eml", "alice@customer.test", File.ReadAllText(_work.File("encrypted.txt")));
+        static string[] Spools() => Directory.GetDirectories(Path.GetTempPath(), "rulemail-stdin-*");
+        var before = Spools();
+
+        var fromFile = CliRun.Run(_root, null, "check", message, "--json");
+        var fromStdin = CliRun.RunWithInput(_root, null, File.ReadAllBytes(message), "check", "-", "--json", "--out", _work.File("out.eml"));
+
+        Assert.Equal((0, string.Empty), (fromStdin.ExitCode, fromStdin.Error));
+        Assert.Equal(fromFile.Output, fromStdin.Output);
+        Assert.Contains("marker 5f3a", File.ReadAllText(_work.File("out.eml")), StringComparison.Ordinal);
+        Assert.Empty(Spools().Except(before));
+    }
+
+    [Theory]
+    [InlineData("--type")]
+    [InlineData("--bogus")]
+    public void Options_with_an_option_it_does_not_have_names_that_option_not_a_bad_address(string option)
+    {
+        var result = CliRun.Run(_root, null, "options", "--from", "support@rulemail.test", "--to", "carol@both.test", option, "pgp");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"rulemail: unknown option {option} after --to", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
     public void Options_without_from_is_a_usage_error()
     {
         var result = CliRun.Run(_root, null, "options", "--to", "carol@both.test");

@@ -3,7 +3,11 @@ namespace RuleMail.Cli.Tests.Support;
 /// <summary>Runs <c>rulemail</c> in-process with its own streams, environment and working folder.</summary>
 internal static class CliRun
 {
-    public static CliResult Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static CliResult Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunWithInput(workingDirectory, environment, [], args);
+
+    /// <summary>As <see cref="Run"/>, with <paramref name="input"/> as the standard input.</summary>
+    public static CliResult RunWithInput(string workingDirectory, IReadOnlyDictionary<string, string>? environment, byte[] input, params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -13,7 +17,8 @@ internal static class CliRun
             error,
             name => variables.TryGetValue(name, out var value) ? value : null,
             workingDirectory,
-            TimeProvider.System);
+            TimeProvider.System,
+            () => new MemoryStream(input, writable: false));
         var exitCode = RuleMailCli.Run(args, console);
         return new CliResult(exitCode, output.ToString(), error.ToString());
     }
