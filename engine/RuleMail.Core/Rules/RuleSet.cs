@@ -45,13 +45,39 @@ public sealed class RuleSet
             throw new RuleMailException($"{directory}: no such rules folder");
         }
 
+        var files = System.IO.Directory.EnumerateFiles(directory).Where(IsRuleFile).Order(StringComparer.Ordinal).ToList();
+        return Load(directory, files, limits);
+    }
+
+    /// <summary>
+    /// Loads one rule file as its folder's load would (the same checks and the same <c>folder/file</c> names in errors),
+    /// without the folder's other files: <c>rulemail rules lint FILE</c> before the file goes into the folder.
+    /// </summary>
+    /// <exception cref="RuleMailException">The file does not exist or is not a rule file (.yaml, .yml, .js).</exception>
+    public static RuleSet LoadFile(string file, JavaScriptLimits? limits = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(file);
+        if (!File.Exists(file))
+        {
+            throw new RuleMailException($"{file}: no such rule file or rules folder");
+        }
+
+        if (!IsRuleFile(file))
+        {
+            throw new RuleMailException($"{file}: not a rule file: rule files end in .yaml, .yml or .js");
+        }
+
+        return Load(Path.GetDirectoryName(Path.GetFullPath(file))!, [file], limits);
+    }
+
+    private static bool IsRuleFile(string file) =>
+        file.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+        || file.EndsWith(".js", StringComparison.OrdinalIgnoreCase);
+
+    private static RuleSet Load(string directory, List<string> files, JavaScriptLimits? limits)
+    {
         var errors = new List<RuleLoadError>();
         var rules = new List<IRule>();
-        var files = System.IO.Directory.EnumerateFiles(directory)
-            .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
-                        || f.EndsWith(".js", StringComparison.OrdinalIgnoreCase))
-            .Order(StringComparer.Ordinal)
-            .ToList();
         foreach (var file in files)
         {
             var displayName = Path.Combine(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), Path.GetFileName(file));

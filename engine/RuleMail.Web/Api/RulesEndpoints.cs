@@ -94,8 +94,7 @@ internal static class RulesEndpoints
         return TypedResults.Ok(Lint(RuleFiles.Load(config, [(name, content)])));
     }
 
-    private static RuleLintDocument Lint(RuleSet set) =>
-        new(set.Errors.Count == 0, set.FileCount, set.RuleCount, [.. set.Errors.Select(RuleLintError.From)]);
+    private static RuleLintDocument Lint(RuleSet set) => RuleLintDocument.From(set);
 
     private static async Task<IResult> TestAsync(
         HttpRequest request, IncomingAnalysis incoming, OutgoingProcessing outgoing, RuleMailConfig config,

@@ -33,6 +33,45 @@ public sealed class RulesCommandTests : IDisposable
     }
 
     [Fact]
+    public void Lint_of_one_file_checks_that_file_alone_with_the_name_it_will_have_in_the_folder()
+    {
+        Directory.CreateDirectory(_work.File("drafts"));
+        File.WriteAllText(_work.File("drafts/10-bad.yaml"), "rules:\n  - name: a\n    when: {subjct: x}\n    then: {sign: always}\n");
+        File.WriteAllText(_work.File("drafts/20-good.yaml"), "rules:\n  - name: b\n    on: incoming\n    then: {tag: b}\n");
+        File.WriteAllText(_work.File("drafts/notes.txt"), "not a rule");
+
+        var bad = CliRun.Run(_work.Path, null, "rules", "lint", "drafts/10-bad.yaml");
+        var good = CliRun.Run(_work.Path, null, "rules", "lint", "drafts/20-good.yaml");
+        var notRules = CliRun.Run(_work.Path, null, "rules", "lint", "drafts/notes.txt");
+
+        Assert.Equal(3, bad.ExitCode);
+        Assert.StartsWith("drafts/10-bad.yaml:3:12: unknown field 'subjct'", bad.Error, StringComparison.Ordinal);
+        Assert.Equal((0, $"{_work.File("drafts/20-good.yaml")}: 1 rule(s) in 1 file(s), no problems\n"), (good.ExitCode, good.Output));
+        Assert.Equal(3, notRules.ExitCode);
+        Assert.EndsWith("notes.txt: not a rule file: rule files end in .yaml, .yml or .js", Assert.Single(notRules.ErrorLines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lint_json_is_the_apis_lint_document_and_json_is_an_option_not_a_folder()
+    {
+        Directory.CreateDirectory(_work.File("rules"));
+        File.WriteAllText(_work.File("rules/10-bad.yaml"), "rules:\n  - name: a\n    when: {subjct: x}\n    then: {tag: x}\n");
+
+        var result = CliRun.Run(_work.Path, null, "rules", "lint", "--json", "rules");
+        var shipped = CliRun.Run(_root, null, "rules", "lint", "--json");
+
+        Assert.Equal(3, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.False(json.RootElement.GetProperty("ok").GetBoolean());
+        var error = Assert.Single(json.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal(("rules/10-bad.yaml", 3, 12), (error.GetProperty("file").GetString(), error.GetProperty("line").GetInt32(), error.GetProperty("column").GetInt32()));
+        Assert.Equal(0, shipped.ExitCode);
+        using var clean = JsonDocument.Parse(shipped.Output);
+        Assert.True(clean.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Equal(0, clean.RootElement.GetProperty("errors").GetArrayLength());
+    }
+
+    [Fact]
     public void Check_shows_the_shipped_rules_quarantining_a_message_whose_signature_failed()
     {
         var openssl = new OpenSsl(_work.Path);
