@@ -24,7 +24,9 @@ internal static class ComposeCommand
         var bcc = OptionsCommand.Addresses("--bcc", "Blind copy recipient (repeat or separate with commas): each gets a copy of their own");
         var account = OptionsCommand.AccountOption();
         var subject = new Option<string>("--subject") { Description = "Subject", Required = true };
-        var body = new Option<string>("--body") { Description = "The text of the message", Required = true };
+        var body = new Option<string?>("--body") { Description = "The text of the message (or --body-file)" };
+        var bodyFile = new Option<string?>("--body-file") { Description = "Read the text of the message from this UTF-8 file; - reads the standard input" };
+        var htmlFile = new Option<string?>("--html-file") { Description = "An HTML version of the text, from this UTF-8 file (sent as multipart/alternative)" };
         var attach = new Option<string[]>("--attach") { Description = "A file to attach (repeat for more)" };
         var sign = new Option<bool>("--sign") { Description = "Sign; refuse when it is impossible" };
         var encrypt = new Option<bool>("--encrypt") { Description = "Encrypt; refuse (never send plaintext) when it is impossible" };
@@ -35,7 +37,7 @@ internal static class ComposeCommand
         var output = new Option<string?>("--out") { Description = "Write the message to this file (default: stdout); with Bcc copies, each copy beside it" };
         var command = new Command("compose", "Build an outgoing message, signed and/or encrypted as the buttons allow")
         {
-            from, to, cc, bcc, account, subject, body, attach, sign, encrypt, noSign, noEncrypt, type, output,
+            from, to, cc, bcc, account, subject, body, bodyFile, htmlFile, attach, sign, encrypt, noSign, noEncrypt, type, output,
         };
         command.SetAction(parse =>
         {
@@ -46,8 +48,16 @@ internal static class ComposeCommand
 
             var config = common.Resolve(parse, console);
             var draft = OptionsCommand.Draft(config, parse.GetValue(from)!, parse.GetValue(to), parse.GetValue(cc), parse.GetValue(bcc), parse.GetValue(account));
-            var content = new MessageContent(parse.GetValue(subject)!, parse.GetValue(body)!)
+            var text = (parse.GetValue(body), parse.GetValue(bodyFile)) switch
             {
+                ({ } given, null) => given,
+                (null, { } file) => ReadText(console, file, "--body-file"),
+                (null, null) => throw new UsageException("give the message's text: --body TEXT or --body-file FILE (- for the standard input)"),
+                _ => throw new UsageException("--body and --body-file cannot both be given"),
+            };
+            var content = new MessageContent(parse.GetValue(subject)!, text)
+            {
+                Html = parse.GetValue(htmlFile) is { } html ? ReadText(console, html, "--html-file") : null,
                 Attachments = [.. (parse.GetValue(attach) ?? []).Select(f => Attachment(Path.GetFullPath(f, console.WorkingDirectory)))],
             };
             var choice = new OutgoingChoice
@@ -100,6 +110,41 @@ internal static class ComposeCommand
             return ExitCodes.Done;
         });
         return command;
+    }
+
+    /// <summary>The largest body file taken: a message's text, not a mailbox.</summary>
+    private const int MaxBodyBytes = 16 * 1024 * 1024;
+
+    /// <summary>A body from a UTF-8 file (or the standard input for <c>-</c>), at most <see cref="MaxBodyBytes"/>.</summary>
+    private static string ReadText(CliConsole console, string file, string option)
+    {
+        var name = file == "-" ? "the standard input" : Path.GetFullPath(file, console.WorkingDirectory);
+        try
+        {
+            using var input = file == "-" ? console.OpenInput() : new FileStream(name, FileMode.Open, FileAccess.Read, FileShare.Read);
+            using var copy = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = input.Read(chunk)) > 0)
+            {
+                if (copy.Length + read > MaxBodyBytes)
+                {
+                    throw new RuleMailException($"{option} {name}: more than {MaxBodyBytes / (1024 * 1024)} MB; attach large content with --attach");
+                }
+
+                copy.Write(chunk, 0, read);
+            }
+
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(copy.GetBuffer(), 0, (int)copy.Length).TrimStart('\uFEFF');
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new RuleMailException($"{option} {name}: not UTF-8 text", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RuleMailException($"{option} {name}: cannot read it: {e.Message.TrimEnd('.')}", e);
+        }
     }
 
     /// <summary>Where the copy for a Bcc recipient goes: beside the main file, named after the recipient.</summary>

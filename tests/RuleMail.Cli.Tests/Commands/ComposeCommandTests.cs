@@ -103,5 +103,50 @@ public sealed class ComposeCommandTests : IDisposable
         Assert.Single(message.Attachments);
     }
 
+    [Fact]
+    public void Compose_takes_the_text_from_a_file_or_the_standard_input_and_an_html_version_from_a_file()
+    {
+        File.WriteAllText(_work.File("reply.txt"), "Grüße from a file.\n");
+        File.WriteAllText(_work.File("reply.html"), "<p>Grüße <b>from HTML</b>.</p>");
+        string[] plain = ["compose", "--keystore", Path.Combine(_root, "keystore-sample"), "--rules", Path.Combine(_root, "rules"),
+            "--from", "support@rulemail.test", "--to", "alice@customer.test", "--subject", "x", "--no-sign", "--no-encrypt"];
+
+        var fromFile = CliRun.Run(_work.Path, null, [.. plain, "--body-file", "reply.txt", "--html-file", "reply.html", "--out", "file.eml"]);
+        var fromStdin = CliRun.RunWithInput(_work.Path, null, System.Text.Encoding.UTF8.GetBytes("Grüße from stdin.\n"), [.. plain, "--body-file", "-", "--out", "stdin.eml"]);
+
+        Assert.Equal(0, fromFile.ExitCode);
+        var message = MimeMessage.Load(_work.File("file.eml"));
+        Assert.Equal("multipart/alternative", message.Body!.ContentType.MimeType);
+        Assert.Equal("Grüße from a file.", message.TextBody!.TrimEnd());
+        Assert.Contains("<b>from HTML</b>", message.HtmlBody, StringComparison.Ordinal);
+        Assert.Equal(0, fromStdin.ExitCode);
+        Assert.Equal("Grüße from stdin.", MimeMessage.Load(_work.File("stdin.eml")).TextBody!.TrimEnd());
+    }
+
+    [Theory]
+    [InlineData("rulemail: give the message's text: --body TEXT or --body-file FILE (- for the standard input)")]
+    [InlineData("rulemail: --body and --body-file cannot both be given", "--body", "y", "--body-file", "reply.txt")]
+    public void Compose_needs_exactly_one_text(string error, params string[] body)
+    {
+        File.WriteAllText(_work.File("reply.txt"), "text");
+
+        var result = CliRun.Run(_work.Path, null, ["compose", "--keystore", Path.Combine(_root, "keystore-sample"), "--from", "support@rulemail.test",
+            "--to", "alice@customer.test", "--subject", "x", .. body]);
+
+        Assert.Equal((2, error), (result.ExitCode, Assert.Single(result.ErrorLines)));
+    }
+
+    [Fact]
+    public void Compose_refuses_a_body_file_that_is_not_utf8_with_one_line()
+    {
+        File.WriteAllBytes(_work.File("latin1.txt"), [0x47, 0x72, 0xFC, 0xDF, 0x65]);
+
+        var result = CliRun.Run(_work.Path, null, "compose", "--keystore", Path.Combine(_root, "keystore-sample"), "--from", "support@rulemail.test",
+            "--to", "alice@customer.test", "--subject", "x", "--body-file", "latin1.txt", "--no-sign", "--no-encrypt");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.EndsWith("latin1.txt: not UTF-8 text", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+    }
+
     public void Dispose() => _work.Dispose();
 }
