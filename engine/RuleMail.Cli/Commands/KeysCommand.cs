@@ -128,13 +128,33 @@ internal static class KeysCommand
 
     private static Command Remove(CommonOptions common, CliConsole console)
     {
-        var fingerprint = new Argument<string>("FINGERPRINT") { Description = "Fingerprint as keys list shows it (or a unique prefix of 16+ digits)" };
-        var command = new Command("remove", "Remove one entry and its private key") { fingerprint };
+        var fingerprint = new Argument<string>("KEY")
+        {
+            Description = "The entry: its fingerprint as keys list shows it, a unique prefix of 16+ digits, an OpenPGP long key ID (0x...), or the one entry's address",
+        };
+        var yes = new Option<bool>("--yes") { Description = "Remove it even when it holds a private key (RuleMail then can no longer sign as it or decrypt mail sent to it)" };
+        var command = new Command("remove", "Remove one entry (and its private key, with --yes)") { fingerprint, yes };
         command.SetAction(parse =>
         {
             var config = common.Resolve(parse, console);
             var store = KeyStore.Open(config.Keystore, new KeyStoreOptions { Time = console.Time });
-            var removed = store.Remove(parse.GetValue(fingerprint)!);
+            var reference = parse.GetValue(fingerprint)!;
+            var matches = KeyReferences.Find(store.Entries, reference)
+                ?? throw new UsageException($"{reference}: name an entry by its fingerprint (16 to 64 hex digits: the whole one, a unique prefix, or an OpenPGP long key ID) or its address");
+            var entry = matches.Count switch
+            {
+                0 => throw new KeyStoreException($"no key store entry matches {reference} (rulemail keys list shows them)"),
+                1 => matches[0],
+                _ => throw new KeyStoreException($"{reference} names {matches.Count} entries: " +
+                                                 string.Join("; ", matches.Select(m => $"{Label(m)} {m.Fingerprint}")) + "; give the fingerprint of one"),
+            };
+            if (entry.HasPrivateKey && !parse.GetValue(yes))
+            {
+                throw new UsageException($"{Label(entry)} {entry.Fingerprint} holds a private key: without it RuleMail can no longer sign as " +
+                                         $"{(entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName)} or decrypt mail sent to it. Keep a copy, then repeat with --yes");
+            }
+
+            var removed = store.Remove(entry.Fingerprint);
             var who = removed.Addresses.Count > 0 ? string.Join(", ", removed.Addresses) : removed.DisplayName;
             console.Output.WriteLine($"removed   {KeyListEntry.KindName(removed.Kind),-5} {who}  {removed.Fingerprint}" +
                                      (removed.HasPrivateKey ? " (and its private key)" : string.Empty));
@@ -142,6 +162,14 @@ internal static class KeysCommand
         });
         return command;
     }
+
+    /// <summary>An entry's kind in a sentence: "S/MIME", "PGP" or "CRL".</summary>
+    private static string Label(KeyEntry entry) => KeyListEntry.KindName(entry.Kind) switch
+    {
+        "smime" => "S/MIME",
+        "pgp" => "PGP",
+        var other => other.ToUpperInvariant(),
+    };
 
     /// <summary>Groups of four digits, as people read fingerprints aloud over the phone.</summary>
     private static string Grouped(string fingerprint) =>

@@ -14,11 +14,10 @@ namespace RuleMail.Web.Api;
 /// </summary>
 internal static class KeyReference
 {
-    /// <summary>The shortest prefix taken (64 bits: as many as a long key ID), so a guess cannot name an entry by chance.</summary>
-    public const int MinimumDigits = 16;
+    /// <inheritdoc cref="KeyReferences.MinimumDigits"/>
+    public const int MinimumDigits = KeyReferences.MinimumDigits;
 
-    /// <summary>SHA-256 is the longest fingerprint there is (OpenPGP v6 has as many digits).</summary>
-    private const int MaximumDigits = 64;
+    private const int MaximumDigits = KeyReferences.MaximumDigits;
 
     /// <summary>The one entry <paramref name="reference"/> names, or the problem answer saying why there is none.</summary>
     public static KeyEntry? Find(KeyStore store, string reference, out ProblemHttpResult? refusal)
@@ -49,18 +48,9 @@ internal static class KeyReference
         }
     }
 
-    /// <summary>
-    /// What a normalized <paramref name="wanted"/> names: the entry with that very fingerprint; else every entry whose
-    /// fingerprint starts with it or whose OpenPGP long key ID it is.
-    /// </summary>
-    internal static List<T> Matches<T>(IEnumerable<T> entries, string wanted, Func<T, string> fingerprint, Func<T, string?> keyId)
-    {
-        var all = entries.ToList();
-        var exact = all.Where(e => fingerprint(e) == wanted).ToList();
-        return exact.Count > 0
-            ? exact
-            : [.. all.Where(e => fingerprint(e).StartsWith(wanted, StringComparison.Ordinal) || string.Equals(keyId(e), wanted, StringComparison.OrdinalIgnoreCase))];
-    }
+    /// <inheritdoc cref="KeyReferences.Matches{T}"/>
+    internal static List<T> Matches<T>(IEnumerable<T> entries, string wanted, Func<T, string> fingerprint, Func<T, string?> keyId) =>
+        KeyReferences.Matches(entries, wanted, fingerprint, keyId);
 
     /// <summary>The kind as the list names it, for one line about an entry.</summary>
     public static string KindOf(KeyEntry entry) => Json.KeyListEntry.KindName(entry.Kind);
@@ -68,20 +58,6 @@ internal static class KeyReference
     /// <summary>The addresses of an entry, or its name when it serves none (a CA, a CRL), for one line about it.</summary>
     public static string Who(KeyEntry entry) => entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
 
-    /// <summary>Upper-case hex digits without separators (and without a key ID's <c>0x</c>); null when it is not that.</summary>
-    internal static string? Normalize(string? reference)
-    {
-        if (reference is null)
-        {
-            return null;
-        }
-
-        var digits = reference.Replace(":", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal);
-        if (digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
-        {
-            digits = digits[2..];
-        }
-
-        return digits.Length is >= MinimumDigits and <= MaximumDigits && digits.All(char.IsAsciiHexDigit) ? digits.ToUpperInvariant() : null;
-    }
+    /// <inheritdoc cref="KeyReferences.Normalize"/>
+    internal static string? Normalize(string? reference) => KeyReferences.Normalize(reference);
 }

@@ -172,13 +172,49 @@ public sealed class KeysCommandTests
                          k.GetProperty("addresses").EnumerateArray().Any(a => a.GetString() == "support@rulemail.test"));
         var fingerprint = support.GetProperty("fingerprint").GetString()!;
 
-        var result = CliRun.Run(work.Path, null, "keys", "remove", fingerprint, "--keystore", store);
+        var refused = CliRun.Run(work.Path, null, "keys", "remove", fingerprint, "--keystore", store);
+        var kept = CliRun.Run(work.Path, null, "keys", "list", "--json", "--keystore", store);
+        var result = CliRun.Run(work.Path, null, "keys", "remove", fingerprint, "--yes", "--keystore", store);
         var after = CliRun.Run(work.Path, null, "keys", "list", "--json", "--keystore", store);
 
+        // A private key goes only when asked for twice: without it RuleMail cannot sign or decrypt any more.
+        Assert.Equal(2, refused.ExitCode);
+        Assert.EndsWith("holds a private key: without it RuleMail can no longer sign as support@rulemail.test or decrypt mail sent to it. Keep a copy, then repeat with --yes",
+            Assert.Single(refused.ErrorLines), StringComparison.Ordinal);
+        Assert.Contains(fingerprint, kept.Output, StringComparison.Ordinal);
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("and its private key", result.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(fingerprint, after.Output, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(store, "smime", fingerprint + ".key")));
+    }
+
+    [Fact]
+    public void Keys_remove_takes_an_address_a_long_key_id_or_a_prefix_and_lists_the_entries_when_it_names_several()
+    {
+        using var work = new TempDirectory("cli-remove-by");
+        var store = CopyOfSampleStore(work);
+        using var json = JsonDocument.Parse(CliRun.Run(work.Path, null, "keys", "list", "--json", "--keystore", store).Output);
+        var keys = json.RootElement.GetProperty("keys").EnumerateArray().ToList();
+        string Fingerprint(string kind, string address) => keys.Single(k => k.GetProperty("kind").GetString() == kind
+            && k.GetProperty("addresses").EnumerateArray().Any(a => a.GetString() == address)).GetProperty("fingerprint").GetString()!;
+        var bob = keys.Single(k => k.GetProperty("kind").GetString() == "pgp" && k.GetProperty("addresses")[0].GetString() == "bob@partner.test");
+
+        var byAddress = CliRun.Run(work.Path, null, "keys", "remove", "Alice@Customer.test", "--keystore", store);
+        var byKeyId = CliRun.Run(work.Path, null, "keys", "remove", "0x" + bob.GetProperty("key_id").GetString()!.ToLowerInvariant(), "--keystore", store);
+        var byPrefix = CliRun.Run(work.Path, null, "keys", "remove", Fingerprint("smime", "dave@expired.test")[..16], "--keystore", store);
+        var several = CliRun.Run(work.Path, null, "keys", "remove", "carol@both.test", "--keystore", store);
+        var tooShort = CliRun.Run(work.Path, null, "keys", "remove", "ABCD", "--keystore", store);
+        var after = CliRun.Run(work.Path, null, "keys", "list", "--json", "--keystore", store).Output;
+
+        Assert.Equal((0, 0, 0), (byAddress.ExitCode, byKeyId.ExitCode, byPrefix.ExitCode));
+        Assert.Equal(3, several.ExitCode);
+        Assert.Equal($"rulemail: carol@both.test names 2 entries: S/MIME {Fingerprint("smime", "carol@both.test")}; PGP {Fingerprint("pgp", "carol@both.test")}; give the fingerprint of one",
+            Assert.Single(several.ErrorLines));
+        Assert.Equal(2, tooShort.ExitCode);
+        Assert.DoesNotContain("alice@customer.test", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("bob@partner.test", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("dave@expired.test", after, StringComparison.Ordinal);
+        Assert.Contains("carol@both.test", after, StringComparison.Ordinal);
     }
 
     [Fact]
