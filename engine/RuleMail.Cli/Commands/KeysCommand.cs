@@ -61,8 +61,7 @@ internal static class KeysCommand
             foreach (var item in imported)
             {
                 var entry = item.Entry;
-                var addresses = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
-                console.Output.WriteLine($"{KeyImportEntry.ChangeName(item.Change),-9} {KeyListEntry.KindName(entry.Kind),-5} {addresses}");
+                console.Output.WriteLine($"{KeyImportEntry.ChangeName(item.Change),-9} {KeyListEntry.KindName(entry.Kind),-5} {KeyReferences.Who(entry)}");
                 var fingerprintKind = entry.Kind == KeyKind.Pgp ? "OpenPGP fingerprint" : "SHA-256 fingerprint";
                 var until = entry.NotAfter is { } end ? end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "no expiry";
                 console.Output.WriteLine($"          {fingerprintKind}: {Grouped(entry.Fingerprint)}");
@@ -102,7 +101,7 @@ internal static class KeysCommand
             foreach (var entry in store.Entries)
             {
                 var kind = entry is SmimeCertificateEntry { IsTrustAnchor: true } ? "smime CA" : KeyListEntry.KindName(entry.Kind);
-                var who = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
+                var who = KeyReferences.Who(entry);
                 if (entry is PgpKeyEntry { DomainAlias: { } alias })
                 {
                     who += $" (+ *@{alias})";
@@ -151,12 +150,11 @@ internal static class KeysCommand
             if (entry.HasPrivateKey && !parse.GetValue(yes))
             {
                 throw new UsageException($"{Label(entry)} {entry.Fingerprint} holds a private key: without it RuleMail can no longer sign as " +
-                                         $"{(entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName)} or decrypt mail sent to it. Keep a copy, then repeat with --yes");
+                                         $"{KeyReferences.Who(entry)} or decrypt mail sent to it. Keep a copy, then repeat with --yes");
             }
 
             var removed = store.Remove(entry.Fingerprint);
-            var who = removed.Addresses.Count > 0 ? string.Join(", ", removed.Addresses) : removed.DisplayName;
-            console.Output.WriteLine($"removed   {KeyListEntry.KindName(removed.Kind),-5} {who}  {removed.Fingerprint}" +
+            console.Output.WriteLine($"removed   {KeyListEntry.KindName(removed.Kind),-5} {KeyReferences.Who(removed)}  {removed.Fingerprint}" +
                                      (removed.HasPrivateKey ? " (and its private key)" : string.Empty));
             return ExitCodes.Done;
         });

@@ -46,6 +46,13 @@ public static class KeyReferences
             : [.. all.Where(e => fingerprint(e).StartsWith(wanted, StringComparison.Ordinal) || string.Equals(keyId(e), wanted, StringComparison.OrdinalIgnoreCase))];
     }
 
+    /// <summary>The addresses of an entry, or its name when it serves none (a CA, a CRL), for one line about it.</summary>
+    public static string Who(KeyEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
+    }
+
     /// <summary>
     /// The entries <paramref name="reference"/> names: by address when it holds an <c>@</c> (every entry serving that
     /// address), else as <see cref="Matches{T}"/>; null when it is neither an address nor hex digits enough.

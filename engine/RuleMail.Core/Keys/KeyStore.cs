@@ -122,15 +122,11 @@ public sealed class KeyStore
     public KeyEntry Remove(string fingerprint)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
-        var wanted = fingerprint.Replace(":", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
+        var wanted = KeyReferences.Normalize(fingerprint);
         using (_folder.Lock(LockTimeout))
         {
             var current = KeyStoreSnapshot.Load(_folder);
-            var matches = current.Entries.Where(e => e.Fingerprint == wanted).ToList();
-            if (matches.Count == 0 && wanted.Length >= 16)
-            {
-                matches = [.. current.Entries.Where(e => e.Fingerprint.StartsWith(wanted, StringComparison.Ordinal))];
-            }
+            var matches = wanted is null ? [] : KeyReferences.Matches(current.Entries, wanted, e => e.Fingerprint, e => (e as PgpKeyEntry)?.KeyId);
 
             var entry = matches.Count switch
             {

@@ -43,7 +43,7 @@ public sealed record KeyStoreChange(
 
     private static string Describe(KeyEntry entry)
     {
-        var who = entry.Addresses.Count > 0 ? string.Join(", ", entry.Addresses) : entry.DisplayName;
+        var who = KeyReferences.Who(entry);
         return entry.Kind switch
         {
             KeyKind.Pgp => $"OpenPGP {who}, OpenPGP fingerprint {entry.Fingerprint}",

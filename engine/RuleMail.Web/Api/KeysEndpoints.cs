@@ -37,7 +37,7 @@ internal static class KeysEndpoints
         api.MapGet("/keys/{fingerprint}", Get)
             .WithName("keys-get")
             .WithSummary("One key store entry, or its public part as a file")
-            .WithDescription($"fingerprint: as the list shows it, a unique prefix of {KeyReference.MinimumDigits}+ hex digits, or an OpenPGP long key ID. JSON by default (the list's entry); format=pem (or Accept: {KeyDownload.PemCertificate}) gives an S/MIME certificate or a CRL as PEM, format=armored (or Accept: {KeyDownload.PgpKeys}) an OpenPGP key's ASCII-armored public key. Never any private key material.")
+            .WithDescription($"fingerprint: as the list shows it, a unique prefix of {KeyReferences.MinimumDigits}+ hex digits, or an OpenPGP long key ID. JSON by default (the list's entry); format=pem (or Accept: {KeyDownload.PemCertificate}) gives an S/MIME certificate or a CRL as PEM, format=armored (or Accept: {KeyDownload.PgpKeys}) an OpenPGP key's ASCII-armored public key. Never any private key material.")
             .Produces<KeyListEntry>(StatusCodes.Status200OK, "application/json")
             .Produces(StatusCodes.Status200OK, contentType: KeyDownload.PemCertificate, additionalContentTypes: [KeyDownload.PemFile, KeyDownload.PgpKeys])
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -101,7 +101,7 @@ internal static class KeysEndpoints
         {
             logger.LogInformation(
                 "key store: {Change} {Kind} {Who} {Fingerprint} from {File} (token {Token})",
-                KeyImportEntry.ChangeName(item.Change), KeyReference.KindOf(item.Entry), KeyReference.Who(item.Entry), item.Entry.Fingerprint, item.Source, who);
+                KeyImportEntry.ChangeName(item.Change), KeyReference.KindOf(item.Entry), KeyReferences.Who(item.Entry), item.Entry.Fingerprint, item.Source, who);
         }
 
         var document = KeyImportDocument.From(imported, store.Time.GetUtcNow());
@@ -135,7 +135,7 @@ internal static class KeysEndpoints
 
         logging.CreateLogger(LogCategory).LogInformation(
             "key store: removed {Kind} {Who} {Fingerprint}{Private} (token {Token})",
-            KeyReference.KindOf(removed), KeyReference.Who(removed), removed.Fingerprint,
+            KeyReference.KindOf(removed), KeyReferences.Who(removed), removed.Fingerprint,
             removed.HasPrivateKey ? " and its private key" : string.Empty, ApiAccess.TokenName(context.User));
         return TypedResults.NoContent();
     }

@@ -12,6 +12,7 @@ using RuleMail.Host.Configuration;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 using RuleMail.Json;
+using RuleMail.Keys;
 using RuleMail.Web.Api;
 using RuleMail.Web.Tests.Support;
 
@@ -107,12 +108,12 @@ public sealed class KeysEndpointsTests : IAsyncLifetime
             ("9999", "5555666677778888"),
         ];
 
-        Assert.Equal(3, KeyReference.Matches(entries, "AAAABBBBCCCCDDDD", e => e.Fingerprint, e => e.KeyId).Count);
-        Assert.Single(KeyReference.Matches(entries, "AAAABBBBCCCCDDDD1111", e => e.Fingerprint, e => e.KeyId));
-        Assert.Single(KeyReference.Matches(entries, "5555666677778888", e => e.Fingerprint, e => e.KeyId));
-        Assert.Equal("AAAABBBBCCCCDDDD", KeyReference.Normalize("aaaa:bbbb cccc:dddd"));
-        Assert.Null(KeyReference.Normalize("AAAABBBBCCCCDDD"));
-        Assert.Null(KeyReference.Normalize(new string('A', 65)));
+        Assert.Equal(3, KeyReferences.Matches(entries, "AAAABBBBCCCCDDDD", e => e.Fingerprint, e => e.KeyId).Count);
+        Assert.Single(KeyReferences.Matches(entries, "AAAABBBBCCCCDDDD1111", e => e.Fingerprint, e => e.KeyId));
+        Assert.Single(KeyReferences.Matches(entries, "5555666677778888", e => e.Fingerprint, e => e.KeyId));
+        Assert.Equal("AAAABBBBCCCCDDDD", KeyReferences.Normalize("aaaa:bbbb cccc:dddd"));
+        Assert.Null(KeyReferences.Normalize("AAAABBBBCCCCDDD"));
+        Assert.Null(KeyReferences.Normalize(new string('A', 65)));
     }
 
     [Fact]
