@@ -117,7 +117,7 @@ public sealed class KeyStore
         return [.. outcomes.Select(o => new ImportedEntry(entries[o.Fingerprint], o.Change, o.Source, o.Note))];
     }
 
-    /// <summary>Removes one entry (and its private key) by fingerprint or a unique fingerprint prefix of 16+ hex digits.</summary>
+    /// <summary>Removes one entry (and its private key) named as <see cref="KeyReferences.Matches{T}"/> takes it: a fingerprint, a unique prefix of 16+ hex digits, or an OpenPGP long key ID.</summary>
     /// <exception cref="KeyStoreException">No entry or several entries match.</exception>
     public KeyEntry Remove(string fingerprint)
     {

@@ -68,8 +68,7 @@ internal sealed class TokenAuthenticationHandler(
     {
         if (Context.Items[BlockedKey] is TimeSpan wait)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            Response.Headers.RetryAfter = seconds;
+            var seconds = ApiProblem.RetryAfter(Response, wait);
             await ApiProblem.WriteAsync(Context, StatusCodes.Status429TooManyRequests,
                 $"too many failed authentications from this address: every token from it is refused for {seconds} more seconds").ConfigureAwait(false);
             return;

@@ -51,12 +51,12 @@ internal static class LedgerDocuments
     /// <summary>The stored decision, with each webhook's URL redacted as its action's target is.</summary>
     private static JsonElement? Decision(string? json)
     {
-        if (json is null || ContractJson.Deserialize<DecisionDocument>(json) is not { Webhook: { Count: > 0 } webhooks } decision)
+        if (json is null || ContractJson.Deserialize<DecisionDocument>(json) is not { Webhook.Count: > 0 } decision)
         {
             return RetryDocuments.Stored(json);
         }
 
-        return RetryDocuments.Stored(ContractJson.Serialize(decision with { Webhook = [.. webhooks.Select(w => w with { Url = WebhookTarget.Redacted(w.Url) })] }));
+        return RetryDocuments.Stored(ContractJson.Serialize(decision.Redacted()));
     }
 
     /// <summary>One side effect; a webhook's URL is redacted (its user info, path and query may hold credentials).</summary>

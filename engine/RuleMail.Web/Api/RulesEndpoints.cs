@@ -69,7 +69,7 @@ internal static class RulesEndpoints
         if (type is null && content.Length == 0)
         {
             var folder = RuleSet.Load(config.Rules, config.Javascript.Limits);
-            return TypedResults.Ok(Lint(folder));
+            return TypedResults.Ok(RuleLintDocument.From(folder));
         }
 
         var javascript = type is not null && RuleFiles.JavaScriptTypes.Contains(type, StringComparer.OrdinalIgnoreCase);
@@ -91,10 +91,8 @@ internal static class RulesEndpoints
                 $"name: {name} does not fit the content type {type}: a YAML file ends in .yaml or .yml, a JavaScript file in .js");
         }
 
-        return TypedResults.Ok(Lint(RuleFiles.Load(config, [(name, content)])));
+        return TypedResults.Ok(RuleLintDocument.From(RuleFiles.Load(config, [(name, content)])));
     }
-
-    private static RuleLintDocument Lint(RuleSet set) => RuleLintDocument.From(set);
 
     private static async Task<IResult> TestAsync(
         HttpRequest request, IncomingAnalysis incoming, OutgoingProcessing outgoing, RuleMailConfig config,

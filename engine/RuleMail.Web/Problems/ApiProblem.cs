@@ -28,6 +28,15 @@ public static class ApiProblem
         }).ConfigureAwait(false);
     }
 
+    /// <summary>Sets <c>Retry-After</c> to <paramref name="wait"/> in whole seconds (at least 1) and returns them, for a 429's detail.</summary>
+    public static string RetryAfter(HttpResponse response, TimeSpan wait)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers.RetryAfter = seconds;
+        return seconds;
+    }
+
     /// <summary>
     /// Gives the answers ASP.NET Core makes itself (no route, wrong method, a body type the operation does not take)
     /// the one clear line every RuleMail problem has.

@@ -41,13 +41,8 @@ internal static class UiEndpoints
         ui.MapPost("/session/end", SignOutAsync).AllowAnonymous();
     }
 
-    private static IResult Blocked(HttpContext context, TimeSpan wait)
-    {
-        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return ApiProblem.Result(StatusCodes.Status429TooManyRequests,
-            $"too many failed sign-ins from this address: every token from it is refused for {seconds} more seconds");
-    }
+    private static IResult Blocked(HttpContext context, TimeSpan wait) => ApiProblem.Result(StatusCodes.Status429TooManyRequests,
+        $"too many failed sign-ins from this address: every token from it is refused for {ApiProblem.RetryAfter(context.Response, wait)} more seconds");
 
     private static IResult Session(HttpContext context, RuleMailConfig config) =>
         TypedResults.Ok(Document(context, config));
@@ -88,10 +83,8 @@ internal static class UiEndpoints
 
         if (pace.Take(token.Name) is { } again)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(again.TotalSeconds));
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return ApiProblem.Result(StatusCodes.Status429TooManyRequests,
-                $"the token {token.Name} signed in {SignInPace.PerWindow} times within a minute; sign in again in {seconds} seconds");
+                $"the token {token.Name} signed in {SignInPace.PerWindow} times within a minute; sign in again in {ApiProblem.RetryAfter(context.Response, again)} seconds");
         }
 
         var principal = UiAccess.Principal(token);
