@@ -5,17 +5,9 @@
 // message again with today's keys and rules (POST /api/v1/messages/{id}/retry; the server refuses anyone else).
 
 import { api } from './api.js';
-import { h, replace, icon, when, toast } from './dom.js';
+import { h, replace, when, toast } from './dom.js';
+import { securityIcons } from './security.js';
 import { filtersInAddress, keepFiltersInAddress, choice, table, badge, notice, loadFailed } from './listing.js';
-
-/** The seed's incoming status texts, spelled as the CLI spells them (RuleMail.Cli/Output/SecurityText.cs). */
-export const texts = {
-  encrypted: 'This message was encrypted for you.',
-  notDecrypted: 'This message can not be decrypted.',
-  verified: 'This message’s signature has been successfully verified.',
-  notVerified: 'The verification of the signature of this message has failed.',
-  plain: 'This message is neither signed nor encrypted.',
-};
 
 // The seed's troubleshooting, for the two failures whose comments it fixes.
 const advice = {
@@ -47,30 +39,6 @@ const stateChoices = [
 const actionNames = { keyword: 'Set the keyword', remove_keyword: 'Remove the keyword', move: 'Move to', webhook: 'Webhook to', notify: 'Notify' };
 const actionBadges = { done: 'ok', pending: 'warn', failed: 'bad', skipped: 'skipped' };
 const columns = ['Security', 'Account', 'Received', 'From', 'Subject', 'Status'];
-
-/** The seed's icons for a stored security result: each titled with its hover text, then the result's own comment. */
-export function securityIcons(security) {
-  if (!security) return [h('span', { class: 'muted' }, 'not analysed')];
-  const icons = [];
-  const { encryption, sign } = security;
-  if (encryption) {
-    icons.push(statusIcon(encryption.success ? 'lock' : 'encryption-error',
-      encryption.success ? texts.encrypted : texts.notDecrypted, `Encryption: ${encryption.comment}`));
-  }
-  if (sign) {
-    icons.push(statusIcon(sign.success ? 'signed' : 'not-signed',
-      sign.success ? texts.verified : texts.notVerified, `Sign: ${sign.comment}`));
-  }
-  if (icons.length === 0) icons.push(statusIcon('unsigned', texts.plain));
-  return icons;
-}
-
-function statusIcon(name, text, comment) {
-  const title = comment ? `${text}\n${comment}` : text;
-  const image = icon(name, title);
-  image.title = title;
-  return image;
-}
 
 export async function render(main, session) {
   const fetching = session.accounts.filter((a) => a.fetches);

@@ -5,7 +5,8 @@
 // Nothing is flagged, moved or sent by a dry run.
 
 import { api } from './api.js';
-import { h, replace, icon } from './dom.js';
+import { h, replace } from './dom.js';
+import { securityIcons } from './security.js';
 
 const decisionNames = {
   sign: 'Sign', encrypt: 'Encrypt', security_type: 'Security type', flag: 'Flag', move: 'Move to', tag: 'Tag',
@@ -204,16 +205,12 @@ function decisionValue(key, value) {
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
-/** The security result the incoming rules saw, with the seed's icons. */
+/** The security result the incoming rules saw: the seed's icons as the inbox shows them, and each part's comment. */
 function security(result) {
-  const sign = result.sign;
-  const encryption = result.encryption;
+  const { sign, encryption } = result;
   return h('div', { class: 'dry-security' },
     h('h3', {}, `Security${result.type ? ` (${result.type})` : ''}`),
-    h('p', {}, sign === null
-      ? [icon('unsigned'), ' Not signed.']
-      : [icon(sign.success ? 'signed' : 'not-signed', sign.success ? 'signed' : 'not signed'), ' ', sign.comment ?? '']),
-    h('p', {}, encryption === null
-      ? [icon('open-lock'), ' Not encrypted.']
-      : [icon(encryption.success ? 'lock' : 'encryption-error', encryption.success ? 'encrypted' : 'cannot be decrypted'), ' ', encryption.comment ?? '']));
+    h('p', { class: 'security-icons' }, securityIcons(result)),
+    h('p', {}, sign ? `Signature: ${sign.comment ?? ''}` : 'Not signed.'),
+    h('p', {}, encryption ? `Encryption: ${encryption.comment ?? ''}` : 'Not encrypted.'));
 }
