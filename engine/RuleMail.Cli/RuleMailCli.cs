@@ -23,6 +23,7 @@ internal static class RuleMailCli
         root.Subcommands.Add(RetryCommand.Create(common, console));
         root.Subcommands.Add(ServeCommand.Create(common, console));
         root.Subcommands.Add(TokensCommand.Create(common, console));
+        root.Subcommands.Add(ClusterCommand.Create(common, console));
         return root;
     }
 

@@ -36,7 +36,7 @@ public static class RuleMailWebHost
         builder.Services.AddRuleMailHost(config, settings.KeyStoreOptions, settings.Environment);
         if (settings.Schedule)
         {
-            builder.AddRuleMailScheduling(config);
+            builder.AddRuleMailScheduling(config, settings.Environment);
         }
 
         builder.AddRuleMailWeb(config, settings.Listen);

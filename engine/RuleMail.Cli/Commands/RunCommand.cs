@@ -53,7 +53,7 @@ internal static class RunCommand
                 builder.Services.AddRuleMailHost(config, options, console.GetEnvironmentVariable);
                 if (!runOnce)
                 {
-                    builder.AddRuleMailScheduling(config);
+                    builder.AddRuleMailScheduling(config, console.GetEnvironmentVariable);
                 }
 
                 host = builder.Build();
@@ -97,7 +97,14 @@ internal static class RunCommand
             {
                 console.Output.WriteLine();
                 console.Output.WriteLine($"{runner.Account.Name}: fetching");
-                fetch = await runner.FetchAsync(new Inline<ProcessedMessage>(m => WriteMessage(console.Output, m)), cancellationToken);
+                var progress = new Inline<ProcessedMessage>(m => WriteMessage(console.Output, m));
+                fetch = await runner.FetchAsync(progress, cancellationToken);
+                if (runtime.Services.Coordination is { } cluster && fetch.Error is null)
+                {
+                    // A node of a cluster: the listing queued the messages; work through this account's queue here.
+                    await runner.DrainAsync(cluster, fetch, progress, cancellationToken);
+                }
+
                 if (fetch.Error is { } error)
                 {
                     console.Output.WriteLine($"  {SecurityText.Warning} {error} (nothing was lost; the next run tries again)");

@@ -22,7 +22,7 @@ internal static class TokensCommand
         create.SetAction(async (parse, cancellationToken) =>
         {
             var config = common.Resolve(parse, console);
-            await using var tokens = await ApiTokens.OpenAsync(config, console.Time, cancellationToken);
+            await using var tokens = await ApiTokens.OpenAsync(config, console.Time, console.GetEnvironmentVariable, cancellationToken);
             var (token, secret) = await tokens.CreateAsync(parse.GetValue(name)!, Enum.Parse<ApiRole>(parse.GetValue(role)!, ignoreCase: true), cancellationToken);
             console.Output.WriteLine(secret);
             console.Error.WriteLine($"rulemail: token {token.Name} ({Role(token.Role)}) made; it is shown only this once: keep it in the ticket system's secret store");
@@ -33,7 +33,7 @@ internal static class TokensCommand
         list.SetAction(async (parse, cancellationToken) =>
         {
             var config = common.Resolve(parse, console);
-            await using var tokens = await ApiTokens.OpenAsync(config, console.Time, cancellationToken);
+            await using var tokens = await ApiTokens.OpenAsync(config, console.Time, console.GetEnvironmentVariable, cancellationToken);
             var all = await tokens.ListAsync(cancellationToken);
             if (all.Count == 0)
             {
@@ -56,7 +56,7 @@ internal static class TokensCommand
         revoke.SetAction(async (parse, cancellationToken) =>
         {
             var config = common.Resolve(parse, console);
-            await using var tokens = await ApiTokens.OpenAsync(config, console.Time, cancellationToken);
+            await using var tokens = await ApiTokens.OpenAsync(config, console.Time, console.GetEnvironmentVariable, cancellationToken);
             await tokens.RevokeAsync(parse.GetValue(revokeName)!, cancellationToken);
             console.Output.WriteLine($"Revoked {parse.GetValue(revokeName)}.");
             return ExitCodes.Done;

@@ -16,6 +16,7 @@ namespace RuleMail.Json;
 [JsonSerializable(typeof(SecurityResult))]
 [JsonSerializable(typeof(SecurityOptions))]
 [JsonSerializable(typeof(CheckDocument))]
+[JsonSerializable(typeof(ClusterStatusDocument))]
 [JsonSerializable(typeof(KeyListDocument))]
 [JsonSerializable(typeof(SmimeKeyListEntry))]
 [JsonSerializable(typeof(PgpKeyListEntry))]

@@ -129,6 +129,12 @@ public static partial class ConfigLoader
             }
         }
 
+        var cluster = config.Cluster;
+        if (cluster.LeaseSeconds is < 2 or > 3600 || cluster.Workers is < 1 or > 64 || cluster.Batch is < 1 or > 1000)
+        {
+            throw new RuleMailException($"{config.Path}: cluster settings out of range (lease_seconds 2-3600, workers 1-64, batch 1-1000)");
+        }
+
         if (config.Composer.MaxEncryptionRecipients < 1)
         {
             throw new RuleMailException($"{config.Path}: composer.max_encryption_recipients must be at least 1");
@@ -281,7 +287,10 @@ public static partial class ConfigLoader
     {
         config.Keystore = System.IO.Path.GetFullPath(config.Keystore, baseDirectory);
         config.Rules = System.IO.Path.GetFullPath(config.Rules, baseDirectory);
-        config.State = System.IO.Path.GetFullPath(config.State, baseDirectory);
+        if (config.State.Path is { } statePath)
+        {
+            config.State.Path = System.IO.Path.GetFullPath(statePath, baseDirectory);
+        }
         if (config.KeystorePassphraseFile is not null)
         {
             config.KeystorePassphraseFile = System.IO.Path.GetFullPath(config.KeystorePassphraseFile, baseDirectory);

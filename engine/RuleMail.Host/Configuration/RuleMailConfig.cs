@@ -18,7 +18,11 @@ public sealed class RuleMailConfig
 
     public string Rules { get; set; } = "rules";
 
-    public string State { get; set; } = ".rulemail/state.db";
+    /// <summary>The SQLite file of one host (the default), or the PostgreSQL database of a cluster (<see cref="StateConfig"/>).</summary>
+    public StateConfig State { get; set; } = StateConfig.FromPath(StateConfig.DefaultPath);
+
+    /// <summary>How the nodes share the work when <see cref="State"/> is on PostgreSQL.</summary>
+    public ClusterConfig Cluster { get; set; } = new();
 
     public ComposerConfig Composer { get; set; } = new();
 

@@ -18,6 +18,12 @@ public sealed class FetchReport(string account, string source)
     /// <summary>Messages waiting for their next attempt (not yet due).</summary>
     public int Waiting { get; set; }
 
+    /// <summary>In a cluster: messages this run put in the work queue for the nodes' workers.</summary>
+    public int Queued { get; set; }
+
+    /// <summary>In a cluster: another node holds the account's lease (it lists the mailbox now), so this run did nothing.</summary>
+    public bool HeldElsewhere { get; set; }
+
     /// <summary>Why the run stopped early (server down, login refused); null when it ran through.</summary>
     public string? Error { get; set; }
 

@@ -76,8 +76,19 @@ public sealed class HostServices
     /// </summary>
     internal Action<IncomingVerdict>? AnalysisFault { get; set; }
 
-    /// <summary>Where raw messages are spooled while they are processed.</summary>
-    public string SpoolDirectory => Path.Combine(Path.GetDirectoryName(Config.State) ?? ".", "spool");
+    /// <summary>
+    /// Where raw messages are spooled while they are processed: beside the SQLite state, or for a node of a cluster a
+    /// folder of this process's own on the machine's temporary disk (the state is elsewhere, and nodes never share a spool).
+    /// </summary>
+    public string SpoolDirectory => Node is { } node
+        ? Path.Combine(Path.GetTempPath(), "rulemail-spool", node.SpoolName)
+        : Path.Combine(Path.GetDirectoryName(Config.State.Path) ?? ".", "spool");
+
+    /// <summary>The cluster's leases and work queue when this process is a node of one; null for one host on SQLite.</summary>
+    public Cluster.PostgresCluster? Coordination { get; init; }
+
+    /// <summary>This process as a node of a cluster (the state is on PostgreSQL); null for one host on SQLite.</summary>
+    public Cluster.ClusterNode? Node { get; init; }
 
     /// <summary>The handler of <paramref name="kind"/>.</summary>
     internal IActionHandler ActionFor(SideEffectKind kind) =>
@@ -85,5 +96,5 @@ public sealed class HostServices
 
     /// <summary>The same services on another state store (benchmarks time the store).</summary>
     internal HostServices WithState(IStateStore state) =>
-        new(Config, Incoming, Outgoing, RuleSource, state, Actions, Logging, Time, Environment, Metrics) { Retry = Retry, AnalysisFault = AnalysisFault };
+        new(Config, Incoming, Outgoing, RuleSource, state, Actions, Logging, Time, Environment, Metrics) { Retry = Retry, AnalysisFault = AnalysisFault, Node = Node, Coordination = Coordination };
 }

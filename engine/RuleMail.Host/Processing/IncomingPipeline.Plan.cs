@@ -45,6 +45,10 @@ internal sealed partial class IncomingPipeline
             {
                 Add(report, await FinishAsync(source, message, entry, effects, index, actions, isNew, present, CancellationToken.None).ConfigureAwait(false), progress);
             }
+            catch (Cluster.FencedOffException e)
+            {
+                _logger.LogWarning("{Account}: {Key}: {Reason}", account.Name, entry.SourceKey, e.Message);
+            }
 #pragma warning disable CA1031 // A plan in the background must not fault the run; what is not recorded runs again next time.
             catch (Exception e)
 #pragma warning restore CA1031

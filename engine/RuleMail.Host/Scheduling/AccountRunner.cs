@@ -13,7 +13,7 @@ namespace RuleMail.Host.Scheduling;
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
     Justification = "A SemaphoreSlim whose AvailableWaitHandle is never read holds nothing to dispose; the runner lives as long as its runtime.")]
-public sealed class AccountRunner(HostServices services, AccountConfig account)
+public sealed partial class AccountRunner(HostServices services, AccountConfig account)
 {
     private readonly SemaphoreSlim _mailbox = new(1, 1);
 
@@ -37,7 +37,9 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
             FetchReport report;
             try
             {
-                report = await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
+                report = services.Coordination is { } cluster
+                    ? await FetchInClusterAsync(cluster, source, description, transport, progress, cancellationToken).ConfigureAwait(false)
+                    : await new IncomingPipeline(services, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -70,6 +72,11 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
             await using var transport = Transport();
             try
             {
+                if (services.Coordination is { } cluster)
+                {
+                    return await RetryInClusterAsync(cluster, selection, source, description, transport, progress, cancellationToken).ConfigureAwait(false);
+                }
+
                 return await new RetryProcessing(services, Account, source, transport).RunAsync(selection, description, progress, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -96,7 +103,9 @@ public sealed class AccountRunner(HostServices services, AccountConfig account)
         SendReport report;
         try
         {
-            report = await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            report = services.Coordination is { } cluster
+                ? await SendInClusterAsync(cluster, send.Outbox!, transport, sentCopy, progress, cancellationToken).ConfigureAwait(false)
+                : await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

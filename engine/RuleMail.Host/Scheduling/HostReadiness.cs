@@ -42,9 +42,10 @@ public sealed class HostReadiness
                 runner.Sends ? Job($"send:{name}") : null);
         }
 
-        var ready = keystore.Ok && state.Ok && rules.Ok
+        var cluster = _runtime.Services.Coordination is null ? null : await ClusterCheckAsync(cancellationToken).ConfigureAwait(false);
+        var ready = keystore.Ok && state.Ok && rules.Ok && cluster?.Ok != false
             && accounts.Values.All(a => a.Fetch?.Ok != false && a.Send?.Ok != false);
-        return new ReadinessDocument(ready, new ReadinessChecks(keystore, state, rules, accounts));
+        return new ReadinessDocument(ready, new ReadinessChecks(keystore, state, rules, accounts) { Cluster = cluster });
     }
 
     private ReadinessCheck KeyStoreCheck()
@@ -87,6 +88,44 @@ public sealed class HostReadiness
         {
             return new ReadinessCheck(false, $"the state database does not answer: {e.Message.Split('\n')[0]}");
         }
+    }
+
+    /// <summary>
+    /// A node of a cluster: the cluster as the shared state says, and whether this node is alive in it (its heartbeat
+    /// recent, so its leases and claims hold). Under <c>serve</c>, which runs no workers, the node is not registered.
+    /// </summary>
+    private async Task<ClusterReadiness> ClusterCheckAsync(CancellationToken cancellationToken)
+    {
+        var cluster = _runtime.Services.Coordination!;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StateTimeout);
+        ClusterStatusDocument status;
+        try
+        {
+            status = await cluster.StatusAsync(cluster.Node.Instance, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ClusterReadiness(false, $"the cluster's tables did not answer within {StateTimeout.TotalSeconds:0} s", null);
+        }
+#pragma warning disable CA1031 // Whatever the database throws, the answer is "not ready" with its reason.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            return new ClusterReadiness(false, $"the cluster's tables do not answer: {e.Message.Split('\n')[0]}", null);
+        }
+
+        var self = status.Nodes.FirstOrDefault(n => n.Instance == cluster.Node.Instance);
+        var alive = status.Nodes.Count(n => n.State == "alive");
+        var summary = $"{alive} nodes alive; queue: {status.Queue.Waiting} waiting, {status.Queue.Claimed} being worked on; {status.Leases.Count} leases held";
+        if (_scheduled is null)
+        {
+            return new ClusterReadiness(true, $"serving only (no workers on this node); {summary}", status);
+        }
+
+        return self?.State == "alive"
+            ? new ClusterReadiness(true, $"node {cluster.Node.Instance} alive; {summary}", status)
+            : new ClusterReadiness(false, $"node {cluster.Node.Instance} is not alive in the cluster (registering, or its heartbeat fails); {summary}", status);
     }
 
     private ReadinessCheck RulesCheck()

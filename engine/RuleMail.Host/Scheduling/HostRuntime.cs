@@ -64,6 +64,11 @@ public sealed class HostRuntime : IAsyncDisposable
 
         var services = provider.GetRequiredService<HostServices>(); // Opens the state: last.
         SweepSpool(services.SpoolDirectory);
+        if (services.Node is not null)
+        {
+            SweepDeadNodeSpools(Path.GetDirectoryName(services.SpoolDirectory)!);
+        }
+
         return new HostRuntime(services, store.Entries.Count(e => e.HasPrivateKey));
     }
 
@@ -96,19 +101,13 @@ public sealed class HostRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens the state database for this host alone (see <see cref="SqliteStateStore.OpenExclusiveAsync"/>).</summary>
-    internal static IStateStore OpenState(RuleMailConfig config)
-    {
-        try
-        {
-            // Resolved once at start, on no synchronization context: waiting here cannot deadlock.
-            return SqliteStateStore.OpenExclusiveAsync(config.State, CancellationToken.None).GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            throw new RuleMailException($"{config.State}: cannot open the state database: {e.Message}", e);
-        }
-    }
+    /// <summary>
+    /// Opens the state for this host: a SQLite file for this host alone (see <see cref="SqliteStateStore.OpenExclusiveAsync"/>),
+    /// or the PostgreSQL database the nodes of a cluster share.
+    /// </summary>
+    internal static IStateStore OpenState(RuleMailConfig config, Func<string, string?> environment) =>
+        // Resolved once at start, on no synchronization context: waiting here cannot deadlock.
+        StateStores.OpenAsync(config, environment, exclusive: true, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Raw messages a killed process left in the spool (they are still in their mailbox); safe under the host lock.</summary>
     private static void SweepSpool(string spool)
@@ -121,6 +120,50 @@ public sealed class HostRuntime : IAsyncDisposable
         foreach (var file in Directory.GetFiles(spool, "*.eml"))
         {
             File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// The spool folders of this machine's node processes that are no longer running (killed: a graceful stop empties
+    /// its own). Their raw messages are still in their mailboxes, and their claims expire and are taken over.
+    /// </summary>
+    private static void SweepDeadNodeSpools(string root)
+    {
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        foreach (var folder in Directory.GetDirectories(root))
+        {
+            if (Cluster.ClusterNode.ProcessOf(Path.GetFileName(folder)) is { } pid && !Running(pid))
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Another user's node, or a folder still in use: left as it is.
+                }
+            }
+        }
+    }
+
+    private static bool Running(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

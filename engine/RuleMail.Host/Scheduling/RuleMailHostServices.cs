@@ -37,7 +37,15 @@ public static class RuleMailHostServices
         services.AddRuleMailCore(config.CoreOptions(keyStoreOptions, KeyReadiness.Unlocked) with { LoadRules = config.LoadHostRules });
         services.AddSingleton(config);
         services.AddSingleton(new EnvironmentVariables(environment));
-        services.AddSingleton<IStateStore>(_ => HostRuntime.OpenState(config));
+        services.AddSingleton<IStateStore>(_ => HostRuntime.OpenState(config, environment));
+        if (config.State.IsPostgres)
+        {
+            // A node of a cluster: its identity, and the coordination (leases, the work queue) on the shared state.
+            services.AddSingleton(_ => Cluster.ClusterNode.Start(environment));
+            services.AddSingleton(sp => new Cluster.PostgresCluster(
+                StateStores.ConnectionString(config, environment), sp.GetRequiredService<Cluster.ClusterNode>(), config.Cluster.Lease));
+        }
+
         services.AddSingleton(sp => new ApiTokens(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IActionHandler, KeywordAction>();
         services.AddSingleton<IActionHandler, RemoveKeywordAction>();
@@ -54,7 +62,7 @@ public static class RuleMailHostServices
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>(),
             environment,
-            sp.GetRequiredService<RuleMailMetrics>()));
+            sp.GetRequiredService<RuleMailMetrics>()) { Node = sp.GetService<Cluster.ClusterNode>(), Coordination = sp.GetService<Cluster.PostgresCluster>() });
         services.AddSingleton(HostRuntime.Open);
 
         // The instruments on a meter of this container (IMeterFactory), and what /readyz reports.
@@ -77,17 +85,43 @@ public static class RuleMailHostServices
     /// jobs on their schedules until the host stops, then waits for running jobs to finish their current message;
     /// <see cref="LiveReload"/> reloads the key store and the rules meanwhile.
     /// </summary>
-    public static IHostApplicationBuilder AddRuleMailScheduling(this IHostApplicationBuilder builder, RuleMailConfig config)
+    /// <remarks>
+    /// With the state on PostgreSQL the process is a node of a cluster: Quartz keeps the schedule in the same database,
+    /// clustered, so each tick fires on one node; the account's lease (not Quartz) decides who lists a mailbox or sends an
+    /// outbox, and <see cref="Cluster.ClusterWorkers"/> work through the queued messages on every node.
+    /// </remarks>
+    public static IHostApplicationBuilder AddRuleMailScheduling(this IHostApplicationBuilder builder, RuleMailConfig config, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(config);
+        environment ??= Environment.GetEnvironmentVariable;
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Services.AddSingleton(ScheduledJobs.Of(config));
         builder.Services.AddQuartz(SchedulerName, quartz =>
         {
             // On shutdown the jobs' tokens are cancelled; the pipeline finishes the message it is on and stops.
             quartz.ConfigureScheduler(scheduler => scheduler.ShutdownJobInterruption = ShutdownJobInterruption.Always);
-            quartz.UseInMemoryStore();
+            if (config.State.IsPostgres)
+            {
+                var connection = StateStores.ConnectionString(config, environment);
+                var lease = config.Cluster.Lease;
+                quartz.UsePersistentStore(store =>
+                {
+                    // The tables are created by the state's migrations (under their lock), so the store only checks them.
+                    store.UsePostgres(connection);
+                    store.UseSystemTextJsonSerializer();
+                    store.UseClustering(c =>
+                    {
+                        c.CheckinInterval = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, lease.Ticks / 3));
+                        c.CheckinMisfireThreshold = lease;
+                    });
+                });
+            }
+            else
+            {
+                quartz.UseInMemoryStore();
+            }
+
             foreach (var account in config.Accounts)
             {
                 if (account.Fetch is not null)
@@ -102,6 +136,13 @@ public static class RuleMailHostServices
             }
         });
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        if (config.State.IsPostgres)
+        {
+            builder.Services.AddHostedService(sp => new Cluster.ClusterWorkers(
+                sp.GetRequiredService<HostRuntime>(), sp.GetRequiredService<Cluster.PostgresCluster>(), config.Cluster,
+                sp.GetRequiredService<ILogger<Cluster.ClusterWorkers>>()));
+        }
+
 
         // The key store and the rules are reloaded when their files change and on SIGHUP.
         builder.Services.AddSingleton(sp => new LiveReload(

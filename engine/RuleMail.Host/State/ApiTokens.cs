@@ -39,18 +39,11 @@ public sealed partial class ApiTokens : IAsyncDisposable
     /// not part of the ledger the host lock protects), for <c>rulemail tokens</c>.
     /// </summary>
     /// <exception cref="RuleMailException">The state database cannot be opened.</exception>
-    public static async Task<ApiTokens> OpenAsync(RuleMailConfig config, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<ApiTokens> OpenAsync(RuleMailConfig config, TimeProvider time, Func<string, string?> environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
-        try
-        {
-            var state = await SqliteStateStore.OpenAsync(config.State, cancellationToken).ConfigureAwait(false);
-            return new ApiTokens(state, time, ownsState: true);
-        }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            throw new RuleMailException($"{config.State}: cannot open the state database: {e.Message}", e);
-        }
+        var state = await StateStores.OpenAsync(config, environment, exclusive: false, cancellationToken).ConfigureAwait(false);
+        return new ApiTokens(state, time, ownsState: true);
     }
 
     /// <summary>Makes a token; the returned secret is the only copy.</summary>

@@ -23,7 +23,7 @@ internal static class PostgresSchema
     /// The version this build writes and reads: the last migration's (a constant cannot be read off the list, so
     /// appending a migration bumps it too; <see cref="ApplyAsync"/> refuses a list that disagrees). A newer database is refused.
     /// </summary>
-    public const int Version = 1;
+    public const int Version = 3;
 
     /// <summary>
     /// Held (transaction-scoped) while migrating, so nodes starting at once migrate one after the other: the first
@@ -135,6 +135,12 @@ internal static class PostgresSchema
                 revoked_at   bigint
             );
             """),
+
+        // 2: the cluster's nodes, leases and work queue (Cluster.ClusterSchema).
+        (2, Cluster.ClusterSchema.Tables),
+
+        // 3: Quartz.NET's tables for the clustered schedule, created here under the migration lock.
+        (3, Cluster.ClusterSchema.QuartzTables()),
     ];
 
     /// <summary>The versions applied to a database, in order (for tests and diagnostics).</summary>

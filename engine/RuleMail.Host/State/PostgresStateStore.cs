@@ -17,15 +17,23 @@ namespace RuleMail.Host.State;
 /// two nodes judging one message cannot both record version N. Times are <c>bigint</c> UTC ticks, so an instant is
 /// kept to the tick as SQLite keeps it (<see cref="PostgresSchema"/>).
 /// </remarks>
-internal sealed partial class PostgresStateStore : IStateStore
+internal sealed partial class PostgresStateStore : IStateStore, IFencedStateStore
 {
     private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>What every write of this view must still hold (<see cref="Fenced"/>); null for the store itself.</summary>
+    private readonly Cluster.ClusterFence? _fence;
+
+    /// <summary>The store whose data source this fenced view shares (and does not dispose); null for the store itself.</summary>
+    private readonly PostgresStateStore? _owner;
     private int _disposed;
 
-    private PostgresStateStore(NpgsqlDataSource dataSource, string name)
+    private PostgresStateStore(NpgsqlDataSource dataSource, string name, Cluster.ClusterFence? fence = null, PostgresStateStore? owner = null)
     {
         _dataSource = dataSource;
         Name = name;
+        _fence = fence;
+        _owner = owner;
     }
 
     /// <summary>The database as errors name it: host, port and database (never the password).</summary>
@@ -68,23 +76,36 @@ internal sealed partial class PostgresStateStore : IStateStore
     /// an older copy of: restoring a server backup is an operator's act on the whole cluster, and what keeps a late
     /// node from acting twice is the cluster's fencing (issue 14), checked in <see cref="WriteAsync{T}"/>.
     /// </remarks>
+    /// <para>
+    /// On a fenced view (<see cref="Fenced"/>) it checks the fence instead: the pipeline seals before every call that
+    /// leaves the host, so a node whose lease or claim was taken over stops before it calls a webhook again.
+    /// </para>
     public Task SealAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.CompletedTask;
+        return _fence is null ? Task.CompletedTask : WriteAsync((_, _) => Task.CompletedTask, cancellationToken);
     }
 
-    /// <summary>Closes every pooled connection; calls after it throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <inheritdoc />
+    public IStateStore Fenced(Cluster.ClusterFence fence)
+    {
+        ArgumentNullException.ThrowIfNull(fence);
+        ThrowIfDisposed();
+        return new PostgresStateStore(_dataSource, Name, fence, _owner ?? this);
+    }
+
+    /// <summary>Closes every pooled connection; calls after it throw <see cref="ObjectDisposedException"/>. A fenced view closes nothing.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _owner is null)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    private void ThrowIfDisposed() =>
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || (_owner is not null && Volatile.Read(ref _owner._disposed) != 0), this);
 
     /// <summary>
     /// Runs <paramref name="work"/> in one read-committed transaction on a pooled connection and commits it; an
@@ -97,7 +118,13 @@ internal sealed partial class PostgresStateStore : IStateStore
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
 
-        // Cluster fencing hooks in here (issue 14).
+        // A fenced view writes only while its lease or claim holds; the check locks that row until the commit, so a
+        // takeover (which updates it) waits for this write, and every write after the takeover is refused.
+        if (_fence is not null)
+        {
+            await _fence.CheckAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+
         var result = await work(connection, transaction).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;

@@ -37,6 +37,9 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
                 await opened.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
                 return opened;
             }).ConfigureAwait(false);
+
+            // The session's UIDVALIDITY, so a message queued by another node (under the same UIDVALIDITY) is found by its UID.
+            _uidValidity = _folder.UidValidity;
         }
         catch (FolderNotFoundException e)
         {

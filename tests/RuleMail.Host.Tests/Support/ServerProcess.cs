@@ -34,6 +34,9 @@ internal sealed class ServerProcess : IDisposable
 
     public string CommandLine { get; }
 
+    /// <summary>The process id (for signals: a test pauses a node with SIGSTOP).</summary>
+    public int Id => _process.Id;
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>What the program wrote to stdout and stderr so far.</summary>
@@ -49,7 +52,9 @@ internal sealed class ServerProcess : IDisposable
     }
 
     /// <param name="installHint">Said when the program cannot be run at all, e.g. "apt-get install dovecot-imapd".</param>
-    public static ServerProcess Start(string program, IReadOnlyList<string> arguments, string workingDirectory, string installHint)
+    /// <param name="environment">Variables to set (a null value removes one) on top of this process's.</param>
+    public static ServerProcess Start(
+        string program, IReadOnlyList<string> arguments, string workingDirectory, string installHint, IReadOnlyDictionary<string, string?>? environment = null)
     {
         if (!File.Exists(program))
         {
@@ -67,6 +72,18 @@ internal sealed class ServerProcess : IDisposable
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         var commandLine = program + " " + string.Join(' ', arguments);
@@ -109,6 +126,9 @@ internal sealed class ServerProcess : IDisposable
             // closed check it themselves.
         }
     }
+
+    /// <summary>Waits until the program has exited by itself (a graceful stop), at most <paramref name="timeout"/>.</summary>
+    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync().WaitAsync(timeout);
 
     public void Dispose()
     {

@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RuleMail.Host.Scheduling;
+
+namespace RuleMail.Host.Cluster;
+
+/// <summary>
+/// A node's share of the cluster's work: its heartbeat, which also renews every lease and claim it holds, and its
+/// workers, which claim queued messages (whoever listed them) and work through them. A worker with nothing to claim
+/// sleeps until a lister notifies new work, or a third of a lease time (a dead node's claims expire silently).
+/// On stop, each worker finishes the message it is on, gives the rest of its claims back, and the node deregisters.
+/// </summary>
+internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluster, Configuration.ClusterConfig settings, ILogger<ClusterWorkers> logger) : BackgroundService
+{
+    private static readonly TimeSpan LongestBackoff = TimeSpan.FromMinutes(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var version = typeof(ClusterWorkers).Assembly.GetName().Version?.ToString() ?? "0";
+        await RetryAsync(() => cluster.RegisterAsync(version, stoppingToken), "registering the node", stoppingToken).ConfigureAwait(false);
+        logger.LogInformation("Cluster node {Instance} started: {Workers} workers, leases of {Lease} s", cluster.Node.Instance, settings.Workers, settings.LeaseSeconds);
+        // The heartbeat goes on until the last worker has finished its message, so no claim expires under it.
+        using var keeperStop = new CancellationTokenSource();
+        var keeper = KeepAliveAsync(keeperStop.Token);
+        var loops = Enumerable.Range(0, settings.Workers).Select(i => WorkAsync(i, stoppingToken)).ToList();
+        try
+        {
+            await Task.WhenAll(loops).ConfigureAwait(false);
+        }
+        finally
+        {
+            await keeperStop.CancelAsync().ConfigureAwait(false);
+            await keeper.ConfigureAwait(false);
+            try
+            {
+                await cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                logger.LogInformation("Cluster node {Instance} stopped; its leases and claims are given back", cluster.Node.Instance);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Cluster node {Instance}: could not deregister ({Error}); its leases and claims expire", cluster.Node.Instance, e.Message);
+            }
+        }
+    }
+
+    /// <summary>The heartbeat, every third of a lease time, until the workers have stopped.</summary>
+    private async Task KeepAliveAsync(CancellationToken stoppingToken)
+    {
+        var interval = cluster.Ttl / 3;
+        string? failing = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await cluster.KeepAliveAsync(stoppingToken).ConfigureAwait(false);
+                if (failing is not null)
+                {
+                    logger.LogInformation("Cluster node {Instance}: the database answers again", cluster.Node.Instance);
+                    failing = null;
+                }
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                if (failing != e.Message)
+                {
+                    // Past a lease time without a heartbeat, this node's holds are taken over; its fenced writes are then refused.
+                    logger.LogWarning("Cluster node {Instance}: the heartbeat failed ({Error}); retrying", cluster.Node.Instance, e.Message);
+                    failing = e.Message;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(interval, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task WorkAsync(int worker, CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (backoff > TimeSpan.Zero)
+                {
+                    await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
+                }
+
+                var claims = await cluster.ClaimAsync(settings.Batch, stoppingToken).ConfigureAwait(false);
+                if (claims.Count == 0)
+                {
+                    await cluster.WaitForWorkAsync(cluster.Ttl / 3, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var account = claims[0].Item.Account;
+                var runner = runtime.Accounts.FirstOrDefault(a => a.Account.Name == account && a.Fetches);
+                if (runner is null)
+                {
+                    // Queued by a node whose configuration has this account; this one's does not (a rolling change).
+                    logger.LogWarning("Worker {Worker}: {Count} queued messages of account {Account}, which this node's configuration does not have; given back",
+                        worker, claims.Count, account);
+                    foreach (var claim in claims)
+                    {
+                        await cluster.ReleaseAsync(claim, CancellationToken.None).ConfigureAwait(false);
+                    }
+
+                    backoff = cluster.Ttl;
+                    continue;
+                }
+
+                var report = await runner.ProcessClaimsAsync(cluster, claims, progress: null, stoppingToken).ConfigureAwait(false);
+                if (report.Error is { } error)
+                {
+                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                    logger.LogWarning("Worker {Worker}: {Account}: {Error}; what is left is back in the queue (next claim in {Backoff} s)",
+                        worker, account, error, (int)backoff.TotalSeconds);
+                }
+                else
+                {
+                    backoff = TimeSpan.Zero;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                logger.LogWarning("Worker {Worker}: the state database failed ({Error}); retrying in {Backoff} s", worker, e.Message, (int)backoff.TotalSeconds);
+            }
+        }
+    }
+
+    private async Task RetryAsync(Func<Task> action, string what, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                await action().ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Cluster node {Instance}: {What} failed ({Error}); retrying", cluster.Node.Instance, what, e.Message);
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestBackoff.Ticks));
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
+using RuleMail.Json;
+
+namespace RuleMail.Host.Cluster;
+
+/// <summary>
+/// The cluster's coordination on the shared PostgreSQL state: node heartbeats, leases with fencing numbers, and the work
+/// queue that every node's workers claim from with <c>FOR UPDATE SKIP LOCKED</c>. Every expiry is judged by the
+/// database's clock, so nodes whose clocks differ still agree on who holds what.
+/// </summary>
+public sealed class PostgresCluster : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _data;
+    private readonly TimeSpan _ttl;
+
+    public PostgresCluster(string connectionString, ClusterNode node, TimeSpan ttl)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        _data = NpgsqlDataSource.Create(connectionString);
+        Node = node;
+        _ttl = ttl;
+    }
+
+    public ClusterNode Node { get; }
+
+    /// <summary>How long a lease or claim holds without renewal.</summary>
+    public TimeSpan Ttl => _ttl;
+
+    /// <summary>Records this instance as a live node.</summary>
+    public async Task RegisterAsync(string version, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync("""
+            INSERT INTO cluster_node (instance, node, host, pid, version, started_at, last_seen)
+            VALUES (@instance, @node, @host, @pid, @version, clock_timestamp(), clock_timestamp())
+            ON CONFLICT (instance) DO UPDATE SET last_seen = clock_timestamp(), stopped_at = NULL
+            """, p =>
+        {
+            p.AddWithValue("instance", Node.Instance);
+            p.AddWithValue("node", Node.Name);
+            p.AddWithValue("host", Environment.MachineName);
+            p.AddWithValue("pid", Environment.ProcessId);
+            p.AddWithValue("version", version);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The heartbeat: this node is alive, and every lease and claim it holds is renewed for another <see cref="Ttl"/>.
+    /// One that was taken over meanwhile is not this node's any more and is left alone.
+    /// </summary>
+    public async Task KeepAliveAsync(CancellationToken cancellationToken)
+    {
+        await ExecuteAsync("""
+            UPDATE cluster_node SET last_seen = clock_timestamp() WHERE instance = @owner;
+            UPDATE cluster_lease SET expires_at = clock_timestamp() + @ttl WHERE owner = @owner;
+            UPDATE work_item SET claim_expires = clock_timestamp() + @ttl WHERE claimed_by = @owner;
+            """, p =>
+        {
+            p.AddWithValue("owner", Node.Instance);
+            p.AddWithValue("ttl", _ttl);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Marks this instance stopped and gives back what it holds (a graceful stop: nothing waits for an expiry).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await ExecuteAsync("""
+            UPDATE cluster_node SET stopped_at = clock_timestamp(), last_seen = clock_timestamp() WHERE instance = @owner;
+            UPDATE cluster_lease SET owner = NULL, expires_at = clock_timestamp() WHERE owner = @owner;
+            UPDATE work_item SET claimed_by = NULL, claim_expires = NULL WHERE claimed_by = @owner;
+            """, p => p.AddWithValue("owner", Node.Instance), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the lease when it is free or expired (with a new fencing number); null while another node holds it.</summary>
+    public async Task<Lease?> TryTakeLeaseAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var command = _data.CreateCommand("""
+            INSERT INTO cluster_lease (name, owner, expires_at, fence)
+            VALUES (@name, @owner, clock_timestamp() + @ttl, nextval('cluster_fence'))
+            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, fence = excluded.fence
+                WHERE cluster_lease.owner IS NULL OR cluster_lease.expires_at <= clock_timestamp()
+            RETURNING fence, expires_at
+            """);
+        command.Parameters.AddWithValue("name", name);
+        command.Parameters.AddWithValue("owner", Node.Instance);
+        command.Parameters.AddWithValue("ttl", _ttl);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new Lease(name, Node.Instance, reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1));
+    }
+
+    /// <summary>Gives the lease back (when it is still this node's).</summary>
+    public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return ExecuteAsync(
+            "UPDATE cluster_lease SET owner = NULL, expires_at = clock_timestamp() WHERE name = @name AND owner = @owner AND fence = @fence",
+            p =>
+            {
+                p.AddWithValue("name", lease.Name);
+                p.AddWithValue("owner", lease.Owner);
+                p.AddWithValue("fence", lease.Number);
+            }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues listed messages under the lister's lease (refused with <see cref="FencedOffException"/> when it no longer
+    /// holds); a message already queued stays as it is. Idle workers on every node are woken.
+    /// </summary>
+    /// <returns>How many were new in the queue.</returns>
+    public async Task<int> EnqueueAsync(Lease lease, IReadOnlyList<WorkItem> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await lease.CheckAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO work_item (account, folder, source_key, uid_validity, uid, listed, enqueued_at)
+            SELECT @account, @folder, k, v, u, l, clock_timestamp() + (o * interval '1 microsecond')
+            FROM unnest(@keys, @validities, @uids, @listed) WITH ORDINALITY AS t(k, v, u, l, o)
+            ON CONFLICT (account, folder, source_key) DO NOTHING
+            """, connection, transaction);
+        command.Parameters.AddWithValue("account", items[0].Account);
+        command.Parameters.AddWithValue("folder", items[0].Folder);
+        command.Parameters.AddWithValue("keys", items.Select(i => i.SourceKey).ToArray());
+        command.Parameters.Add(new NpgsqlParameter("validities", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items.Select(i => (long?)i.UidValidity).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("uids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items.Select(i => (long?)i.Uid).ToArray() });
+        command.Parameters.AddWithValue("listed", items.Select(i => i.Listed).ToArray());
+        if (items.Any(i => i.Account != items[0].Account || i.Folder != items[0].Folder))
+        {
+            throw new ArgumentException("one account's folder at a time", nameof(items));
+        }
+
+        var added = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (added > 0)
+        {
+            await using var notify = new NpgsqlCommand($"NOTIFY {ClusterSchema.WorkChannel}", connection, transaction);
+            await notify.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return added;
+    }
+
+    /// <summary>
+    /// Claims up to <paramref name="max"/> waiting messages of one account's folder (the one waiting longest), oldest
+    /// first: free ones and those whose claim expired (a node died or was cut off). Rows another worker is claiming at
+    /// this moment are skipped, never waited for. Each claim gets a new fencing number.
+    /// </summary>
+    /// <param name="account">Only this account's messages (<c>run --once</c> works through its own); null for any.</param>
+    public async Task<IReadOnlyList<Claim>> ClaimAsync(int max, CancellationToken cancellationToken, string? account = null)
+    {
+        await using var command = _data.CreateCommand("""
+            WITH first AS (
+                SELECT account, folder FROM work_item
+                WHERE (claimed_by IS NULL OR claim_expires <= clock_timestamp()) AND (@account::text IS NULL OR account = @account::text)
+                ORDER BY enqueued_at LIMIT 1
+                FOR UPDATE SKIP LOCKED),
+            picked AS (
+                SELECT w.account, w.folder, w.source_key FROM work_item w JOIN first f ON w.account = f.account AND w.folder = f.folder
+                WHERE w.claimed_by IS NULL OR w.claim_expires <= clock_timestamp()
+                ORDER BY w.enqueued_at LIMIT @max
+                FOR UPDATE OF w SKIP LOCKED)
+            UPDATE work_item w
+            SET claimed_by = @owner, claim_expires = clock_timestamp() + @ttl, fence = nextval('cluster_fence'), claims = w.claims + 1
+            FROM picked p
+            WHERE w.account = p.account AND w.folder = p.folder AND w.source_key = p.source_key
+            RETURNING w.account, w.folder, w.source_key, w.uid_validity, w.uid, w.listed, w.fence, w.claims, w.enqueued_at
+            """);
+        command.Parameters.AddWithValue("max", max);
+        command.Parameters.Add(new NpgsqlParameter("account", NpgsqlDbType.Text) { Value = (object?)account ?? DBNull.Value });
+        command.Parameters.AddWithValue("owner", Node.Instance);
+        command.Parameters.AddWithValue("ttl", _ttl);
+        var claims = new List<(Claim Claim, DateTimeOffset Enqueued)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var item = new WorkItem(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : checked((uint)reader.GetInt64(3)),
+                    reader.IsDBNull(4) ? null : checked((uint)reader.GetInt64(4)),
+                    reader.GetBoolean(5));
+                claims.Add((new Claim(item, Node.Instance, reader.GetInt64(6), reader.GetInt32(7)), reader.GetFieldValue<DateTimeOffset>(8)));
+            }
+        }
+
+        return [.. claims.OrderBy(c => c.Enqueued).Select(c => c.Claim)];
+    }
+
+    /// <summary>Removes a finished message from the queue (when the claim is still this worker's).</summary>
+    /// <returns>False when the claim had been taken over: the other node finishes it.</returns>
+    public async Task<bool> CompleteAsync(Claim claim, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            "DELETE FROM work_item WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
+            p => ClaimParameters(p, claim), cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <summary>Gives a claimed message back to the queue untouched (shutdown before it was begun).</summary>
+    public Task ReleaseAsync(Claim claim, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE work_item SET claimed_by = NULL, claim_expires = NULL, claims = claims - 1 WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
+            p => ClaimParameters(p, claim), cancellationToken);
+
+    /// <summary>Waits until a lister notifies queued work, or <paramref name="timeout"/> passes (expired claims wake nobody).</summary>
+    public async Task WaitForWorkAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await using var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var listen = new NpgsqlCommand($"LISTEN {ClusterSchema.WorkChannel}", connection))
+        {
+            await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Work queued between the last claim and the LISTEN sent no notification this connection saw: look once more.
+        await using (var waiting = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM work_item WHERE claimed_by IS NULL OR claim_expires <= clock_timestamp())", connection))
+        {
+            if (await waiting.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
+            {
+                return;
+            }
+        }
+
+        await connection.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Nodes, leases and the queue, as <c>rulemail cluster status</c> and <c>/readyz</c> show them.</summary>
+    /// <param name="self">The instance to name as answering (a node's <c>/readyz</c>), or null.</param>
+    public async Task<ClusterStatusDocument> StatusAsync(string? self, CancellationToken cancellationToken)
+    {
+        await using var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var nodes = new List<ClusterNodeDocument>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT instance, node, host, pid, version, started_at, last_seen, stopped_at, clock_timestamp(),
+                   (SELECT count(*) FROM work_item w WHERE w.claimed_by = n.instance AND w.claim_expires > clock_timestamp())
+            FROM cluster_node n
+            WHERE stopped_at IS NULL OR stopped_at > clock_timestamp() - interval '1 day'
+            ORDER BY node, started_at
+            """, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var lastSeen = reader.GetFieldValue<DateTimeOffset>(6);
+                var stopped = reader.IsDBNull(7) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(7);
+                var now = reader.GetFieldValue<DateTimeOffset>(8);
+                var state = stopped is not null ? "stopped" : now - lastSeen <= _ttl ? "alive" : "gone";
+                if (state == "gone" && now - lastSeen > TimeSpan.FromDays(1))
+                {
+                    continue;
+                }
+
+                nodes.Add(new ClusterNodeDocument(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4),
+                    reader.GetFieldValue<DateTimeOffset>(5), lastSeen, state, reader.GetInt64(9)));
+            }
+        }
+
+        var leases = new List<ClusterLeaseDocument>();
+        await using (var command = new NpgsqlCommand(
+            "SELECT name, owner, expires_at, fence FROM cluster_lease WHERE owner IS NOT NULL AND expires_at > clock_timestamp() ORDER BY name", connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                leases.Add(new ClusterLeaseDocument(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetInt64(3)));
+            }
+        }
+
+        await using (var command = new NpgsqlCommand("""
+            SELECT count(*) FILTER (WHERE claimed_by IS NULL OR claim_expires <= clock_timestamp()),
+                   count(*) FILTER (WHERE claimed_by IS NOT NULL AND claim_expires > clock_timestamp()),
+                   min(enqueued_at) FILTER (WHERE claimed_by IS NULL OR claim_expires <= clock_timestamp()),
+                   clock_timestamp()
+            FROM work_item
+            """, connection))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var oldest = reader.IsDBNull(2) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(2);
+            return new ClusterStatusDocument(self, reader.GetFieldValue<DateTimeOffset>(3), nodes, leases,
+                new ClusterQueueDocument(reader.GetInt64(0), reader.GetInt64(1), oldest));
+        }
+    }
+
+    public ValueTask DisposeAsync() => _data.DisposeAsync();
+
+    private static void ClaimParameters(NpgsqlParameterCollection p, Claim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        p.AddWithValue("account", claim.Item.Account);
+        p.AddWithValue("folder", claim.Item.Folder);
+        p.AddWithValue("key", claim.Item.SourceKey);
+        p.AddWithValue("owner", claim.Owner);
+        p.AddWithValue("fence", claim.Number);
+    }
+
+    private async Task<int> ExecuteAsync(string sql, Action<NpgsqlParameterCollection> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = _data.CreateCommand(sql);
+        parameters(command.Parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("u", CultureInfo.InvariantCulture);
+}

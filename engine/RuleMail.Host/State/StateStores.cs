@@ -1,0 +1,72 @@
+using RuleMail.Host.Configuration;
+
+namespace RuleMail.Host.State;
+
+/// <summary>Opens the state <c>state:</c> names: the SQLite file of one host, or the PostgreSQL database of a cluster.</summary>
+public static class StateStores
+{
+    /// <summary>
+    /// The PostgreSQL connection string from the variable <c>state.postgres.connection_env</c> names.
+    /// </summary>
+    /// <exception cref="RuleMailException">The variable is not set, or holds no valid connection string (its value is never shown).</exception>
+    public static string ConnectionString(RuleMailConfig config, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(environment);
+        var variable = config.State.Postgres?.ConnectionEnv ?? throw new InvalidOperationException("the state is not on PostgreSQL");
+        var value = environment(variable);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new RuleMailException(
+                $"{config.Path ?? ConfigLoader.DefaultFileName}: state.postgres.connection_env: the environment variable {variable} is not set; put the PostgreSQL connection string there (Host=...;Database=...;Username=...;Password=...)");
+        }
+
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(value);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException)
+        {
+            // Npgsql's text may quote the value, and the value holds the password: name the variable only.
+            throw new RuleMailException($"${variable}: not a PostgreSQL connection string (Host=...;Database=...;Username=...;Password=...)", e);
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// Opens the state, creating or upgrading its schema. SQLite with <paramref name="exclusive"/> holds the one-host lock
+    /// (a second host on the file is refused); PostgreSQL is shared by any number of nodes.
+    /// </summary>
+    /// <exception cref="RuleMailException">The state cannot be opened, is held by another host, or has a newer schema.</exception>
+    public static async Task<IStateStore> OpenAsync(RuleMailConfig config, Func<string, string?> environment, bool exclusive, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.State.IsPostgres)
+        {
+            var connection = ConnectionString(config, environment);
+            try
+            {
+                return await PostgresStateStore.OpenAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                throw new RuleMailException($"{config.State}: cannot open the state database: {FirstLine(e)}", e);
+            }
+        }
+
+        var path = config.State.Path!;
+        try
+        {
+            return exclusive
+                ? await SqliteStateStore.OpenExclusiveAsync(path, cancellationToken).ConfigureAwait(false)
+                : await SqliteStateStore.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new RuleMailException($"{path}: cannot open the state database: {e.Message}", e);
+        }
+    }
+
+    private static string FirstLine(Exception e) => e.Message.Split('\n')[0].Trim();
+}

@@ -1,0 +1,219 @@
+using System.Globalization;
+using RuleMail.Core.Tests.Support;
+using RuleMail.Host.Tests.Processing;
+using RuleMail.Host.Tests.Support;
+using Xunit.Abstractions;
+
+namespace RuleMail.Host.Tests.Cluster;
+
+/// <summary>
+/// Real <c>rulemail run</c> processes as the nodes of a cluster on one PostgreSQL and one Dovecot mailbox: each of 300
+/// messages gives one acknowledged webhook call and is moved or left once, with two nodes, with three nodes killed
+/// (SIGKILL) at random moments and restarted, and with a node paused (SIGSTOP) past its lease and resumed, which writes
+/// nothing stale. Two nodes sharing one outbox send each message once.
+/// </summary>
+[Collection(PostgresTests.Name)]
+public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelper output)
+{
+    private const int Total = 300;
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Two_nodes_share_one_mailbox_and_each_message_gives_one_webhook_call_and_is_moved_once()
+    {
+        await using var cluster = await ClusterNodes.CreateAsync(postgres);
+        cluster.Start("a");
+        cluster.Start("b");
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+        var failed = await cluster.AppendMixAsync(Total);
+
+        await cluster.WaitForAllDoneAsync(Total, Limit);
+
+        await AssertEachHandledOnceAsync(cluster, failed, allowedRepeats: 0);
+        Assert.True(cluster.Webhook.Received.Count == Total, $"{cluster.Webhook.Received.Count} calls for {Total} messages");
+
+        // Both nodes worked on the mailbox (each logs the messages it finished).
+        Assert.True(Finished(cluster["a"].Output) > 0 && Finished(cluster["b"].Output) > 0,
+            $"a finished {Finished(cluster["a"].Output)}, b {Finished(cluster["b"].Output)}\n{cluster.Output}");
+    }
+
+    [Fact]
+    public async Task Three_nodes_killed_at_random_moments_and_restarted_still_handle_each_message_exactly_once()
+    {
+        await using var cluster = await ClusterNodes.CreateAsync(postgres);
+        string[] names = ["a", "b", "c"];
+        foreach (var name in names)
+        {
+            cluster.Start(name);
+        }
+
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 3, Limit, "three nodes alive");
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var failed = await cluster.AppendMixAsync(Total);
+
+        var kills = 0;
+        foreach (var at in new[] { 30 + random.Next(40), 120 + random.Next(40), 210 + random.Next(40) })
+        {
+            await cluster.WaitUntilAsync(() => Task.FromResult(cluster.Webhook.Received.Count >= at || AllAcknowledged(cluster)), Limit, $"{at} webhook calls");
+            if (AllAcknowledged(cluster))
+            {
+                break;
+            }
+
+            var victim = names[random.Next(names.Length)];
+            output.WriteLine($"kill -9 {victim} after {cluster.Webhook.Received.Count} calls");
+            cluster[victim].Kill();
+            kills++;
+            cluster.Start(victim);
+        }
+
+        await cluster.WaitForAllDoneAsync(Total, Limit);
+
+        Assert.True(kills > 0, "the batch ended before the first kill");
+
+        // A call in flight when its node was killed is repeated, with the same key, by the node taking the claim over.
+        await AssertEachHandledOnceAsync(cluster, failed, allowedRepeats: kills * 2);
+    }
+
+    [Fact]
+    public async Task A_node_paused_past_its_lease_writes_nothing_stale_when_it_comes_back()
+    {
+        await using var cluster = await ClusterNodes.CreateAsync(postgres);
+        var a = cluster.Start("a");
+        cluster.Start("b");
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+
+        // From the 40th call on, the receiver answers nothing until the gate opens: every worker of both nodes ends up
+        // waiting for an answer, with its message claimed. Then node a is paused, and the gate opened.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiting = 0;
+        cluster.Webhook.BeforeRespond = async request =>
+        {
+            if (request.Sequence >= 40 && !gate.Task.IsCompleted)
+            {
+                Interlocked.Increment(ref waiting);
+                await gate.Task;
+            }
+        };
+        var failed = await cluster.AppendMixAsync(Total);
+        await cluster.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref waiting) >= 4), Limit, "all four workers waiting for a webhook answer");
+        Signal("STOP", a.Id);
+        gate.SetResult();
+
+        // b takes over a's claims once they expire and finishes everything.
+        await cluster.WaitForAllDoneAsync(Total, Limit);
+        var before = await SnapshotAsync(cluster);
+        var keysBefore = cluster.Webhook.Received.Select(r => r.IdempotencyKey).ToHashSet(StringComparer.Ordinal);
+
+        // a comes back, hears the answers to its calls, and tries to record them: its fences no longer hold.
+        Signal("CONT", a.Id);
+        await cluster.WaitUntilAsync(() => Task.FromResult(a.Output.Contains("expired or was taken over", StringComparison.Ordinal)), Limit, "node a refused");
+        Signal("TERM", a.Id);
+        await a.WaitForExitAsync(Limit);
+
+        Assert.Equal(before, await SnapshotAsync(cluster));
+        Assert.Subset(keysBefore, cluster.Webhook.Received.Select(r => r.IdempotencyKey).ToHashSet(StringComparer.Ordinal));
+        await AssertEachHandledOnceAsync(cluster, failed, allowedRepeats: 2);
+    }
+
+    [Fact]
+    public async Task Two_nodes_sharing_one_outbox_send_each_message_once()
+    {
+        await using var smtp = await SmtpSink.StartAsync();
+        using var folder = new TempDirectory("cluster-outbox");
+        var outbox = new OutboxFolder(folder.File("outbox"));
+        await using var cluster = await ClusterNodes.CreateAsync(postgres, fetch: false, extraAccountYaml: $"""
+                send:
+                  every: 1s
+                  outbox: {outbox.Path}
+                  smtp:
+                    host: {smtp.Host}
+                    port: {smtp.Port}
+                    security: none
+            """);
+        cluster.Start("a");
+        cluster.Start("b");
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+        const int Count = 40;
+        for (var i = 0; i < Count; i++)
+        {
+            outbox.Drop(string.Create(CultureInfo.InvariantCulture, $"m{i:00}.eml"),
+                OutboxFolder.Mail("carol@example.test", $"Answer {i}", "Hello", string.Create(CultureInfo.InvariantCulture, $"out-{i}@rulemail.test")));
+        }
+
+        await cluster.WaitUntilAsync(async () =>
+        {
+            await using var state = await cluster.OpenStateAsync();
+            var sent = await state.ListOutboxAsync("support", Host.State.OutboxState.Sent, 1000, CancellationToken.None);
+            return sent.Count == Count;
+        }, Limit, $"{Count} outbox messages sent");
+
+        var ids = smtp.Messages.Select(m => m.Message.MessageId).ToList();
+        Assert.Equal(Count, ids.Count);
+        Assert.Equal(Count, ids.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    private static bool AllAcknowledged(ClusterNodes cluster) =>
+        cluster.Webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct(StringComparer.Ordinal).Count() >= Total;
+
+    private static int Finished(string log) => log.Split('\n').Count(l => l.Contains("; decision: ", StringComparison.Ordinal));
+
+    private static void Signal(string signal, int pid) => ExternalTool.Run("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
+
+    /// <summary>
+    /// Every message acknowledged by the webhook under its own key (repeats only of a call in flight at a kill or pause,
+    /// with the same key), analysed once, every step done; tampered mail in Quarantine with its keyword, the rest in INBOX.
+    /// </summary>
+    private static async Task AssertEachHandledOnceAsync(ClusterNodes cluster, int failed, int allowedRepeats)
+    {
+        var acknowledged = cluster.Webhook.Acknowledged.GroupBy(r => r.IdempotencyKey, StringComparer.Ordinal).ToList();
+        Assert.Equal(Total, acknowledged.Count);
+        var repeated = acknowledged.Count(g => g.Count() > 1);
+        Assert.True(repeated <= allowedRepeats, $"{repeated} calls repeated (at most {allowedRepeats} expected)\n{cluster.Output}");
+
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.ConnectionString);
+        await connection.OpenAsync();
+        Assert.Equal(Total, await ScalarAsync(connection, "SELECT count(*) FROM message WHERE state = 'done'"));
+        Assert.Equal(Total, await ScalarAsync(connection, "SELECT count(*) FROM analysis"));
+        Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM side_effect WHERE state <> 'done'"));
+        Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM work_item"));
+
+        var quarantine = await cluster.Dovecot.ListAsync(ClusterNodes.User, ClusterNodes.Password, "Quarantine");
+        Assert.Equal(failed, quarantine.Count);
+        Assert.All(quarantine, m => Assert.Contains("security-failed", m.Keywords));
+        Assert.Equal(Total - failed, await cluster.Dovecot.CountAsync(ClusterNodes.User, ClusterNodes.Password));
+    }
+
+    /// <summary>Everything the ledger says about every message, its analyses and side effects, and the queue.</summary>
+    private static async Task<string> SnapshotAsync(ClusterNodes cluster)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.ConnectionString);
+        await connection.OpenAsync();
+        var text = new System.Text.StringBuilder();
+        foreach (var table in new[] { "message", "analysis", "side_effect", "work_item", "folder_cursor", "outbox" })
+        {
+            await using var command = new Npgsql.NpgsqlCommand($"SELECT * FROM {table}", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            var rows = new List<string>();
+            while (await reader.ReadAsync())
+            {
+                var values = new object[reader.FieldCount];
+                reader.GetValues(values);
+                rows.Add(string.Join('|', values.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))));
+            }
+
+            rows.Sort(StringComparer.Ordinal);
+            text.Append(table).Append('\n').AppendJoin('\n', rows).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<long> ScalarAsync(Npgsql.NpgsqlConnection connection, string sql)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+}
