@@ -8,8 +8,9 @@ using RuleMail.Host.State;
 namespace RuleMail.Host.Tests.State;
 
 /// <summary>
-/// Schema version 3: every analysis of a message is a version, side effects belong to one, a move records where the
-/// message is now; a version 2 database upgrades in place and keeps everything it held.
+/// Schema version 3 on SQLite: a version 2 database upgrades in place and keeps everything it held, its analyses
+/// becoming version 1; and version 1 idempotency keys stay what they were. How analyses are recorded on every
+/// backend is <see cref="StateStoreContract"/>.
 /// </summary>
 public sealed class AnalysisVersionTests : IDisposable
 {
@@ -78,94 +79,6 @@ public sealed class AnalysisVersionTests : IDisposable
             (await store.FindMessagesAsync(Account, "INBOX", ["1.demo"], Ct))["1.demo"] with { AnalysisVersion = 2 }, Analysis("1.demo", 2, Passed), [], Ct);
 
         Assert.True((long)Scalar("SELECT seq FROM store_meta;")! >= before + 2, "the entry and its analysis row both count");
-    }
-
-    [Fact]
-    public async Task An_analysis_is_recorded_with_its_plan_once_and_only_as_the_next_version()
-    {
-        await using var store = await SqliteStateStore.OpenAsync(Database, Ct);
-        var first = Entry("7:1") with { AnalysisVersion = 1 };
-        await store.RecordAnalysisAsync(first, Analysis("7:1", 1, Failed), [Effect("7:1", 1, SideEffectKind.Keyword, "security-failed")], Ct);
-
-        var again = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            store.RecordAnalysisAsync(first, Analysis("7:1", 1, Failed), [Effect("7:1", 1, SideEffectKind.Webhook, "https://hooks.example/x")], Ct));
-        var skipping = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            store.RecordAnalysisAsync(first with { AnalysisVersion = 3 }, Analysis("7:1", 3, Passed), [], Ct));
-        await store.RecordAnalysisAsync(
-            first with { AnalysisVersion = 2, SecurityJson = Passed, Location = new MessageLocation("Quarantine", "9:3", 9, 3) },
-            Analysis("7:1", 2, Passed),
-            [Effect("7:1", 2, SideEffectKind.RemoveKeyword, "security-failed"), Effect("7:1", 2, SideEffectKind.Move, "INBOX", order: 1)],
-            Ct);
-
-        Assert.Contains("at analysis 1", again.Message, StringComparison.Ordinal);
-        Assert.Contains("analysis 3 cannot follow", skipping.Message, StringComparison.Ordinal);
-        var entry = (await store.FindMessagesAsync(Account, "INBOX", ["7:1"], Ct))["7:1"];
-        Assert.Equal((2, Passed), (entry.AnalysisVersion, entry.SecurityJson));
-        Assert.Equal(new MessageLocation("Quarantine", "9:3", 9, 3), entry.Location);
-        Assert.Equal([1, 2], (await store.AnalysesAsync(Account, "INBOX", "7:1", Ct)).Select(a => a.Version));
-        Assert.Equal(
-            [(1, SideEffectKind.Keyword), (2, SideEffectKind.RemoveKeyword), (2, SideEffectKind.Move)],
-            (await store.SideEffectsAsync(Account, "INBOX", "7:1", Ct)).Select(e => (e.AnalysisVersion, e.Kind)));
-    }
-
-    [Fact]
-    public async Task A_plan_step_of_another_version_is_refused_and_nothing_is_written()
-    {
-        await using var store = await SqliteStateStore.OpenAsync(Database, Ct);
-
-        await Assert.ThrowsAsync<ArgumentException>(() =>
-            store.RecordAnalysisAsync(Entry("7:1") with { AnalysisVersion = 1 }, Analysis("7:1", 1, Failed), [Effect("7:1", 2, SideEffectKind.Keyword, "x")], Ct));
-
-        Assert.Empty(await store.FindMessagesAsync(Account, "INBOX", ["7:1"], Ct));
-    }
-
-    [Fact]
-    public async Task A_done_move_records_where_the_message_is_and_its_folder_knows_it_under_the_new_key()
-    {
-        await using var store = await SqliteStateStore.OpenAsync(Database, Ct);
-        var move = Effect("7:1", 1, SideEffectKind.Move, "Quarantine");
-        await store.RecordAnalysisAsync(Entry("7:1") with { AnalysisVersion = 1 }, Analysis("7:1", 1, Failed), [move], Ct);
-
-        await store.RecordMoveAsync(move with { State = SideEffectState.Done, Attempts = 1 }, new MessageLocation("Quarantine", "9:3", 9, 3), Ct);
-
-        var inQuarantine = await store.FindMessagesAsync(Account, "Quarantine", ["9:3", "9:4"], Ct);
-        Assert.Equal("7:1", Assert.Single(inQuarantine, e => e.Key == "9:3").Value.SourceKey);
-        Assert.Equal(new MessageLocation("Quarantine", "9:3", 9, 3), (await store.FindMessagesAsync(Account, "INBOX", ["7:1"], Ct))["7:1"].Location);
-        Assert.Equal(SideEffectState.Done, Assert.Single(await store.SideEffectsAsync(Account, "INBOX", "7:1", Ct)).State);
-    }
-
-    [Fact]
-    public async Task Recording_an_entry_without_an_analysis_keeps_its_version_and_location()
-    {
-        await using var store = await SqliteStateStore.OpenAsync(Database, Ct);
-        var entry = Entry("7:1") with { AnalysisVersion = 1, Location = new MessageLocation("Quarantine", "9:3", 9, 3) };
-        await store.RecordAnalysisAsync(entry, Analysis("7:1", 1, Failed), [], Ct);
-
-        await store.RecordAsync(entry with { AnalysisVersion = null, Location = null, Error = "again" }, [], Ct);
-
-        var recorded = (await store.FindMessagesAsync(Account, "INBOX", ["7:1"], Ct))["7:1"];
-        Assert.Equal((1, "again"), (recorded.AnalysisVersion, recorded.Error));
-        Assert.Equal(entry.Location, recorded.Location);
-    }
-
-    [Fact]
-    public async Task The_analysed_query_selects_by_account_key_and_failed_security_of_the_latest_analysis()
-    {
-        await using var store = await SqliteStateStore.OpenAsync(Database, Ct);
-        await store.RecordAnalysisAsync(Entry("7:1") with { AnalysisVersion = 1 }, Analysis("7:1", 1, Failed), [], Ct);
-        await store.RecordAnalysisAsync(Entry("7:2") with { AnalysisVersion = 1 }, Analysis("7:2", 1, Failed), [], Ct);
-        await store.RecordAnalysisAsync(Entry("7:2") with { AnalysisVersion = 2 }, Analysis("7:2", 2, Passed), [], Ct); // Now verifies.
-        await store.RecordAnalysisAsync(Entry("7:3") with { AnalysisVersion = 1 }, Analysis("7:3", 1, Undecryptable), [], Ct);
-        await store.RecordAnalysisAsync(Entry("7:9", "other") with { AnalysisVersion = 1 }, Analysis("7:9", 1, Failed, "other"), [], Ct);
-        await store.RecordAsync(Entry("7:4"), [], Ct); // Never analysed.
-
-        async Task<IEnumerable<string>> Keys(LedgerQuery query) => (await store.AnalysedMessagesAsync(query, Ct)).Select(e => e.SourceKey);
-
-        Assert.Equal(["7:1", "7:3"], await Keys(new LedgerQuery { Account = Account, SecurityFailed = true }));
-        Assert.Equal(["7:1", "7:2", "7:3"], await Keys(new LedgerQuery { Account = Account }));
-        Assert.Equal(["7:1", "7:3", "7:9"], (await Keys(new LedgerQuery { SecurityFailed = true })).Order(StringComparer.Ordinal));
-        Assert.Equal(["7:2"], await Keys(new LedgerQuery { Account = Account, SourceKeys = ["7:2", "7:4", "7:99"] }));
-        Assert.Empty(await Keys(new LedgerQuery { Account = Account, SourceKeys = ["7:2"], SecurityFailed = true }));
     }
 
     [Fact]
@@ -238,20 +151,6 @@ public sealed class AnalysisVersionTests : IDisposable
         SecurityJson = security,
         DecisionJson = "{}",
         SecurityFailed = security != Passed,
-    };
-
-    private static SideEffect Effect(string sourceKey, int version, SideEffectKind kind, string target, int order = 0) => new()
-    {
-        IdempotencyKey = $"{sourceKey}/{version}/{kind}/{target}",
-        Account = Account,
-        Folder = "INBOX",
-        SourceKey = sourceKey,
-        AnalysisVersion = version,
-        Order = order,
-        Kind = kind,
-        Target = target,
-        State = SideEffectState.Pending,
-        UpdatedAt = T0,
     };
 
     /// <summary>A message row without updated_at (the analysis recorded for 1.demo in the test moves it on).</summary>
