@@ -43,7 +43,7 @@ public static class RuleMailHostServices
             // A node of a cluster: its identity, and the coordination (leases, the work queue) on the shared state.
             services.AddSingleton(_ => Cluster.ClusterNode.Start(environment));
             services.AddSingleton(sp => new Cluster.PostgresCluster(
-                StateStores.ConnectionString(config, environment), sp.GetRequiredService<Cluster.ClusterNode>(), config.Cluster.Lease));
+                StateStores.WithSessionLimits(StateStores.ConnectionString(config, environment), config.Cluster.Lease), sp.GetRequiredService<Cluster.ClusterNode>(), config.Cluster.Lease));
         }
 
         services.AddSingleton(sp => new ApiTokens(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
@@ -103,8 +103,8 @@ public static class RuleMailHostServices
             quartz.ConfigureScheduler(scheduler => scheduler.ShutdownJobInterruption = ShutdownJobInterruption.Always);
             if (config.State.IsPostgres)
             {
-                var connection = StateStores.ConnectionString(config, environment);
                 var lease = config.Cluster.Lease;
+                var connection = StateStores.WithSessionLimits(StateStores.ConnectionString(config, environment), lease);
                 quartz.UsePersistentStore(store =>
                 {
                     // The tables are created by the state's migrations (under their lock), so the store only checks them.

@@ -35,6 +35,21 @@ public static class StateStores
     }
 
     /// <summary>
+    /// <paramref name="connectionString"/> with the session settings every connection of a node uses: a session that sits
+    /// in an open transaction longer than a lease time is ended by the server. A node that is paused or cut off while
+    /// it holds row locks (its fence check, Quartz's trigger lock) would otherwise block the other nodes for as long as
+    /// its connection stays open; this way its locks go when its lease does.
+    /// </summary>
+    public static string WithSessionLimits(string connectionString, TimeSpan lease)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var limit = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"-c idle_in_transaction_session_timeout={(long)lease.TotalMilliseconds}");
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? limit : $"{builder.Options} {limit}";
+        return builder.ConnectionString;
+    }
+
+    /// <summary>
     /// Opens the state, creating or upgrading its schema. SQLite with <paramref name="exclusive"/> holds the one-host lock
     /// (a second host on the file is refused); PostgreSQL is shared by any number of nodes.
     /// </summary>
@@ -44,7 +59,7 @@ public static class StateStores
         ArgumentNullException.ThrowIfNull(config);
         if (config.State.IsPostgres)
         {
-            var connection = ConnectionString(config, environment);
+            var connection = WithSessionLimits(ConnectionString(config, environment), config.Cluster.Lease);
             try
             {
                 return await PostgresStateStore.OpenAsync(connection, cancellationToken).ConfigureAwait(false);

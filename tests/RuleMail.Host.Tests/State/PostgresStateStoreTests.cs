@@ -25,11 +25,17 @@ public sealed class PostgresStateStoreTests(PostgresServer server)
 
         Assert.Equal(Enumerable.Range(1, PostgresSchema.Version), await AppliedAsync(database));
         Assert.Equal(
-            ["analysis", "api_token", "folder_cursor", "message", "outbox", "schema_version", "side_effect"],
-            await StringsAsync(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename;"));
+            ["analysis", "api_token", "cluster_lease", "cluster_node", "folder_cursor", "message", "outbox", "schema_version", "side_effect", "work_item"],
+            await StringsAsync(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'qrtz%' ORDER BY tablename;"));
         Assert.Equal(
-            ["message_by_content_hash", "message_by_location", "message_by_state_due", "side_effect_by_message"],
-            await StringsAsync(database, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%pkey' AND indexname NOT LIKE '%key' ORDER BY indexname;"));
+            ["message_by_content_hash", "message_by_location", "message_by_state_due", "side_effect_by_message", "work_item_by_age"],
+            await StringsAsync(database, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%pkey' AND indexname NOT LIKE '%key' AND indexname NOT LIKE 'idx_qrtz%' ORDER BY indexname;"));
+
+        // Quartz's own tables for the clustered schedule, as its script creates them (migration 3).
+        var quartz = await StringsAsync(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'qrtz%' ORDER BY tablename;");
+        Assert.Contains("qrtz_triggers", quartz);
+        Assert.Contains("qrtz_locks", quartz);
+        Assert.Contains("qrtz_scheduler_state", quartz);
         Assert.Contains("PostgreSQL database", store.Name, StringComparison.Ordinal);
         Assert.DoesNotContain("Password", store.Name, StringComparison.OrdinalIgnoreCase);
     }
