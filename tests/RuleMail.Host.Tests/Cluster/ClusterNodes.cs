@@ -131,6 +131,16 @@ internal sealed class ClusterNodes : IAsyncDisposable
 
     public ServerProcess this[string name] => _byName[name];
 
+    /// <summary>Runs a <c>rulemail</c> command (not a node) with the cluster's configuration and connection variable.</summary>
+    public RuleMail.Core.Tests.Support.ToolResult Cli(params string[] arguments) =>
+        RuleMail.Core.Tests.Support.ExternalTool.TryRun(DotnetPath(), [Path.Combine(AppContext.BaseDirectory, "rulemail.dll"), .. arguments, "--config", ConfigPath],
+            new RuleMail.Core.Tests.Support.ToolOptions
+            {
+                WorkingDirectory = _harness.Folder.Path,
+                Environment = new Dictionary<string, string> { [ConnectionVariable] = ConnectionString },
+                Timeout = TimeSpan.FromMinutes(1),
+            });
+
     /// <summary>Every node's output, for a failure message.</summary>
     public string Output => string.Join("\n", _byName.Select(n => $"==== {n.Key} ====\n{n.Value.Output}"));
 

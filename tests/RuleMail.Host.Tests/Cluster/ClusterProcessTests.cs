@@ -29,6 +29,16 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
 
         await cluster.WaitForAllDoneAsync(Total, Limit);
 
+        // rulemail cluster status, from a machine that runs no node: both nodes, an empty queue.
+        var status = cluster.Cli("cluster", "status", "--json");
+        Assert.True(status.ExitCode == 0, status.StandardError);
+        var document = Json.ContractJson.Deserialize<Json.ClusterStatusDocument>(status.StandardOutputText)!;
+        Assert.Equal(["a", "b"], document.Nodes.Where(n => n.State == "alive").Select(n => n.Node).Order());
+        Assert.Equal((0, 0), (document.Queue.Waiting, document.Queue.Claimed));
+        var table = cluster.Cli("cluster", "status");
+        Assert.Contains("Nodes:   2 alive", table.StandardOutputText, StringComparison.Ordinal);
+        Assert.Contains("Queue:   0 waiting, 0 being worked on", table.StandardOutputText, StringComparison.Ordinal);
+
         await AssertEachHandledOnceAsync(cluster, failed, allowedRepeats: 0);
         Assert.True(cluster.Webhook.Received.Count == Total, $"{cluster.Webhook.Received.Count} calls for {Total} messages");
 
