@@ -94,6 +94,64 @@ public sealed class PostgresCluster : IAsyncDisposable
         return new Lease(name, Node.Instance, reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1));
     }
 
+    /// <summary>Renews the lease for another <see cref="Ttl"/>; false when it is no longer this node's.</summary>
+    public async Task<bool> RenewAsync(Lease lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return await ExecuteAsync(
+            "UPDATE cluster_lease SET expires_at = clock_timestamp() + @ttl WHERE name = @name AND owner = @owner AND fence = @fence",
+            p =>
+            {
+                p.AddWithValue("ttl", _ttl);
+                p.AddWithValue("name", lease.Name);
+                p.AddWithValue("owner", lease.Owner);
+                p.AddWithValue("fence", lease.Number);
+            }, cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="lease"/> renewed every third of <see cref="Ttl"/> until disposed, for work under a lease in a
+    /// process that runs no heartbeat (<c>run --once</c>, <c>retry</c>); a running node's heartbeat renews it anyway.
+    /// A renewal that fails is left to the fence: the next write is refused when the lease has gone.
+    /// </summary>
+    public IAsyncDisposable KeepRenewed(Lease lease) => new Renewal(this, lease);
+
+    private sealed class Renewal : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public Renewal(PostgresCluster cluster, Lease lease) => _loop = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(cluster._ttl / 3, _stop.Token).ConfigureAwait(false);
+                    if (!await cluster.RenewAsync(lease, _stop.Token).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    // The database did not answer this time; the fence decides whether the lease still holds.
+                }
+            }
+        }, CancellationToken.None);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
+            _stop.Dispose();
+        }
+    }
+
     /// <summary>Gives the lease back (when it is still this node's).</summary>
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken)
     {

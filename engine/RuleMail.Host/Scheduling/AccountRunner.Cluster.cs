@@ -145,6 +145,7 @@ public sealed partial class AccountRunner
             return new FetchReport(Account.Name, description) { HeldElsewhere = true };
         }
 
+        await using var renewed = cluster.KeepRenewed(lease);
         try
         {
             var fenced = services.WithState(Fenced(lease));
@@ -188,6 +189,7 @@ public sealed partial class AccountRunner
             return new SendReport(Account.Name, transport.Describe) { HeldElsewhere = true };
         }
 
+        await using var renewed = cluster.KeepRenewed(lease);
         try
         {
             return await new OutboxSender(services.WithState(Fenced(lease)), Account, outbox, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
@@ -220,6 +222,7 @@ public sealed partial class AccountRunner
             await Task.Delay(TimeSpan.FromMilliseconds(250), services.Time, cancellationToken).ConfigureAwait(false);
         }
 
+        await using var renewed = cluster.KeepRenewed(lease);
         try
         {
             return await new RetryProcessing(services.WithState(Fenced(lease)), Account, source, transport).RunAsync(selection, description, progress, cancellationToken).ConfigureAwait(false);
