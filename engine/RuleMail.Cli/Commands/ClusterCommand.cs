@@ -28,14 +28,25 @@ internal static class ClusterCommand
                 return ExitCodes.BadInput;
             }
 
-            // Opening the state applies its migrations, so the cluster's tables are there even before the first node starts.
-            await using (await StateStores.OpenAsync(config, console.GetEnvironmentVariable, exclusive: false, cancellationToken))
-            {
-            }
-
+            // Read only: a status never migrates the shared schema under running nodes (the first node to start does).
             await using var cluster = new PostgresCluster(
                 StateStores.ConnectionString(config, console.GetEnvironmentVariable), ClusterNode.Start(console.GetEnvironmentVariable), config.Cluster.Lease);
-            var document = await cluster.StatusAsync(null, cancellationToken);
+            ClusterStatusDocument document;
+            try
+            {
+                document = await cluster.StatusAsync(null, cancellationToken);
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UndefinedTable)
+            {
+                console.Error.WriteLine($"rulemail: {config.State}: no node has started on this database yet (the first one creates the cluster's tables)");
+                return ExitCodes.BadInput;
+            }
+            catch (Npgsql.NpgsqlException e)
+            {
+                console.Error.WriteLine($"rulemail: {config.State}: cannot read the cluster's state: {e.Message.Split('\n')[0].Trim()}");
+                return ExitCodes.BadInput;
+            }
+
             if (parse.GetValue(json))
             {
                 console.Output.WriteLine(ContractJson.Serialize(document, indented: true));

@@ -14,7 +14,8 @@ internal static class ClusterSchema
     public const string QuartzPrefix = "qrtz_";
 
     /// <summary>
-    /// Nodes (one row per process start: <c>instance</c>), leases and work items. Fencing numbers come from one sequence,
+    /// Nodes (one row per process start: <c>instance</c>), leases and work items (<c>not_before</c>: given back after a
+    /// failure, a message waits out a backoff, so a mailbox that is down does not hold every worker of the cluster). Fencing numbers come from one sequence,
     /// so a number is never given twice, even to a message queued again after it was finished: a claim or lease that
     /// was taken over never matches a later one.
     /// </summary>
@@ -51,10 +52,12 @@ internal static class ClusterSchema
             claim_expires timestamptz,
             fence         bigint      NOT NULL DEFAULT 0,
             claims        integer     NOT NULL DEFAULT 0,
+            not_before    timestamptz,
             PRIMARY KEY (account, folder, source_key)
         );
 
         CREATE INDEX work_item_by_age ON work_item (enqueued_at);
+        CREATE INDEX work_item_by_owner ON work_item (claimed_by) WHERE claimed_by IS NOT NULL;
         """;
 
     /// <summary>

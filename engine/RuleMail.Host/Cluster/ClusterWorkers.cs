@@ -112,10 +112,9 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
                         worker, claims.Count, account);
                     foreach (var claim in claims)
                     {
-                        await cluster.ReleaseAsync(claim, CancellationToken.None).ConfigureAwait(false);
+                        await cluster.ReleaseAsync(claim, CancellationToken.None, backoff: cluster.Ttl).ConfigureAwait(false);
                     }
 
-                    backoff = cluster.Ttl;
                     continue;
                 }
 
@@ -139,6 +138,13 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
             {
                 backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
                 logger.LogWarning("Worker {Worker}: the state database failed ({Error}); retrying in {Backoff} s", worker, e.Message, (int)backoff.TotalSeconds);
+            }
+#pragma warning disable CA1031 // A worker must not end while its node looks alive: whatever a bug throws is logged and the loop goes on.
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                logger.LogError(e, "Worker {Worker}: failed; going on in {Backoff} s", worker, (int)backoff.TotalSeconds);
             }
         }
     }

@@ -15,6 +15,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly NpgsqlDataSource _data;
     private readonly TimeSpan _ttl;
 
+    /// <summary>The claims a worker of this process is working on: the only ones the heartbeat renews.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Claim, byte> _held = new();
+
     public PostgresCluster(string connectionString, ClusterNode node, TimeSpan ttl)
     {
         ArgumentNullException.ThrowIfNull(node);
@@ -34,7 +37,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         await ExecuteAsync("""
             INSERT INTO cluster_node (instance, node, host, pid, version, started_at, last_seen)
             VALUES (@instance, @node, @host, @pid, @version, clock_timestamp(), clock_timestamp())
-            ON CONFLICT (instance) DO UPDATE SET last_seen = clock_timestamp(), stopped_at = NULL
+            ON CONFLICT (instance) DO UPDATE SET last_seen = clock_timestamp(), stopped_at = NULL;
+            DELETE FROM cluster_node WHERE last_seen < clock_timestamp() - interval '7 days';
             """, p =>
         {
             p.AddWithValue("instance", Node.Instance);
@@ -46,28 +50,38 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// The heartbeat: this node is alive, and every lease and claim it holds is renewed for another <see cref="Ttl"/>.
-    /// One that was taken over meanwhile is not this node's any more and is left alone.
+    /// The heartbeat: this node is alive, and the claims its workers are working on now are renewed for another
+    /// <see cref="Ttl"/> (a lease is renewed by its holder, <see cref="KeepRenewed"/>). A claim that was taken over
+    /// meanwhile is left alone, and one this process no longer works on (its release failed) is never renewed: it expires.
     /// </summary>
     public async Task KeepAliveAsync(CancellationToken cancellationToken)
     {
+        var held = _held.Keys.ToList();
         await ExecuteAsync("""
             UPDATE cluster_node SET last_seen = clock_timestamp() WHERE instance = @owner;
-            UPDATE cluster_lease SET expires_at = clock_timestamp() + @ttl WHERE owner = @owner;
-            UPDATE work_item SET claim_expires = clock_timestamp() + @ttl WHERE claimed_by = @owner;
+            UPDATE work_item w SET claim_expires = clock_timestamp() + @ttl
+            FROM unnest(@accounts, @folders, @keys, @fences) AS h(account, folder, source_key, fence)
+            WHERE w.account = h.account AND w.folder = h.folder AND w.source_key = h.source_key
+              AND w.fence = h.fence AND w.claimed_by = @owner;
             """, p =>
         {
             p.AddWithValue("owner", Node.Instance);
             p.AddWithValue("ttl", _ttl);
+            p.AddWithValue("accounts", held.Select(c => c.Item.Account).ToArray());
+            p.AddWithValue("folders", held.Select(c => c.Item.Folder).ToArray());
+            p.AddWithValue("keys", held.Select(c => c.Item.SourceKey).ToArray());
+            p.AddWithValue("fences", held.Select(c => c.Number).ToArray());
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Marks this instance stopped and gives back what it holds (a graceful stop: nothing waits for an expiry).</summary>
+    /// <summary>
+    /// Marks this instance stopped, once its workers have stopped; claims a failed release left behind are given back.
+    /// Leases are not: each is given back by the job holding it when that job ends (a send job may still be running).
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await ExecuteAsync("""
             UPDATE cluster_node SET stopped_at = clock_timestamp(), last_seen = clock_timestamp() WHERE instance = @owner;
-            UPDATE cluster_lease SET owner = NULL, expires_at = clock_timestamp() WHERE owner = @owner;
             UPDATE work_item SET claimed_by = NULL, claim_expires = NULL WHERE claimed_by = @owner;
             """, p => p.AddWithValue("owner", Node.Instance), cancellationToken).ConfigureAwait(false);
     }
@@ -223,11 +237,12 @@ public sealed class PostgresCluster : IAsyncDisposable
             WITH first AS (
                 SELECT account, folder FROM work_item
                 WHERE (claimed_by IS NULL OR claim_expires <= clock_timestamp()) AND (@account::text IS NULL OR account = @account::text)
+                  AND (not_before IS NULL OR not_before <= clock_timestamp())
                 ORDER BY enqueued_at LIMIT 1
                 FOR UPDATE SKIP LOCKED),
             picked AS (
                 SELECT w.account, w.folder, w.source_key FROM work_item w JOIN first f ON w.account = f.account AND w.folder = f.folder
-                WHERE w.claimed_by IS NULL OR w.claim_expires <= clock_timestamp()
+                WHERE (w.claimed_by IS NULL OR w.claim_expires <= clock_timestamp()) AND (w.not_before IS NULL OR w.not_before <= clock_timestamp())
                 ORDER BY w.enqueued_at LIMIT @max
                 FOR UPDATE OF w SKIP LOCKED)
             UPDATE work_item w
@@ -250,25 +265,54 @@ public sealed class PostgresCluster : IAsyncDisposable
                     reader.IsDBNull(3) ? null : checked((uint)reader.GetInt64(3)),
                     reader.IsDBNull(4) ? null : checked((uint)reader.GetInt64(4)),
                     reader.GetBoolean(5));
-                claims.Add((new Claim(item, Node.Instance, reader.GetInt64(6), reader.GetInt32(7)), reader.GetFieldValue<DateTimeOffset>(8)));
+                var claim = new Claim(item, Node.Instance, reader.GetInt64(6), reader.GetInt32(7));
+                _held[claim] = 0;
+                claims.Add((claim, reader.GetFieldValue<DateTimeOffset>(8)));
             }
         }
 
         return [.. claims.OrderBy(c => c.Enqueued).Select(c => c.Claim)];
     }
 
+    /// <summary>Stops renewing a claim this worker no longer works on (it was taken over: its fence refused a write).</summary>
+    public void Forget(Claim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        _held.TryRemove(claim, out _);
+    }
+
     /// <summary>Removes a finished message from the queue (when the claim is still this worker's).</summary>
     /// <returns>False when the claim had been taken over: the other node finishes it.</returns>
-    public async Task<bool> CompleteAsync(Claim claim, CancellationToken cancellationToken) =>
-        await ExecuteAsync(
+    public async Task<bool> CompleteAsync(Claim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        _held.TryRemove(claim, out _);
+        return await ExecuteAsync(
             "DELETE FROM work_item WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
             p => ClaimParameters(p, claim), cancellationToken).ConfigureAwait(false) == 1;
+    }
 
-    /// <summary>Gives a claimed message back to the queue untouched (shutdown before it was begun).</summary>
-    public Task ReleaseAsync(Claim claim, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            "UPDATE work_item SET claimed_by = NULL, claim_expires = NULL, claims = claims - 1 WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
-            p => ClaimParameters(p, claim), cancellationToken);
+    /// <summary>
+    /// Gives a claimed message back to the queue. Untouched (<paramref name="begun"/> false: shutdown came first), it does
+    /// not count as a claim; after a failure it waits <paramref name="backoff"/> before any worker claims it again.
+    /// </summary>
+    public async Task ReleaseAsync(Claim claim, CancellationToken cancellationToken, bool begun = false, TimeSpan backoff = default)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        _held.TryRemove(claim, out _);
+        await ExecuteAsync(
+            """
+            UPDATE work_item SET claimed_by = NULL, claim_expires = NULL, claims = claims - CASE WHEN @begun THEN 0 ELSE 1 END,
+                not_before = CASE WHEN @backoff > interval '0' THEN clock_timestamp() + @backoff END
+            WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence
+            """,
+            p =>
+            {
+                ClaimParameters(p, claim);
+                p.AddWithValue("begun", begun);
+                p.AddWithValue("backoff", backoff);
+            }, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Waits until a lister notifies queued work, or <paramref name="timeout"/> passes (expired claims wake nobody).</summary>
     public async Task WaitForWorkAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -280,9 +324,14 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         // Work queued between the last claim and the LISTEN sent no notification this connection saw: look once more.
-        await using (var waiting = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM work_item WHERE claimed_by IS NULL OR claim_expires <= clock_timestamp())", connection))
+        // Rows another session holds locked are skipped, as a claim skips them, so they do not make this wait a busy loop.
+        await using (var waiting = new NpgsqlCommand("""
+            SELECT 1 FROM work_item
+            WHERE (claimed_by IS NULL OR claim_expires <= clock_timestamp()) AND (not_before IS NULL OR not_before <= clock_timestamp())
+            LIMIT 1 FOR UPDATE SKIP LOCKED
+            """, connection))
         {
-            if (await waiting.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
+            if (await waiting.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
             {
                 return;
             }

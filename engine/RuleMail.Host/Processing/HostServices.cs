@@ -81,7 +81,7 @@ public sealed class HostServices
     /// folder of this process's own on the machine's temporary disk (the state is elsewhere, and nodes never share a spool).
     /// </summary>
     public string SpoolDirectory => Node is { } node
-        ? Path.Combine(Path.GetTempPath(), "rulemail-spool", node.SpoolName)
+        ? Path.Combine(Path.GetTempPath(), $"rulemail-spool-{System.Environment.UserName}", node.SpoolName)
         : Path.Combine(Path.GetDirectoryName(Config.State.Path) ?? ".", "spool");
 
     /// <summary>The cluster's leases and work queue when this process is a node of one; null for one host on SQLite.</summary>

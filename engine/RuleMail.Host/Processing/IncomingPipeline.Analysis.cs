@@ -100,7 +100,7 @@ internal sealed partial class IncomingPipeline
 
             return (entry, null);
         }
-        catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or Cluster.FencedOffException))
+        catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or Cluster.FencedOffException or Npgsql.NpgsqlException))
         {
             // Nothing throws past a message: record it, retry with backoff, give up (poison) after the last attempt —
             // at once when it ran out of memory, which it would do again on every attempt (and take others with it).

@@ -125,7 +125,7 @@ internal sealed partial class IncomingPipeline
             {
                 processed = await ProcessAsync(source, message, entry, report, progress, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or FencedOffException))
+            catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or FencedOffException or Npgsql.NpgsqlException))
             {
                 processed = await IsolateAsync(source, message, entry, e).ConfigureAwait(false);
             }
@@ -136,5 +136,23 @@ internal sealed partial class IncomingPipeline
         {
             await WaitForPlansAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Records a queued message as failed for good without touching it: every node that took it stopped while it worked on it.</summary>
+    public async Task GiveUpQueuedAsync(IMailSource source, WorkItem item, string reason, FetchReport report, IProgress<ProcessedMessage>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(item);
+        var known = await services.State.FindMessagesAsync(account.Name, item.Folder, [item.SourceKey], CancellationToken.None).ConfigureAwait(false);
+        known.TryGetValue(item.SourceKey, out var entry);
+        if (entry is { State: MessageState.Done or MessageState.Failed })
+        {
+            report.AlreadyDone++;
+            return;
+        }
+
+        var message = new SourceMessage(item.SourceKey, item.UidValidity, item.Uid);
+        var failed = await FailAsync(entry ?? NewEntry(message, item.Folder, string.Empty, services.Time.GetUtcNow()), reason, poison: true, CancellationToken.None).ConfigureAwait(false);
+        Add(report, Report(failed, [], isNew: entry is null), progress);
     }
 }

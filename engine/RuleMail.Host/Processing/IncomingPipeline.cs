@@ -109,7 +109,7 @@ internal sealed partial class IncomingPipeline(HostServices services, AccountCon
                 {
                     processed = await ProcessAsync(source, message, entry, report, progress, CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or Cluster.FencedOffException))
+                catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or Cluster.FencedOffException or Npgsql.NpgsqlException))
                 {
                     // A bug past the per-step handling: this message fails, the others go on.
                     processed = await IsolateAsync(source, message, entry, e).ConfigureAwait(false);

@@ -38,17 +38,37 @@ public sealed partial class AccountRunner
         var report = new FetchReport(Account.Name, description);
         var started = services.Time.GetTimestamp();
         var next = 0;
+        var begun = false;
+        var failed = false;
         try
         {
+            if (claims.Count > 0 && claims[0].Item.Folder != source.Folder)
+            {
+                // Queued from another folder (the configuration changed meanwhile): its UIDs mean other messages here.
+                report.Error = $"{claims.Count} queued messages are of folder {claims[0].Item.Folder}, which this node does not fetch (fetch.imap.folder is {source.Folder}); given back";
+                failed = true;
+                return report;
+            }
+
             await source.ConnectAsync(cancellationToken).ConfigureAwait(false);
             for (; next < claims.Count && !cancellationToken.IsCancellationRequested; next++)
             {
                 var claim = claims[next];
                 var pipeline = new IncomingPipeline(services.WithState(Fenced(claim)), Account, transport);
+                begun = true;
                 try
                 {
-                    // A message is finished once begun (shutdown stops between messages).
-                    await pipeline.ProcessQueuedAsync(source, claim.Item, report, progress).ConfigureAwait(false);
+                    if (claim.Claims > MaxClaims)
+                    {
+                        // Every node that took it went away while working on it (killed, out of memory): it would take the next one too.
+                        await pipeline.GiveUpQueuedAsync(source, claim.Item, $"{claim.Claims - 1} nodes stopped while they worked on it", report, progress).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // A message is finished once begun (shutdown stops between messages).
+                        await pipeline.ProcessQueuedAsync(source, claim.Item, report, progress).ConfigureAwait(false);
+                    }
+
                     if (!await cluster.CompleteAsync(claim, CancellationToken.None).ConfigureAwait(false))
                     {
                         logger.LogWarning("{Account}: {Key}: the claim was taken over meanwhile; its new owner finishes it", Account.Name, claim.Item.SourceKey);
@@ -56,30 +76,48 @@ public sealed partial class AccountRunner
                 }
                 catch (FencedOffException e)
                 {
+                    cluster.Forget(claim);
                     logger.LogWarning("{Account}: {Reason}", Account.Name, e.Message);
                 }
+
+                begun = false;
             }
         }
         catch (MailSourceException e)
         {
             report.Error = e.Message;
+            failed = true;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "{Account}: working on queued messages failed", Account.Name);
             report.Error = RunFailed(e);
+            failed = true;
         }
         finally
         {
-            foreach (var rest in claims.Skip(next))
+            // What is left goes back to the queue: after a failure it waits a lease time, so a mailbox that is down does
+            // not hold the cluster's workers; the message it failed on counts as claimed, the others do not.
+            var backoff = failed ? cluster.Ttl : TimeSpan.Zero;
+            for (var i = next; i < claims.Count; i++)
             {
-                await cluster.ReleaseAsync(rest, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await cluster.ReleaseAsync(claims[i], CancellationToken.None, begun: i == next && begun, backoff).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                {
+                    logger.LogWarning("{Account}: {Key}: could not give the message back ({Error}); its claim expires", Account.Name, claims[i].Item.SourceKey, e.Message);
+                }
             }
         }
 
         services.Metrics.Fetched(report, services.Time.GetElapsedTime(started));
         return report;
     }
+
+    /// <summary>How many nodes may stop while working on one message before it is given up (a message that kills its node).</summary>
+    internal const int MaxClaims = 5;
 
     /// <summary>
     /// <c>run --once</c> on a node: after the listing, works through the account's queued messages here (the ones no
@@ -96,7 +134,14 @@ public sealed partial class AccountRunner
             while (!stop.IsCancellationRequested)
             {
                 await Task.Delay(cluster.Ttl / 3, stop.Token).ConfigureAwait(false);
-                await cluster.KeepAliveAsync(stop.Token).ConfigureAwait(false);
+                try
+                {
+                    await cluster.KeepAliveAsync(stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                {
+                    // The database did not answer this time: the next beat tries again (the fences guard the claims meanwhile).
+                }
             }
         }, CancellationToken.None);
         try
@@ -132,7 +177,14 @@ public sealed partial class AccountRunner
                 // Stopped.
             }
 
-            await cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                // What this run still held expires.
+            }
         }
     }
 

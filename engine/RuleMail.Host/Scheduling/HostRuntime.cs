@@ -63,11 +63,14 @@ public sealed class HostRuntime : IAsyncDisposable
         }
 
         var services = provider.GetRequiredService<HostServices>(); // Opens the state: last.
-        SweepSpool(services.SpoolDirectory);
         if (services.Node is not null)
         {
-            SweepDeadNodeSpools(Path.GetDirectoryName(services.SpoolDirectory)!);
+            var root = Path.GetDirectoryName(services.SpoolDirectory)!;
+            GuardSpoolRoot(root);
+            SweepDeadNodeSpools(root);
         }
+
+        SweepSpool(services.SpoolDirectory);
 
         return new HostRuntime(services, store.Entries.Count(e => e.HasPrivateKey));
     }
@@ -120,6 +123,26 @@ public sealed class HostRuntime : IAsyncDisposable
         foreach (var file in Directory.GetFiles(spool, "*.eml"))
         {
             File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// The shared temporary disk's folder of this user's node spools: made 0700, and refused when it is anything else
+    /// (another local user made it first, or it is a link), since raw mail waits there.
+    /// </summary>
+    private static void GuardSpoolRoot(string root)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(root);
+            return;
+        }
+
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        var folder = Directory.CreateDirectory(root, Private);
+        if (folder.LinkTarget is not null || File.GetUnixFileMode(root) != Private)
+        {
+            throw new RuleMailException($"{root}: the spool folder for raw mail must be this user's own (mode 0700, not a link); remove it or set TMPDIR");
         }
     }
 

@@ -16,6 +16,9 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
 {
     private const int ChunkSize = 1024 * 1024;
     private const int CursorSaveInterval = 100;
+
+    /// <summary>True once <see cref="ListAsync"/> ran: the cursor is this session's to move.</summary>
+    private bool _listed;
     private readonly ImapClient _client = new();
     private IMailFolder? _folder;
     private uint _uidValidity;
@@ -52,6 +55,7 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
         ArgumentNullException.ThrowIfNull(state);
         var opened = Opened;
         _uidValidity = opened.UidValidity;
+        _listed = true;
         var cursor = await state.GetCursorAsync(account, folderName, cancellationToken).ConfigureAwait(false);
         _lastUid = cursor?.UidValidity == _uidValidity ? cursor.LastUid : 0;
         if (cursor is not null && cursor.UidValidity != _uidValidity)
@@ -107,7 +111,8 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
     public async Task RecordedAsync(SourceMessage message, IStateStore state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.UidValidity == _uidValidity && message.Uid is { } uid && uid > _lastUid)
+        // Only a session that listed the folder moves its cursor; a cluster's worker, which fetches queued UIDs, never does.
+        if (_listed && message.UidValidity == _uidValidity && message.Uid is { } uid && uid > _lastUid)
         {
             _lastUid = uid;
 

@@ -188,7 +188,11 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
         await connection.OpenAsync();
         Assert.Equal(Total, await ScalarAsync(connection, "SELECT count(*) FROM message WHERE state = 'done'"));
         Assert.Equal(Total, await ScalarAsync(connection, "SELECT count(*) FROM analysis"));
-        Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM side_effect WHERE state <> 'done'"));
+        // Nothing pending or failed. A move made just before its node was killed, and not yet recorded, is found gone by
+        // the node taking over (skipped): the message was moved once, as the mailbox below shows.
+        Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM side_effect WHERE state NOT IN ('done', 'skipped')"));
+        Assert.Equal(0, await ScalarAsync(connection,
+            allowedRepeats == 0 ? "SELECT count(*) FROM side_effect WHERE state <> 'done'" : "SELECT count(*) FROM side_effect WHERE state = 'skipped' AND kind <> 'move'"));
         Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM work_item"));
 
         var quarantine = await cluster.Dovecot.ListAsync(ClusterNodes.User, ClusterNodes.Password, "Quarantine");

@@ -28,7 +28,7 @@ public sealed class PostgresStateStoreTests(PostgresServer server)
             ["analysis", "api_token", "cluster_lease", "cluster_node", "folder_cursor", "message", "outbox", "schema_version", "side_effect", "work_item"],
             await StringsAsync(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'qrtz%' ORDER BY tablename;"));
         Assert.Equal(
-            ["message_by_content_hash", "message_by_location", "message_by_state_due", "side_effect_by_message", "work_item_by_age"],
+            ["message_by_content_hash", "message_by_location", "message_by_state_due", "side_effect_by_message", "work_item_by_age", "work_item_by_owner"],
             await StringsAsync(database, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%pkey' AND indexname NOT LIKE '%key' AND indexname NOT LIKE 'idx_qrtz%' ORDER BY indexname;"));
 
         // Quartz's own tables for the clustered schedule, as its script creates them (migration 3).
