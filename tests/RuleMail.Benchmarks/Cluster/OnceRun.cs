@@ -1,0 +1,4 @@
+namespace RuleMail.Benchmarks.Cluster;
+
+/// <summary>One <c>rulemail run --once</c> process on one core: its state backend and wall clock; <paramref name="Startup"/> for the empty mailbox.</summary>
+internal sealed record OnceRun(string State, bool Startup, double Seconds);
