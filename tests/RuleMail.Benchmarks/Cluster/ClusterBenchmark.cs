@@ -66,7 +66,7 @@ internal static class ClusterBenchmark
                     var result = await ClusterRunAsync(dovecot, postgres, user, nodes, [.. warmup.Select(m => m.Raw)], [.. backlog.Select(m => m.Raw)], options);
                     cluster.Add(result);
                     Console.WriteLine(Invariant(
-                        $"{nodes} node(s): {result.Rate:F1} messages/s ({result.Seconds:F1} s; by node {string.Join(" + ", result.ByNode)}; first queued after {result.FirstQueued:F1} s)"));
+                        $"{nodes} node(s): {result.Rate:F1} messages/s ({result.Seconds:F1} s; by node {string.Join(" + ", result.ByNode)}; first queued after {result.FirstQueued:F1} s; CPUs: nodes {result.Cost.Nodes / result.Seconds:F2}, PostgreSQL {result.Cost.Postgres / result.Seconds:F2}, Dovecot {result.Cost.Dovecot / result.Seconds:F2}, other work {result.Others / result.Seconds:F2})"));
                 }
             }
         }
@@ -88,7 +88,7 @@ internal static class ClusterBenchmark
                     Console.WriteLine(Invariant($"run --once, {(onPostgres ? "PostgreSQL" : "SQLite")} state, run {run} of {options.Runs} ..."));
                     var result = await OnceAsync(dovecot, postgres, user, onPostgres, [.. backlog.Select(m => m.Raw)], options, startup: false);
                     once.Add(result);
-                    Console.WriteLine(Invariant($"{result.State}: {backlog.Count / result.Seconds:F1} messages/s ({result.Seconds:F1} s)"));
+                    Console.WriteLine(Invariant($"{result.State}: {backlog.Count / result.Seconds:F1} messages/s ({result.Seconds:F1} s, {result.Cpu:F1} s of CPU)"));
                 }
             }
         }
@@ -207,12 +207,14 @@ internal static class ClusterBenchmark
             start.Environment[ConnectionVariable] = connection;
         }
 
+        var cpu = CpuTime.OfExitedChildren();
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("taskset did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(Limit);
         watch.Stop();
+        cpu = CpuTime.OfExitedChildren() - cpu;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"rulemail run --once failed ({process.ExitCode}):\n{await output}\n{await error}");
@@ -227,7 +229,7 @@ internal static class ClusterBenchmark
             }
         }
 
-        return new OnceRun(onPostgres ? "PostgreSQL" : "SQLite", startup, watch.Elapsed.TotalSeconds);
+        return new OnceRun(onPostgres ? "PostgreSQL" : "SQLite", startup, watch.Elapsed.TotalSeconds, cpu);
     }
 
     /// <summary>The account on the user's INBOX, fetched every <c>--every</c>; the state in SQLite at <paramref name="sqlitePath"/> or else on PostgreSQL.</summary>

@@ -14,8 +14,8 @@ internal static class ClusterReport
             Console.WriteLine(Invariant($"Real `rulemail run` nodes, fresh database and mailbox each run, {options.Runs} runs each, timed from the backlog's IMAP MOVE into"));
             Console.WriteLine("the INBOX of live, warmed-up nodes until the ledger has every message done and the queue is empty; CPU from /proc:");
             Console.WriteLine();
-            Console.WriteLine("| nodes | messages/s, median (range) | wall clock | messages by node | CPU/message: nodes | PostgreSQL | Dovecot | machine busy | I/O wait | DB transactions/message | first listing after |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| nodes | messages/s, median (range) | wall clock | messages by node | CPU/message: nodes | PostgreSQL | Dovecot | CPUs the nodes got | other work on the machine | I/O wait | DB transactions/message | first listing after |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var group in cluster.GroupBy(r => r.Nodes).OrderBy(g => g.Key))
             {
                 var runs = group.OrderBy(r => r.Rate).ToList();
@@ -25,7 +25,7 @@ internal static class ClusterReport
                 Console.WriteLine(
                     Invariant($"| {group.Key} ({pinned}) | {median.Rate:F1} ({runs[0].Rate:F1}–{runs[^1].Rate:F1}) | {median.Seconds:F1} s | {string.Join(" + ", median.ByNode)} | ") +
                     Invariant($"{PerMessage(median.Cost.Nodes):F1} ms | {PerMessage(median.Cost.Postgres):F1} ms | {PerMessage(median.Cost.Dovecot):F1} ms | ") +
-                    Invariant($"{median.Cost.MachineBusy / (median.Seconds * cores):P0} of {cores} CPUs | {median.Cost.MachineIoWait / (median.Seconds * cores):P0} | ") +
+                    Invariant($"{median.Cost.Nodes / median.Seconds:F2} | {median.Others / median.Seconds:F2} CPUs | {median.Cost.MachineIoWait / (median.Seconds * cores):P0} | ") +
                     Invariant($"{median.Transactions / (double)median.Messages:F1} | {median.FirstQueued:F1} s |"));
             }
 
@@ -46,15 +46,17 @@ internal static class ClusterReport
             Console.WriteLine(Invariant($"`taskset -c 0 rulemail run --once`, the same backlog, fresh state and mailbox each run, wall clock of the process, {options.Runs} runs each;"));
             Console.WriteLine("start-up = the same command on an empty mailbox (runtime start, key store and rules, state open, one listing, exit):");
             Console.WriteLine();
-            Console.WriteLine("| state | wall clock, median (range) | messages/s | start-up | messages/s after start-up |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
+            Console.WriteLine("| state | wall clock, median (range) | messages/s | start-up | messages/s after start-up | its CPU/message after start-up |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
             foreach (var group in timed.GroupBy(r => r.State))
             {
                 var seconds = group.Select(r => r.Seconds).ToList();
                 var median = Median(seconds);
-                var startup = once.FirstOrDefault(r => r.Startup && r.State == group.Key)?.Seconds ?? 0;
+                var empty = once.FirstOrDefault(r => r.Startup && r.State == group.Key);
+                var startup = empty?.Seconds ?? 0;
+                var cpu = (Median([.. group.Select(r => r.Cpu)]) - (empty?.Cpu ?? 0)) * 1000 / messages;
                 Console.WriteLine(Invariant(
-                    $"| {group.Key} | {median:F1} s ({seconds.Min():F1}–{seconds.Max():F1}) | {messages / median:F1} | {startup:F1} s | {messages / (median - startup):F1} |"));
+                    $"| {group.Key} | {median:F1} s ({seconds.Min():F1}–{seconds.Max():F1}) | {messages / median:F1} | {startup:F1} s | {messages / (median - startup):F1} | {cpu:F1} ms |"));
             }
 
             Console.WriteLine();

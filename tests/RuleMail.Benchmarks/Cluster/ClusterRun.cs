@@ -8,4 +8,7 @@ namespace RuleMail.Benchmarks.Cluster;
 internal sealed record ClusterRun(int Nodes, int Messages, double Seconds, double FirstQueued, IReadOnlyList<int> ByNode, Sample Cost, long Transactions)
 {
     public double Rate => Messages / Seconds;
+
+    /// <summary>CPU seconds the machine spent on anything but the nodes, PostgreSQL and Dovecot (other work sharing it).</summary>
+    public double Others => Cost.MachineBusy - Cost.Nodes - Cost.Postgres - Cost.Dovecot;
 }

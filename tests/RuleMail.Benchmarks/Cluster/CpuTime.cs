@@ -36,6 +36,14 @@ internal static class CpuTime
         return ticks / TicksPerSecond;
     }
 
+    /// <summary>CPU seconds this process's children used that it has waited for (<c>cutime + cstime</c>): a child's whole cost once it has exited.</summary>
+    public static double OfExitedChildren()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(rest[16 - 3], CultureInfo.InvariantCulture) + long.Parse(rest[17 - 3], CultureInfo.InvariantCulture)) / TicksPerSecond;
+    }
+
     /// <summary>The machine's busy and I/O-wait CPU seconds so far, summed over its CPUs (the first line of /proc/stat).</summary>
     public static (double Busy, double IoWait) OfMachine()
     {
