@@ -1,5 +1,6 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
+using RuleMail.Benchmarks.Cluster;
 using RuleMail.Benchmarks.Http;
 using RuleMail.Benchmarks.Pipeline;
 
@@ -10,7 +11,8 @@ namespace RuleMail.Benchmarks;
 /// rate of <c>openssl speed</c> on the same machine (the ceiling for S/MIME: one private operation per message).
 /// With <c>pipeline</c> first, runs the end-to-end pipeline benchmark against a real Dovecot instead
 /// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options). With <c>http</c> first, loads the HTTP API of
-/// a <c>rulemail serve</c> process beside the in-process and CLI cost of the same calls (<see cref="HttpBenchmark"/>).
+/// a <c>rulemail serve</c> process beside the in-process and CLI cost of the same calls (<see cref="HttpBenchmark"/>). With
+/// <c>cluster</c> first, times real <c>rulemail run</c> nodes on PostgreSQL working through a backlog (<see cref="ClusterBenchmark"/>).
 /// </summary>
 internal static class Program
 {
@@ -22,6 +24,8 @@ internal static class Program
                 return PipelineBenchmark.RunAsync(rest).GetAwaiter().GetResult();
             case [HttpBenchmark.Verb, .. var rest]:
                 return HttpBenchmark.RunAsync(rest).GetAwaiter().GetResult();
+            case [ClusterBenchmark.Verb, .. var rest]:
+                return ClusterBenchmark.RunAsync(rest).GetAwaiter().GetResult();
             case [PipelineChild.Verb, .. var rest]:
                 return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
         }

@@ -28,7 +28,7 @@ namespace RuleMail.Benchmarks.Pipeline;
 internal static class PipelineBenchmark
 {
     public const string Verb = "pipeline";
-    private const string Password = "bench-password";
+    internal const string Password = "bench-password";
     private const string Address = "support@rulemail.test";
     private const double MiB = 1024 * 1024;
     private static readonly MailKind[] Mixes = [MailKind.Plain, MailKind.SmimeSignedEncrypted, MailKind.PgpSignedEncrypted];
@@ -311,19 +311,20 @@ internal static class PipelineBenchmark
         }
     }
 
-    private static IEnumerable<byte[]> Copies(MailKind kind, string prefix, int count) =>
+    internal static IEnumerable<byte[]> Copies(MailKind kind, string prefix, int count) =>
         Enumerable.Range(1, count).Select(i => PipelineMail.Copy(kind, Invariant($"{prefix}-{kind.Name}-{i:D5}@bench.test")));
 
-    /// <summary>Appends the messages to the user's INBOX over one connection, 100 to a MULTIAPPEND.</summary>
-    private static async Task AppendAsync(DovecotServer dovecot, string user, IEnumerable<byte[]> messages)
+    /// <summary>Appends the messages to the user's <paramref name="folder"/> over one connection, 100 to a MULTIAPPEND.</summary>
+    internal static async Task AppendAsync(DovecotServer dovecot, string user, IEnumerable<byte[]> messages, string folder = "INBOX")
     {
         using var client = await dovecot.ConnectImapAsync(user, Password);
+        var target = await client.GetFolderAsync(folder);
         foreach (var batch in messages.Chunk(100))
         {
             var parsed = batch.Select(raw => MimeMessage.Load(new MemoryStream(raw, writable: false))).ToList();
             try
             {
-                await client.Inbox.AppendAsync([.. parsed.Select(m => (IAppendRequest)new AppendRequest(m))]);
+                await target.AppendAsync([.. parsed.Select(m => (IAppendRequest)new AppendRequest(m))]);
             }
             finally
             {
@@ -388,7 +389,7 @@ internal static class PipelineBenchmark
             ?? throw new InvalidOperationException($"{PipelineChild.Verb} printed no result");
     }
 
-    private static void PrintMachine()
+    internal static void PrintMachine()
     {
         var cpu = "unknown";
         try
@@ -407,9 +408,9 @@ internal static class PipelineBenchmark
         Console.WriteLine(Invariant($"Date: {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC"));
     }
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private static double Median(List<double> values)
+    internal static double Median(IReadOnlyCollection<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
