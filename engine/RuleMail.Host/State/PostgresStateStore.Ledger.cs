@@ -144,7 +144,7 @@ internal sealed partial class PostgresStateStore
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(plan);
-        CheckBelongs(entry, plan);
+        RecordChecks.Plan(entry, plan);
         return WriteAsync(async (connection, transaction) =>
         {
             await UpsertEntryAsync(connection, transaction, entry, withAnalysis: false, cancellationToken).ConfigureAwait(false);
@@ -164,18 +164,7 @@ internal sealed partial class PostgresStateStore
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(analysis);
         ArgumentNullException.ThrowIfNull(plan);
-        CheckBelongs(entry, plan);
-        if (!IsOf(entry, analysis.Account, analysis.Folder, analysis.SourceKey) || entry.AnalysisVersion != analysis.Version || analysis.Version < 1)
-        {
-            throw new ArgumentException(
-                $"analysis {analysis.Version} of {analysis.Account}/{analysis.Folder}/{analysis.SourceKey} does not fit the entry "
-                + $"{entry.Account}/{entry.Folder}/{entry.SourceKey} at analysis {entry.AnalysisVersion}", nameof(analysis));
-        }
-
-        if (plan.FirstOrDefault(e => e.AnalysisVersion != analysis.Version) is { } stray)
-        {
-            throw new ArgumentException($"side effect {stray.IdempotencyKey} belongs to analysis {stray.AnalysisVersion}, not {analysis.Version}", nameof(plan));
-        }
+        RecordChecks.Analysis(entry, analysis, plan);
 
         try
         {
@@ -379,25 +368,6 @@ internal sealed partial class PostgresStateStore
             ("location_uid_validity", (long?)entry.Location?.UidValidity),
             ("location_uid", (long?)entry.Location?.Uid)).ConfigureAwait(false);
     }
-
-    private static void CheckBelongs(LedgerEntry entry, IReadOnlyList<SideEffect> plan)
-    {
-        foreach (var effect in plan)
-        {
-            if (!IsOf(entry, effect.Account, effect.Folder, effect.SourceKey))
-            {
-                throw new ArgumentException(
-                    $"side effect {effect.IdempotencyKey} belongs to {effect.Account}/{effect.Folder}/{effect.SourceKey}, "
-                    + $"not to {entry.Account}/{entry.Folder}/{entry.SourceKey}",
-                    nameof(plan));
-            }
-        }
-    }
-
-    private static bool IsOf(LedgerEntry entry, string account, string folder, string sourceKey) =>
-        string.Equals(account, entry.Account, StringComparison.Ordinal)
-        && string.Equals(folder, entry.Folder, StringComparison.Ordinal)
-        && string.Equals(sourceKey, entry.SourceKey, StringComparison.Ordinal);
 
     /// <summary>Reads a row selected with <see cref="MessageColumns"/>.</summary>
     private static LedgerEntry ReadEntry(NpgsqlDataReader reader) => new()

@@ -167,7 +167,7 @@ internal sealed partial class SqliteStateStore
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(plan);
-        CheckBelongs(entry, plan);
+        RecordChecks.Plan(entry, plan);
         return Gated(async () =>
         {
             await using var transaction = Begin();
@@ -184,18 +184,7 @@ internal sealed partial class SqliteStateStore
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(analysis);
         ArgumentNullException.ThrowIfNull(plan);
-        CheckBelongs(entry, plan);
-        if (!IsOf(entry, analysis.Account, analysis.Folder, analysis.SourceKey) || entry.AnalysisVersion != analysis.Version || analysis.Version < 1)
-        {
-            throw new ArgumentException(
-                $"analysis {analysis.Version} of {analysis.Account}/{analysis.Folder}/{analysis.SourceKey} does not fit the entry "
-                + $"{entry.Account}/{entry.Folder}/{entry.SourceKey} at analysis {entry.AnalysisVersion}", nameof(analysis));
-        }
-
-        if (plan.FirstOrDefault(e => e.AnalysisVersion != analysis.Version) is { } stray)
-        {
-            throw new ArgumentException($"side effect {stray.IdempotencyKey} belongs to analysis {stray.AnalysisVersion}, not {analysis.Version}", nameof(plan));
-        }
+        RecordChecks.Analysis(entry, analysis, plan);
 
         return Gated(async () =>
         {
@@ -400,25 +389,6 @@ internal sealed partial class SqliteStateStore
         upsert.Transaction = transaction;
         await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    private static void CheckBelongs(LedgerEntry entry, IReadOnlyList<SideEffect> plan)
-    {
-        foreach (var effect in plan)
-        {
-            if (!IsOf(entry, effect.Account, effect.Folder, effect.SourceKey))
-            {
-                throw new ArgumentException(
-                    $"side effect {effect.IdempotencyKey} belongs to {effect.Account}/{effect.Folder}/{effect.SourceKey}, "
-                    + $"not to {entry.Account}/{entry.Folder}/{entry.SourceKey}",
-                    nameof(plan));
-            }
-        }
-    }
-
-    private static bool IsOf(LedgerEntry entry, string account, string folder, string sourceKey) =>
-        string.Equals(account, entry.Account, StringComparison.Ordinal)
-        && string.Equals(folder, entry.Folder, StringComparison.Ordinal)
-        && string.Equals(sourceKey, entry.SourceKey, StringComparison.Ordinal);
 
     /// <summary>Adds <c>$k0</c>, <c>$k1</c>, ... for <paramref name="keys"/> to the command; their names for an <c>IN (…)</c>.</summary>
     private static string KeyParameters(SqliteCommand command, string[] keys)
