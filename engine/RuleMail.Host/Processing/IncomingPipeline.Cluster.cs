@@ -12,6 +12,9 @@ namespace RuleMail.Host.Processing;
 /// </summary>
 internal sealed partial class IncomingPipeline
 {
+    /// <summary>What <see cref="ListForQueueAsync"/> listed that the ledger has finished: not queued, but the cursor passes it.</summary>
+    private readonly List<SourceMessage> _listedFinished = [];
+
     /// <summary>
     /// What a fetch would work on now, as queue items: listed messages not finished and due, and due plans whose message
     /// is no longer listed (moved away by their plan). The folder's cursor moves past what was listed once it is queued.
@@ -37,6 +40,7 @@ internal sealed partial class IncomingPipeline
             if (entry is { State: MessageState.Done or MessageState.Failed })
             {
                 report.AlreadyDone++;
+                _listedFinished.Add(message); // Known and finished: the cursor moves past it too.
                 continue;
             }
 
@@ -46,7 +50,9 @@ internal sealed partial class IncomingPipeline
                 continue;
             }
 
-            items.Add(new WorkItem(account.Name, source.Folder, message.SourceKey, message.UidValidity, message.Uid, Listed: true));
+            // Queued under the ledger's key of the message (a message a retry moved back is listed under its new UID, but
+            // is one message): one queue row per message, so two workers never carry out one plan at once.
+            items.Add(new WorkItem(account.Name, source.Folder, entry?.SourceKey ?? message.SourceKey, message.UidValidity, message.Uid, Listed: true));
         }
 
         var listedKeys = listed.Select(m => m.SourceKey).Concat(handled).ToHashSet(StringComparer.Ordinal);
@@ -68,9 +74,10 @@ internal sealed partial class IncomingPipeline
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(queued);
-        foreach (var item in queued.Where(i => i.Listed))
+        var listed = queued.Where(i => i.Listed).Select(i => new SourceMessage(i.SourceKey, i.UidValidity, i.Uid)).Concat(_listedFinished);
+        foreach (var message in listed.OrderBy(m => m.Uid))
         {
-            await source.RecordedAsync(new SourceMessage(item.SourceKey, item.UidValidity, item.Uid), services.State, cancellationToken).ConfigureAwait(false);
+            await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
         }
 
         await source.FlushAsync(services.State, cancellationToken).ConfigureAwait(false);
@@ -105,7 +112,10 @@ internal sealed partial class IncomingPipeline
                 return;
             }
 
-            var message = new SourceMessage(item.SourceKey, item.UidValidity, item.Uid);
+            // Where the lister saw it: under its UID now, which is not its ledger key when a retry moved it back.
+            var message = new SourceMessage(
+                item.Listed && item.UidValidity is { } validity && item.Uid is { } uid ? Transport.ImapSource.Key(validity, uid) : item.SourceKey,
+                item.UidValidity, item.Uid);
             if (!item.Listed)
             {
                 if (entry is null)

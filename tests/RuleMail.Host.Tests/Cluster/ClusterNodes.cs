@@ -38,12 +38,14 @@ internal sealed class ClusterNodes : IAsyncDisposable
     public HostHarness Harness => _harness;
 
     /// <summary>Sets up the cluster's files; <paramref name="extraAccountYaml"/> is appended to the account (e.g. a send: section).</summary>
-    public static async Task<ClusterNodes> CreateAsync(PostgresServer postgres, int leaseSeconds = 3, string extraAccountYaml = "", bool fetch = true)
+    /// <param name="ownKeyStore">A copy of the sample key store the test may change (the sample's own otherwise).</param>
+    public static async Task<ClusterNodes> CreateAsync(PostgresServer postgres, int leaseSeconds = 3, string extraAccountYaml = "", bool fetch = true, bool ownKeyStore = false)
     {
         var connection = await postgres.CreateDatabaseAsync();
         var dovecot = await DovecotServer.StartAsync((User, Password));
         var nodes = new ClusterNodes(connection, dovecot, WebhookListener.Start());
         nodes._harness.AddWebhookRule(nodes.Webhook.Url);
+        var keystore = ownKeyStore ? nodes._harness.CopyKeyStore() : Path.Combine(HostHarness.RepositoryRoot, "keystore-sample");
         var fetchYaml = fetch
             ? $"""
                   fetch:
@@ -57,7 +59,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
               """
             : string.Empty;
         File.WriteAllText(nodes._harness.ConfigPath, $"""
-            keystore: {Path.Combine(HostHarness.RepositoryRoot, "keystore-sample")}
+            keystore: {keystore}
             keystore_passphrase_file: {Path.Combine(HostHarness.RepositoryRoot, "keystore-sample", "passphrase.txt")}
             rules: {nodes._harness.RulesDirectory}
             state:
@@ -137,7 +139,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
             new RuleMail.Core.Tests.Support.ToolOptions
             {
                 WorkingDirectory = _harness.Folder.Path,
-                Environment = new Dictionary<string, string> { [ConnectionVariable] = ConnectionString },
+                Environment = new Dictionary<string, string> { [ConnectionVariable] = ConnectionString, ["SUPPORT_PASSWORD"] = Password },
                 Timeout = TimeSpan.FromMinutes(1),
             });
 

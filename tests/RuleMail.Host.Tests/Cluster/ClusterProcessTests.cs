@@ -130,6 +130,52 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_retry_beside_running_nodes_judges_again_once_and_the_message_moved_back_is_not_processed_again()
+    {
+        await using var cluster = await ClusterNodes.CreateAsync(postgres, ownKeyStore: true);
+        cluster.Start("a");
+        cluster.Start("b");
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+        using (var client = await cluster.Dovecot.ConnectImapAsync(ClusterNodes.User, ClusterNodes.Password))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                using var plain = HostHarness.PlainQuestion(string.Create(CultureInfo.InvariantCulture, $"retry-{i}"));
+                await client.Inbox.AppendAsync(new MailKit.AppendRequest(plain));
+            }
+
+            await client.DisconnectAsync(true);
+        }
+
+        await cluster.Dovecot.AppendAsync(ClusterNodes.User, ClusterNodes.Password, HostHarness.DemoMessage("smime-unknown-signer"));
+        await cluster.WaitForAllDoneAsync(11, Limit);
+        Assert.Equal(1, await cluster.Dovecot.CountAsync(ClusterNodes.User, ClusterNodes.Password, "Quarantine"));
+
+        // The signer becomes known; a retry from a third process, beside the running nodes, under the account's lease.
+        cluster.Harness.ImportIntoKeystore("stranger.crt");
+        var retry = cluster.Cli("retry", "--security-failed");
+        Assert.True(retry.ExitCode == 0, retry.StandardOutputText + retry.StandardError);
+
+        // Back in INBOX under a new UID: the nodes' next listings see it and leave it (its ledger entry is done).
+        Assert.Equal(0, await cluster.Dovecot.CountAsync(ClusterNodes.User, ClusterNodes.Password, "Quarantine"));
+        var newest = (await cluster.Dovecot.ListAsync(ClusterNodes.User, ClusterNodes.Password)).Max(m => m.Uid.Id);
+        await cluster.WaitUntilAsync(async () =>
+        {
+            await using var state = await cluster.OpenStateAsync();
+            var folder = await state.GetCursorAsync("support", "INBOX", CancellationToken.None);
+            return folder?.LastUid >= newest && await cluster.QueueLengthAsync() == 0;
+        }, Limit, "the moved-back message listed");
+
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.ConnectionString);
+        await connection.OpenAsync();
+        Assert.Equal(12, await ScalarAsync(connection, "SELECT count(*) FROM analysis")); // 11 fetched, 1 retried.
+        Assert.Equal(11, await ScalarAsync(connection, "SELECT count(*) FROM message WHERE state = 'done'"));
+        Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM side_effect WHERE state <> 'done'"));
+        Assert.Equal(12, cluster.Webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(11, await cluster.Dovecot.CountAsync(ClusterNodes.User, ClusterNodes.Password));
+    }
+
+    [Fact]
     public async Task Two_nodes_sharing_one_outbox_send_each_message_once()
     {
         await using var smtp = await SmtpSink.StartAsync();
