@@ -20,8 +20,21 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
         await RetryAsync(() => cluster.RegisterAsync(version, stoppingToken), "registering the node", stoppingToken).ConfigureAwait(false);
         logger.LogInformation("Cluster node {Instance} started: {Workers} workers, leases of {Lease} s", cluster.Node.Instance, settings.Workers, settings.LeaseSeconds);
         // The heartbeat goes on until the last worker has finished its message, so no claim expires under it.
-        using var keeperStop = new CancellationTokenSource();
-        var keeper = KeepAliveAsync(keeperStop.Token);
+        string? failing = null;
+        var heartbeat = cluster.KeepBeating(e =>
+        {
+            if (e is null && failing is not null)
+            {
+                logger.LogInformation("Cluster node {Instance}: the database answers again", cluster.Node.Instance);
+                failing = null;
+            }
+            else if (e is not null && failing != e.Message)
+            {
+                // Past a lease time without a heartbeat, this node's holds are taken over; its fenced writes are then refused.
+                logger.LogWarning("Cluster node {Instance}: the heartbeat failed ({Error}); retrying", cluster.Node.Instance, e.Message);
+                failing = e.Message;
+            }
+        });
         var loops = Enumerable.Range(0, settings.Workers).Select(i => WorkAsync(i, stoppingToken)).ToList();
         try
         {
@@ -29,8 +42,7 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
         }
         finally
         {
-            await keeperStop.CancelAsync().ConfigureAwait(false);
-            await keeper.ConfigureAwait(false);
+            await heartbeat.DisposeAsync().ConfigureAwait(false);
             try
             {
                 await cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -39,47 +51,6 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
             catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
             {
                 logger.LogWarning("Cluster node {Instance}: could not deregister ({Error}); its leases and claims expire", cluster.Node.Instance, e.Message);
-            }
-        }
-    }
-
-    /// <summary>The heartbeat, every third of a lease time, until the workers have stopped.</summary>
-    private async Task KeepAliveAsync(CancellationToken stoppingToken)
-    {
-        var interval = cluster.Ttl / 3;
-        string? failing = null;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await cluster.KeepAliveAsync(stoppingToken).ConfigureAwait(false);
-                if (failing is not null)
-                {
-                    logger.LogInformation("Cluster node {Instance}: the database answers again", cluster.Node.Instance);
-                    failing = null;
-                }
-            }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-            {
-                if (failing != e.Message)
-                {
-                    // Past a lease time without a heartbeat, this node's holds are taken over; its fenced writes are then refused.
-                    logger.LogWarning("Cluster node {Instance}: the heartbeat failed ({Error}); retrying", cluster.Node.Instance, e.Message);
-                    failing = e.Message;
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-
-            try
-            {
-                await Task.Delay(interval, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
             }
         }
     }
@@ -121,7 +92,7 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
                 var report = await runner.ProcessClaimsAsync(cluster, claims, progress: null, stoppingToken).ConfigureAwait(false);
                 if (report.Error is { } error)
                 {
-                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                    backoff = Longer(backoff);
                     logger.LogWarning("Worker {Worker}: {Account}: {Error}; what is left is back in the queue (next claim in {Backoff} s)",
                         worker, account, error, (int)backoff.TotalSeconds);
                 }
@@ -136,18 +107,22 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
             {
-                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                backoff = Longer(backoff);
                 logger.LogWarning("Worker {Worker}: the state database failed ({Error}); retrying in {Backoff} s", worker, e.Message, (int)backoff.TotalSeconds);
             }
 #pragma warning disable CA1031 // A worker must not end while its node looks alive: whatever a bug throws is logged and the loop goes on.
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
 #pragma warning restore CA1031
             {
-                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                backoff = Longer(backoff);
                 logger.LogError(e, "Worker {Worker}: failed; going on in {Backoff} s", worker, (int)backoff.TotalSeconds);
             }
         }
     }
+
+    /// <summary>The next backoff: 1 s first, then doubling, at most <see cref="LongestBackoff"/>.</summary>
+    private static TimeSpan Longer(TimeSpan backoff) =>
+        backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
 
     private async Task RetryAsync(Func<Task> action, string what, CancellationToken stoppingToken)
     {
@@ -163,7 +138,7 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
             {
                 logger.LogWarning("Cluster node {Instance}: {What} failed ({Error}); retrying", cluster.Node.Instance, what, e.Message);
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestBackoff.Ticks));
+                delay = Longer(delay);
             }
         }
     }

@@ -128,32 +128,52 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// process that runs no heartbeat (<c>run --once</c>, <c>retry</c>); a running node's heartbeat renews it anyway.
     /// A renewal that fails is left to the fence: the next write is refused when the lease has gone.
     /// </summary>
-    public IAsyncDisposable KeepRenewed(Lease lease) => new Renewal(this, lease);
+    public IAsyncDisposable KeepRenewed(Lease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return new Periodic(_ttl / 3, ct => RenewAsync(lease, ct), health: null);
+    }
 
-    private sealed class Renewal : IAsyncDisposable
+    /// <summary>
+    /// Runs <see cref="KeepAliveAsync"/> every third of <see cref="Ttl"/> until disposed: a node's heartbeat. A beat the
+    /// database does not answer is tried again at the next one; <paramref name="health"/> hears each beat's outcome
+    /// (null when it went through), so the caller can say when the heartbeat fails and when it works again.
+    /// </summary>
+    public IAsyncDisposable KeepBeating(Action<Exception?>? health = null) =>
+        new Periodic(_ttl / 3, async ct =>
+        {
+            await KeepAliveAsync(ct).ConfigureAwait(false);
+            return true;
+        }, health);
+
+    /// <summary>One call every <c>interval</c> until disposed (or until the call says to stop by returning false).</summary>
+    private sealed class Periodic : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
 
-        public Renewal(PostgresCluster cluster, Lease lease) => _loop = Task.Run(async () =>
+        public Periodic(TimeSpan interval, Func<CancellationToken, Task<bool>> call, Action<Exception?>? health) => _loop = Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested)
             {
                 try
                 {
-                    await Task.Delay(cluster._ttl / 3, _stop.Token).ConfigureAwait(false);
-                    if (!await cluster.RenewAsync(lease, _stop.Token).ConfigureAwait(false))
+                    await Task.Delay(interval, _stop.Token).ConfigureAwait(false);
+                    if (!await call(_stop.Token).ConfigureAwait(false))
                     {
                         return;
                     }
+
+                    health?.Invoke(null);
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                 {
                     return;
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)
                 {
-                    // The database did not answer this time; the fence decides whether the lease still holds.
+                    // The database did not answer this time; the fences decide meanwhile whether the holds still hold.
+                    health?.Invoke(e);
                 }
             }
         }, CancellationToken.None);

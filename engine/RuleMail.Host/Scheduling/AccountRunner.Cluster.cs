@@ -128,22 +128,7 @@ public sealed partial class AccountRunner
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(into);
         await cluster.RegisterAsync("once", cancellationToken).ConfigureAwait(false);
-        using var stop = new CancellationTokenSource();
-        var heartbeat = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await Task.Delay(cluster.Ttl / 3, stop.Token).ConfigureAwait(false);
-                try
-                {
-                    await cluster.KeepAliveAsync(stop.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-                {
-                    // The database did not answer this time: the next beat tries again (the fences guard the claims meanwhile).
-                }
-            }
-        }, CancellationToken.None);
+        var heartbeat = cluster.KeepBeating();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -167,16 +152,7 @@ public sealed partial class AccountRunner
         }
         finally
         {
-            await stop.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await heartbeat.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopped.
-            }
-
+            await heartbeat.DisposeAsync().ConfigureAwait(false);
             try
             {
                 await cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
