@@ -58,6 +58,7 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
     private async Task WorkAsync(int worker, CancellationToken stoppingToken)
     {
         var backoff = TimeSpan.Zero;
+        await using var mailbox = new KeptMailbox();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -70,6 +71,7 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
                 var claims = await cluster.ClaimAsync(settings.Batch, stoppingToken).ConfigureAwait(false);
                 if (claims.Count == 0)
                 {
+                    await mailbox.CloseAsync().ConfigureAwait(false); // An idle worker holds no mailbox session.
                     await cluster.WaitForWorkAsync(cluster.Ttl / 3, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
@@ -89,7 +91,7 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
                     continue;
                 }
 
-                var report = await runner.ProcessClaimsAsync(cluster, claims, progress: null, stoppingToken).ConfigureAwait(false);
+                var report = await runner.ProcessClaimsAsync(cluster, claims, progress: null, stoppingToken, mailbox).ConfigureAwait(false);
                 if (report.Error is { } error)
                 {
                     backoff = Longer(backoff);

@@ -307,6 +307,11 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(claim);
         _held.TryRemove(claim, out _);
+        if (claim.Finished)
+        {
+            return true; // Taken off the queue by the commit that recorded the message done.
+        }
+
         return await ExecuteAsync(
             "DELETE FROM work_item WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
             p => ClaimParameters(p, claim), cancellationToken).ConfigureAwait(false) == 1;
@@ -343,6 +348,31 @@ public sealed class PostgresCluster : IAsyncDisposable
             await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        try
+        {
+            await WaitListeningAsync(connection, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The pool does not reset a connection given back (StateStores.WithSessionLimits): stop listening first. Should
+            // that fail, the connection's next user only reads past a notification it does not wait for.
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                try
+                {
+                    await using var unlisten = new NpgsqlCommand($"UNLISTEN {ClusterSchema.WorkChannel}", connection);
+                    await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+                {
+                    // Broken by a cancelled wait: the pool drops it.
+                }
+            }
+        }
+    }
+
+    private static async Task WaitListeningAsync(NpgsqlConnection connection, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         // Work queued between the last claim and the LISTEN sent no notification this connection saw: look once more.
         // Rows another session holds locked are skipped, as a claim skips them, so they do not make this wait a busy loop.
         await using (var waiting = new NpgsqlCommand("""

@@ -26,14 +26,17 @@ public sealed partial class AccountRunner
     /// claim, and takes each finished one off the queue; what is left when the mailbox goes away or the host stops is
     /// given back to the queue for any node.
     /// </summary>
-    internal async Task<FetchReport> ProcessClaimsAsync(PostgresCluster cluster, IReadOnlyList<Claim> claims, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
+    /// <param name="kept">The worker's mailbox connection from its last batch, used when it is this account's, and kept
+    /// for the next one unless this batch failed or was stopped; null to log in and out for this batch alone.</param>
+    internal async Task<FetchReport> ProcessClaimsAsync(
+        PostgresCluster cluster, IReadOnlyList<Claim> claims, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken, KeptMailbox? kept = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(claims);
         var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
         var logger = services.Logging.CreateLogger("RuleMail.Fetch");
-        var (source, description) = Source(fetch);
-        await using var closeSource = source.ConfigureAwait(false);
+        var held = kept is null ? null : await kept.TakeAsync(this).ConfigureAwait(false);
+        var (source, description) = held ?? Source(fetch);
         await using var transport = Transport();
         var report = new FetchReport(Account.Name, description);
         var started = services.Time.GetTimestamp();
@@ -50,7 +53,11 @@ public sealed partial class AccountRunner
                 return report;
             }
 
-            await source.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            if (held is null)
+            {
+                await source.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             for (; next < claims.Count && !cancellationToken.IsCancellationRequested; next++)
             {
                 var claim = claims[next];
@@ -110,6 +117,15 @@ public sealed partial class AccountRunner
                     logger.LogWarning("{Account}: {Key}: could not give the message back ({Error}); its claim expires", Account.Name, claims[i].Item.SourceKey, e.Message);
                 }
             }
+
+            if (kept is not null && !failed && !cancellationToken.IsCancellationRequested && source.IsConnected)
+            {
+                kept.Keep(this, source, description);
+            }
+            else
+            {
+                await source.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         services.Metrics.Fetched(report, services.Time.GetElapsedTime(started));
@@ -129,6 +145,7 @@ public sealed partial class AccountRunner
         ArgumentNullException.ThrowIfNull(into);
         await cluster.RegisterAsync("once", cancellationToken).ConfigureAwait(false);
         var heartbeat = cluster.KeepBeating();
+        await using var mailbox = new KeptMailbox();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -139,7 +156,7 @@ public sealed partial class AccountRunner
                     return;
                 }
 
-                var report = await ProcessClaimsAsync(cluster, claims, progress, cancellationToken).ConfigureAwait(false);
+                var report = await ProcessClaimsAsync(cluster, claims, progress, cancellationToken, mailbox).ConfigureAwait(false);
                 into.Messages.AddRange(report.Messages);
                 into.AlreadyDone += report.AlreadyDone;
                 into.Waiting += report.Waiting;

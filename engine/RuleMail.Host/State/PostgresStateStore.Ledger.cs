@@ -250,10 +250,14 @@ internal sealed partial class PostgresStateStore
     /// <inheritdoc />
     /// <remarks>Also sets the entry's <c>updated_at</c>; the other columns are left as recorded.</remarks>
     /// <exception cref="InvalidOperationException">No entry has this account, folder and source key.</exception>
-    public Task UpdateMessageAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    /// <remarks>
+    /// On a view fenced by a claim on this message, the write that records it <see cref="MessageState.Done"/> also takes
+    /// it off the work queue, in the same commit (<see cref="Cluster.Claim.Finished"/>): one commit fewer per message.
+    /// </remarks>
+    public async Task UpdateMessageAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return WriteAsync(async (connection, transaction) =>
+        var dequeued = await WriteAsync(async (connection, transaction) =>
         {
             var updated = await ExecuteAsync(
                 connection,
@@ -280,7 +284,14 @@ internal sealed partial class PostgresStateStore
             {
                 throw new InvalidOperationException($"no ledger entry {entry.Account}/{entry.Folder}/{entry.SourceKey} to update");
             }
-        }, cancellationToken);
+
+            return entry.State == MessageState.Done && _fence is not null
+                && await _fence.DoneAsync(connection, transaction, entry.Account, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        if (dequeued)
+        {
+            _fence!.Committed();
+        }
     }
 
     /// <inheritdoc />

@@ -84,7 +84,13 @@ internal sealed partial class PostgresStateStore : IStateStore, IFencedStateStor
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return _fence is null ? Task.CompletedTask : WriteAsync((_, _) => Task.CompletedTask, cancellationToken);
+        var fence = _fence;
+        return fence is null ? Task.CompletedTask : ReadAsync(async connection =>
+        {
+            // A read: nothing is written here, so the row need not be locked, and the check costs no commit to disk.
+            await fence.CheckAsync(connection, null, cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
     }
 
     /// <inheritdoc />

@@ -19,6 +19,9 @@ internal interface IMailSource : IAsyncDisposable
     /// <summary>Connects and opens the folder. Called once per run before anything else.</summary>
     Task ConnectAsync(CancellationToken cancellationToken);
 
+    /// <summary>False once a connected session is known to be gone (the server closed it); a source without a session stays true.</summary>
+    bool IsConnected => true;
+
     /// <summary>
     /// The messages that may need work, oldest first: everything not known to the ledger (for IMAP: above the
     /// folder cursor) and the ledger's entries due for another attempt that are still there. The pipeline checks

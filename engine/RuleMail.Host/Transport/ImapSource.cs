@@ -27,6 +27,8 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
 
     public string Folder => folderName;
 
+    public bool IsConnected => _client.IsConnected && _client.IsAuthenticated && _folder is { IsOpen: true };
+
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         await MailConnection.ConnectAsync(_client, server, cancellationToken).ConfigureAwait(false);

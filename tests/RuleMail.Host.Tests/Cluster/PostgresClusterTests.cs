@@ -134,6 +134,58 @@ public sealed class PostgresClusterTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Recording_a_claimed_message_done_takes_it_off_the_queue_in_the_same_commit_and_only_that_message()
+    {
+        await using var lister = Node("lister", TimeSpan.FromMinutes(1));
+        await using var a = Node("a", TimeSpan.FromMinutes(1));
+        var lease = (await lister.TryTakeLeaseAsync("fetch:support", Ct))!;
+        await lister.EnqueueAsync(lease, [Item(1), Item(2)], Ct);
+        var claims = await a.ClaimAsync(8, Ct);
+        var state = _state.Fenced(claims[0]);
+        await state.RecordAsync(Entry(1, "one"), [], Ct);
+        await _state.Fenced(claims[1]).RecordAsync(Entry(2, "two"), [], Ct);
+
+        // Another message's entry recorded done under this claim (a superseded one) leaves both rows queued.
+        await state.UpdateMessageAsync(Entry(2, "two") with { State = MessageState.Done }, Ct);
+        Assert.False(claims[0].Finished);
+        await state.UpdateMessageAsync(Entry(1, "one") with { State = MessageState.Retry, Attempts = 1 }, Ct);
+        Assert.False(claims[0].Finished);
+        Assert.Equal(2, (await a.StatusAsync(null, Ct)).Queue.Claimed);
+
+        await state.UpdateMessageAsync(Entry(1, "one") with { State = MessageState.Done }, Ct);
+
+        Assert.True(claims[0].Finished);
+        Assert.Equal(1, (await a.StatusAsync(null, Ct)).Queue.Claimed);
+        Assert.True(await a.CompleteAsync(claims[0], Ct)); // Nothing left to take off: already done.
+        Assert.False(claims[1].Finished);
+        Assert.True(await a.CompleteAsync(claims[1], Ct));
+        Assert.Equal(0, (await a.StatusAsync(null, Ct)).Queue.Claimed);
+    }
+
+    [Fact]
+    public async Task A_done_write_under_a_claim_taken_over_is_refused_and_leaves_the_message_queued_for_its_new_owner()
+    {
+        await using var lister = Node("lister", TimeSpan.FromMinutes(1));
+        await using var a = Node("a", Short);
+        await using var b = Node("b", TimeSpan.FromMinutes(1));
+        var lease = (await lister.TryTakeLeaseAsync("fetch:support", Ct))!;
+        await lister.EnqueueAsync(lease, [Item(1)], Ct);
+        var stale = Assert.Single(await a.ClaimAsync(8, Ct));
+        await _state.Fenced(stale).RecordAsync(Entry(1, "first"), [], Ct);
+        IReadOnlyList<Claim> taken = [];
+        await WaitUntilAsync(async () => (taken = await b.ClaimAsync(8, Ct)).Count == 1);
+
+        await Assert.ThrowsAsync<FencedOffException>(() => _state.Fenced(stale).UpdateMessageAsync(Entry(1, "first") with { State = MessageState.Done }, Ct));
+
+        Assert.False(stale.Finished);
+        Assert.Equal(MessageState.Retry, (await _state.FindMessagesAsync("support", "INBOX", ["7:1"], Ct))["7:1"].State);
+        Assert.Equal(1, (await b.StatusAsync(null, Ct)).Queue.Claimed);
+        await _state.Fenced(taken[0]).UpdateMessageAsync(Entry(1, "first") with { State = MessageState.Done }, Ct);
+        Assert.True(taken[0].Finished);
+        Assert.Equal(0, (await b.StatusAsync(null, Ct)).Queue.Claimed);
+    }
+
+    [Fact]
     public async Task The_status_shows_live_and_stopped_nodes_and_the_leases_held()
     {
         await using var a = Node("a", TimeSpan.FromMinutes(1));

@@ -95,8 +95,12 @@ public sealed class StateConfigTests
     {
         var limited = StateStores.WithSessionLimits("Host=db;Database=rulemail;Options=-c search_path=rm", TimeSpan.FromSeconds(30));
 
-        var options = new Npgsql.NpgsqlConnectionStringBuilder(limited).Options;
-        Assert.Equal("-c search_path=rm -c idle_in_transaction_session_timeout=30000", options);
+        var built = new Npgsql.NpgsqlConnectionStringBuilder(limited);
+        Assert.Equal("-c search_path=rm -c idle_in_transaction_session_timeout=30000", built.Options);
+
+        // Its few statements are prepared once per connection and kept: a connection back in the pool is not reset.
+        Assert.True(built.MaxAutoPrepare > 0);
+        Assert.True(built.NoResetOnClose);
     }
 
     private static RuleMailConfig Load(TempDirectory dir, string yaml)
