@@ -212,6 +212,46 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
         Assert.Equal(Count, ids.Distinct(StringComparer.Ordinal).Count());
     }
 
+    [Fact]
+    public async Task Run_once_on_a_cluster_lists_then_works_through_every_batch_of_the_queue_on_one_mailbox_session()
+    {
+        await using var cluster = await ClusterNodes.CreateAsync(postgres);
+        const int Count = 40; // Five batches of eight.
+        using (var client = await cluster.Dovecot.ConnectImapAsync(ClusterNodes.User, ClusterNodes.Password))
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                using var message = HostHarness.PlainQuestion(string.Create(CultureInfo.InvariantCulture, $"once-{i}"));
+                await client.Inbox.AppendAsync(new MailKit.AppendRequest(message));
+            }
+
+            await client.DisconnectAsync(true);
+        }
+
+        var before = Lines(cluster.Dovecot.Log, LoginLine);
+        var loggedOut = Lines(cluster.Dovecot.Log, "Disconnected: Logged out");
+
+        var run = cluster.Cli("run", "--once");
+        Assert.True(run.ExitCode == 0, run.StandardError + run.StandardOutputText);
+
+        // Dovecot's log process writes what its login processes tell it: wait for the run's sessions to be logged out.
+        await cluster.WaitUntilAsync(() => Task.FromResult(Lines(cluster.Dovecot.Log, "Disconnected: Logged out") - loggedOut >= 2), Limit, "the run's sessions in Dovecot's log");
+        var logins = Lines(cluster.Dovecot.Log, LoginLine) - before;
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.ConnectionString);
+        await connection.OpenAsync();
+        Assert.Equal(Count, await ScalarAsync(connection, "SELECT count(*) FROM message WHERE state = 'done'"));
+        Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM work_item"));
+        Assert.Equal(Count, cluster.Webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(Count, await cluster.Dovecot.CountAsync(ClusterNodes.User, ClusterNodes.Password));
+
+        // One login lists the folder, one works through all five batches (not one login per batch).
+        Assert.True(logins == 2, $"{logins} IMAP logins for one listing and five batches\n{cluster.Dovecot.Log}");
+    }
+
+    private const string LoginLine = "Login: user=<" + ClusterNodes.User + ">";
+
+    private static int Lines(string dovecotLog, string line) => dovecotLog.Split('\n').Count(l => l.Contains(line, StringComparison.Ordinal));
+
     private static bool AllAcknowledged(ClusterNodes cluster) =>
         cluster.Webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct(StringComparer.Ordinal).Count() >= Total;
 
