@@ -156,7 +156,8 @@ internal sealed partial class PostgresStateStore
     /// <remarks>
     /// Race-safe across nodes: the entry's row is locked (<c>FOR UPDATE</c>) before its version is checked, so a second
     /// node waits and then sees the version the first committed; and when neither had the row yet, the analysis
-    /// table's key refuses the second insert of that version, which is reported the same way.
+    /// table's key refuses the second insert of that version, which is reported the same way. An analysis that leaves a
+    /// claimed message done (nothing to do) takes it off the work queue in the same commit (<see cref="DequeueIfDoneAsync"/>).
     /// </remarks>
     /// <exception cref="ArgumentException">The analysis or a side effect of the plan belongs to another message or version.</exception>
     public async Task RecordAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken)
@@ -166,9 +167,10 @@ internal sealed partial class PostgresStateStore
         ArgumentNullException.ThrowIfNull(plan);
         RecordChecks.Analysis(entry, analysis, plan);
 
+        bool dequeued;
         try
         {
-            await WriteAsync(async (connection, transaction) =>
+            dequeued = await WriteAsync(async (connection, transaction) =>
             {
                 await using (var current = Command(
                     connection,
@@ -207,6 +209,7 @@ internal sealed partial class PostgresStateStore
                     ("tags", SqliteValues.WriteTags(analysis.Tags)),
                     ("security_failed", analysis.SecurityFailed)).ConfigureAwait(false);
                 await InsertPlanAsync(connection, transaction, plan, cancellationToken).ConfigureAwait(false);
+                return await DequeueIfDoneAsync(connection, transaction, entry, cancellationToken).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException e) when (e.SqlState == UniqueViolation && e.ConstraintName == AnalysisKey)
@@ -214,7 +217,22 @@ internal sealed partial class PostgresStateStore
             throw new InvalidOperationException(
                 $"{entry.Account}/{entry.Folder}/{entry.SourceKey}: analysis {analysis.Version} was recorded meanwhile by another writer (judged again meanwhile?)", e);
         }
+
+        if (dequeued)
+        {
+            _fence!.Committed();
+        }
     }
+
+    /// <summary>
+    /// On a view fenced by a claim on this entry's message, a write that records it <see cref="MessageState.Done"/>
+    /// (its analysis with an empty plan, or the end of its plan) also takes it off the work queue in the same commit:
+    /// one commit fewer per message. Nothing is written for the message under its claim after that.
+    /// </summary>
+    /// <returns>Whether it did: call the fence's <c>Committed</c> once the transaction has committed.</returns>
+    private async Task<bool> DequeueIfDoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LedgerEntry entry, CancellationToken cancellationToken) =>
+        entry.State == MessageState.Done && _fence is not null
+        && await _fence.DoneAsync(connection, transaction, entry.Account, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<MessageAnalysis>> AnalysesAsync(string account, string folder, string sourceKey, CancellationToken cancellationToken)
@@ -250,10 +268,7 @@ internal sealed partial class PostgresStateStore
     /// <inheritdoc />
     /// <remarks>Also sets the entry's <c>updated_at</c>; the other columns are left as recorded.</remarks>
     /// <exception cref="InvalidOperationException">No entry has this account, folder and source key.</exception>
-    /// <remarks>
-    /// On a view fenced by a claim on this message, the write that records it <see cref="MessageState.Done"/> also takes
-    /// it off the work queue, in the same commit (<see cref="Cluster.Claim.Finished"/>): one commit fewer per message.
-    /// </remarks>
+    /// <remarks>Recording a claimed message done takes it off the work queue in the same commit (<see cref="DequeueIfDoneAsync"/>).</remarks>
     public async Task UpdateMessageAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
@@ -285,8 +300,7 @@ internal sealed partial class PostgresStateStore
                 throw new InvalidOperationException($"no ledger entry {entry.Account}/{entry.Folder}/{entry.SourceKey} to update");
             }
 
-            return entry.State == MessageState.Done && _fence is not null
-                && await _fence.DoneAsync(connection, transaction, entry.Account, entry.Folder, entry.SourceKey, cancellationToken).ConfigureAwait(false);
+            return await DequeueIfDoneAsync(connection, transaction, entry, cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         if (dequeued)
         {

@@ -163,6 +163,25 @@ public sealed class PostgresClusterTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_analysis_that_leaves_a_claimed_message_with_nothing_to_do_takes_it_off_the_queue_in_its_commit()
+    {
+        await using var lister = Node("lister", TimeSpan.FromMinutes(1));
+        await using var a = Node("a", TimeSpan.FromMinutes(1));
+        var lease = (await lister.TryTakeLeaseAsync("fetch:support", Ct))!;
+        await lister.EnqueueAsync(lease, [Item(1), Item(2)], Ct);
+        var claims = await a.ClaimAsync(8, Ct);
+        var done = Entry(1, "nothing to do") with { State = MessageState.Done, SecurityJson = "{}", DecisionJson = "{}", AnalysisVersion = 1 };
+        var planned = Entry(2, "a plan") with { State = MessageState.Processing, SecurityJson = "{}", DecisionJson = "{}", AnalysisVersion = 1 };
+
+        await _state.Fenced(claims[0]).RecordAnalysisAsync(done, MessageAnalysis.Of(done, 1, AnalysisTrigger.Fetch, false, DateTimeOffset.UnixEpoch), [], Ct);
+        await _state.Fenced(claims[1]).RecordAnalysisAsync(planned, MessageAnalysis.Of(planned, 1, AnalysisTrigger.Fetch, false, DateTimeOffset.UnixEpoch), [], Ct);
+
+        Assert.True(claims[0].Finished);
+        Assert.False(claims[1].Finished);
+        Assert.Equal(1, (await a.StatusAsync(null, Ct)).Queue.Claimed);
+    }
+
+    [Fact]
     public async Task A_done_write_under_a_claim_taken_over_is_refused_and_leaves_the_message_queued_for_its_new_owner()
     {
         await using var lister = Node("lister", TimeSpan.FromMinutes(1));
