@@ -36,19 +36,20 @@ public sealed record Lease(string Name, string Owner, long Number, DateTimeOffse
             p => p.AddWithValue("name", Name), $"lease {Name}", cancellationToken);
 }
 
-/// <summary>A worker's claim on one queued message.</summary>
+/// <summary>A worker's claim on one queued message or outbox file.</summary>
 public sealed record Claim(WorkItem Item, string Owner, long Number, int Claims) : ClusterFence(Owner, Number)
 {
     internal override Task CheckAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         CheckAsync(connection, transaction,
             """
             SELECT 1 FROM work_item
-            WHERE account = @account AND folder = @folder AND source_key = @key
+            WHERE kind = @kind AND account = @account AND folder = @folder AND source_key = @key
               AND claimed_by = @owner AND fence = @fence AND claim_expires > clock_timestamp()
             FOR UPDATE
             """,
             p =>
             {
+                p.AddWithValue("kind", State.EnumText<WorkKind>.Write(Item.Kind));
                 p.AddWithValue("account", Item.Account);
                 p.AddWithValue("folder", Item.Folder);
                 p.AddWithValue("key", Item.SourceKey);
@@ -58,7 +59,15 @@ public sealed record Claim(WorkItem Item, string Owner, long Number, int Claims)
 
 /// <summary>A message waiting in the work queue: where it is (IMAP UID) and whether the lister saw it in its folder.</summary>
 /// <param name="Listed">False for an entry whose plan is due while its message is no longer listed (moved away): its plan's rest needs no mailbox.</param>
-public sealed record WorkItem(string Account, string Folder, string SourceKey, uint? UidValidity, uint? Uid, bool Listed);
+public sealed record WorkItem(string Account, string Folder, string SourceKey, uint? UidValidity, uint? Uid, bool Listed)
+{
+    /// <summary>A message to fetch unless said otherwise (<see cref="OutboxFile"/>).</summary>
+    public WorkKind Kind { get; init; } = WorkKind.Fetch;
+
+    /// <summary>A file in the account's outbox folder, to send.</summary>
+    public static WorkItem OutboxFile(string account, string outbox, string fileName) =>
+        new(account, outbox, fileName, UidValidity: null, Uid: null, Listed: true) { Kind = WorkKind.Send };
+}
 
 /// <summary>A write refused because the lease or claim it was made under no longer holds.</summary>
 public sealed class FencedOffException : Exception
