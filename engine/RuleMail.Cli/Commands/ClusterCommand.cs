@@ -91,6 +91,17 @@ internal static class ClusterCommand
 
         var oldest = status.Queue.OldestWaiting is { } at ? $"; the oldest waits for {Seconds(status.At - at)}" : string.Empty;
         console.Output.WriteLine($"Queue:   {status.Queue.Waiting} waiting, {status.Queue.Claimed} being worked on{oldest}");
+        if (status.Queue.Waiting + status.Queue.Claimed > 0)
+        {
+            var kinds = Tables.Create("Work", "Waiting", "Being worked on", "Oldest waits");
+            foreach (var kind in status.Queue.Kinds)
+            {
+                Tables.AddRow(kinds, kind.Kind == "send" ? "send (outbox)" : kind.Kind, kind.Waiting.ToString(CultureInfo.InvariantCulture),
+                    kind.Claimed.ToString(CultureInfo.InvariantCulture), kind.OldestWaiting is { } since ? Seconds(status.At - since) : "-");
+            }
+
+            Tables.ConsoleFor(console.Output).Write(kinds);
+        }
     }
 
     private static string Ago(DateTimeOffset now, DateTimeOffset then) => $"{Seconds(now - then)} ago";

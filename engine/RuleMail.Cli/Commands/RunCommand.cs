@@ -119,7 +119,14 @@ internal static class RunCommand
             {
                 console.Output.WriteLine();
                 console.Output.WriteLine($"{runner.Account.Name}: sending the outbox");
-                send = await runner.SendAsync(new Inline<SentMessage>(m => WriteSent(console.Output, m)), cancellationToken);
+                var progress = new Inline<SentMessage>(m => WriteSent(console.Output, m));
+                send = await runner.SendAsync(progress, cancellationToken);
+                if (runtime.Services.Coordination is { } cluster && send.Error is null)
+                {
+                    // A node of a cluster: the send tick queued the outbox's files; send this account's queue here.
+                    await runner.DrainAsync(cluster, send, progress, cancellationToken);
+                }
+
                 if (send.Error is { } error)
                 {
                     console.Output.WriteLine($"  {SecurityText.Warning} {error} (the outbox keeps its messages; the next run tries again)");

@@ -20,4 +20,11 @@ public sealed record ClusterNodeDocument(
 public sealed record ClusterLeaseDocument(string Name, string Owner, DateTimeOffset ExpiresAt, long Fence);
 
 /// <summary>The work queue: messages waiting for a worker, being worked on, and since when the oldest waiting one waits (null: none waits).</summary>
-public sealed record ClusterQueueDocument(long Waiting, long Claimed, DateTimeOffset? OldestWaiting);
+public sealed record ClusterQueueDocument(long Waiting, long Claimed, DateTimeOffset? OldestWaiting)
+{
+    /// <summary>The same for each kind of work (<c>fetch</c>: incoming messages; <c>send</c>: outbox files), every kind listed; the totals above are their sums.</summary>
+    public IReadOnlyList<ClusterQueueKindDocument> Kinds { get; init; } = [];
+}
+
+/// <summary>One kind of work in the queue (<c>fetch</c> or <c>send</c>): waiting, being worked on, and since when the oldest waits.</summary>
+public sealed record ClusterQueueKindDocument(string Kind, long Waiting, long Claimed, DateTimeOffset? OldestWaiting);

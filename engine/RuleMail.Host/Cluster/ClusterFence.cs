@@ -54,7 +54,7 @@ public sealed record Lease(string Name, string Owner, long Number, DateTimeOffse
             p => p.AddWithValue("name", Name), $"lease {Name}", cancellationToken);
 }
 
-/// <summary>A worker's claim on one queued message.</summary>
+/// <summary>A worker's claim on one queued message or outbox file.</summary>
 public sealed record Claim(WorkItem Item, string Owner, long Number, int Claims) : ClusterFence(Owner, Number)
 {
     // One instance per claim, shared by its copies: a reference, so the claim's equality (it keys the held claims) never changes.
@@ -67,11 +67,12 @@ public sealed record Claim(WorkItem Item, string Owner, long Number, int Claims)
         CheckAsync(connection, transaction,
             """
             SELECT 1 FROM work_item
-            WHERE account = @account AND folder = @folder AND source_key = @key
+            WHERE kind = @kind AND account = @account AND folder = @folder AND source_key = @key
               AND claimed_by = @owner AND fence = @fence AND claim_expires > clock_timestamp()
             """,
             p =>
             {
+                p.AddWithValue("kind", State.EnumText<WorkKind>.Write(Item.Kind));
                 p.AddWithValue("account", Item.Account);
                 p.AddWithValue("folder", Item.Folder);
                 p.AddWithValue("key", Item.SourceKey);
@@ -80,15 +81,16 @@ public sealed record Claim(WorkItem Item, string Owner, long Number, int Claims)
 
     internal override async Task<bool> DoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string account, string folder, string sourceKey, CancellationToken cancellationToken)
     {
-        if (account != Item.Account || folder != Item.Folder || sourceKey != Item.SourceKey)
+        if (Item.Kind != WorkKind.Fetch || account != Item.Account || folder != Item.Folder || sourceKey != Item.SourceKey)
         {
             return false; // Another message's entry (say the one a UIDVALIDITY change superseded): its queue row is not this claim's.
         }
 
         // The fence check earlier in this transaction locked the row: it is still this claim's.
         await using var command = new NpgsqlCommand(
-            "DELETE FROM work_item WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
+            "DELETE FROM work_item WHERE kind = @kind AND account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
             connection, transaction);
+        command.Parameters.AddWithValue("kind", State.EnumText<WorkKind>.Write(Item.Kind));
         command.Parameters.AddWithValue("account", Item.Account);
         command.Parameters.AddWithValue("folder", Item.Folder);
         command.Parameters.AddWithValue("key", Item.SourceKey);
@@ -107,7 +109,15 @@ public sealed record Claim(WorkItem Item, string Owner, long Number, int Claims)
 
 /// <summary>A message waiting in the work queue: where it is (IMAP UID) and whether the lister saw it in its folder.</summary>
 /// <param name="Listed">False for an entry whose plan is due while its message is no longer listed (moved away): its plan's rest needs no mailbox.</param>
-public sealed record WorkItem(string Account, string Folder, string SourceKey, uint? UidValidity, uint? Uid, bool Listed);
+public sealed record WorkItem(string Account, string Folder, string SourceKey, uint? UidValidity, uint? Uid, bool Listed)
+{
+    /// <summary>A message to fetch unless said otherwise (<see cref="OutboxFile"/>).</summary>
+    public WorkKind Kind { get; init; } = WorkKind.Fetch;
+
+    /// <summary>A file in the account's outbox folder, to send.</summary>
+    public static WorkItem OutboxFile(string account, string outbox, string fileName) =>
+        new(account, outbox, fileName, UidValidity: null, Uid: null, Listed: true) { Kind = WorkKind.Send };
+}
 
 /// <summary>A write refused because the lease or claim it was made under no longer holds.</summary>
 public sealed class FencedOffException : Exception

@@ -1,7 +1,7 @@
 namespace RuleMail.Host.Cluster;
 
 /// <summary>
-/// The cluster's tables in the PostgreSQL state (migrations 2 and 3 of <see cref="State.PostgresSchema"/>): the nodes,
+/// The cluster's tables in the PostgreSQL state (migrations 2, 3 and 4 of <see cref="State.PostgresSchema"/>): the nodes,
 /// the leases (one node lists a mailbox or sends an outbox at a time), the work queue every node's workers claim from,
 /// and Quartz.NET's own tables for the clustered schedule.
 /// </summary>
@@ -58,6 +58,18 @@ internal static class ClusterSchema
 
         CREATE INDEX work_item_by_age ON work_item (enqueued_at);
         CREATE INDEX work_item_by_owner ON work_item (claimed_by) WHERE claimed_by IS NOT NULL;
+        """;
+
+    /// <summary>
+    /// Migration 4: a work item has a kind (<see cref="WorkKind"/>: a message to fetch or an outbox file to send), part of
+    /// its key, so an outbox file is never taken for a message of a folder that happens to bear the outbox's name. The
+    /// items queued before are messages to fetch; from now on every insert says its kind (no default).
+    /// </summary>
+    public const string WorkKinds = """
+        ALTER TABLE work_item ADD COLUMN kind text NOT NULL DEFAULT 'fetch' CONSTRAINT work_item_kind CHECK (kind IN ('fetch', 'send'));
+        ALTER TABLE work_item ALTER COLUMN kind DROP DEFAULT;
+        ALTER TABLE work_item DROP CONSTRAINT work_item_pkey;
+        ALTER TABLE work_item ADD PRIMARY KEY (kind, account, folder, source_key);
         """;
 
     /// <summary>

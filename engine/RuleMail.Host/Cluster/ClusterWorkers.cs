@@ -6,7 +6,9 @@ namespace RuleMail.Host.Cluster;
 
 /// <summary>
 /// A node's share of the cluster's work: its heartbeat, which also renews every lease and claim it holds, and its
-/// workers, which claim queued messages (whoever listed them) and work through them. A worker with nothing to claim
+/// workers, which claim queued messages and outbox files (whoever listed them) and work through them: a batch of
+/// messages is fetched and judged (<see cref="AccountRunner.ProcessClaimsAsync"/>), a batch of outbox files is sent
+/// (<see cref="AccountRunner.SendClaimsAsync"/>). A worker with nothing to claim
 /// sleeps until a lister notifies new work, or a third of a lease time (a dead node's claims expire silently).
 /// On stop, each worker finishes the message it is on, gives the rest of its claims back, and the node deregisters.
 /// </summary>
@@ -77,12 +79,13 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
                 }
 
                 var account = claims[0].Item.Account;
-                var runner = runtime.Accounts.FirstOrDefault(a => a.Account.Name == account && a.Fetches);
+                var sends = claims[0].Item.Kind == WorkKind.Send;
+                var runner = runtime.Accounts.FirstOrDefault(a => a.Account.Name == account && (sends ? a.Sends : a.Fetches));
                 if (runner is null)
                 {
                     // Queued by a node whose configuration has this account; this one's does not (a rolling change).
-                    logger.LogWarning("Worker {Worker}: {Count} queued messages of account {Account}, which this node's configuration does not have; given back",
-                        worker, claims.Count, account);
+                    logger.LogWarning("Worker {Worker}: {Count} queued {What} of account {Account}, which this node's configuration does not have; given back",
+                        worker, claims.Count, sends ? "outbox files" : "messages", account);
                     foreach (var claim in claims)
                     {
                         await cluster.ReleaseAsync(claim, CancellationToken.None, backoff: cluster.Ttl).ConfigureAwait(false);
@@ -91,8 +94,10 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
                     continue;
                 }
 
-                var report = await runner.ProcessClaimsAsync(cluster, claims, progress: null, stoppingToken, mailbox).ConfigureAwait(false);
-                if (report.Error is { } error)
+                var error = sends
+                    ? (await runner.SendClaimsAsync(cluster, claims, Sent(runner), stoppingToken).ConfigureAwait(false)).Error
+                    : (await runner.ProcessClaimsAsync(cluster, claims, progress: null, stoppingToken, mailbox).ConfigureAwait(false)).Error;
+                if (error is not null)
                 {
                     backoff = Longer(backoff);
                     logger.LogWarning("Worker {Worker}: {Account}: {Error}; what is left is back in the queue (next claim in {Backoff} s)",
@@ -121,6 +126,11 @@ internal sealed class ClusterWorkers(HostRuntime runtime, PostgresCluster cluste
             }
         }
     }
+
+    /// <summary>Logs each outbox file a worker sent (or held, or filed away), as a send job logs it on one host.</summary>
+    private Progress<Processing.SentMessage> Sent(AccountRunner runner) =>
+        new(m => logger.LogInformation("{Account}: outbox {File} to {To}: {State} {Reason}",
+            runner.Account.Name, m.FileName, m.To, m.State.ToString().ToLowerInvariant(), m.Reason));
 
     /// <summary>The next backoff: 1 s first, then doubling, at most <see cref="LongestBackoff"/>.</summary>
     private static TimeSpan Longer(TimeSpan backoff) =>

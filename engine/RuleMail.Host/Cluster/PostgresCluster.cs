@@ -60,13 +60,14 @@ public sealed class PostgresCluster : IAsyncDisposable
         await ExecuteAsync("""
             UPDATE cluster_node SET last_seen = clock_timestamp() WHERE instance = @owner;
             UPDATE work_item w SET claim_expires = clock_timestamp() + @ttl
-            FROM unnest(@accounts, @folders, @keys, @fences) AS h(account, folder, source_key, fence)
-            WHERE w.account = h.account AND w.folder = h.folder AND w.source_key = h.source_key
+            FROM unnest(@kinds, @accounts, @folders, @keys, @fences) AS h(kind, account, folder, source_key, fence)
+            WHERE w.kind = h.kind AND w.account = h.account AND w.folder = h.folder AND w.source_key = h.source_key
               AND w.fence = h.fence AND w.claimed_by = @owner;
             """, p =>
         {
             p.AddWithValue("owner", Node.Instance);
             p.AddWithValue("ttl", _ttl);
+            p.AddWithValue("kinds", held.Select(c => Kind(c.Item.Kind)).ToArray());
             p.AddWithValue("accounts", held.Select(c => c.Item.Account).ToArray());
             p.AddWithValue("folders", held.Select(c => c.Item.Folder).ToArray());
             p.AddWithValue("keys", held.Select(c => c.Item.SourceKey).ToArray());
@@ -201,8 +202,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues listed messages under the lister's lease (refused with <see cref="FencedOffException"/> when it no longer
-    /// holds); a message already queued stays as it is. Idle workers on every node are woken.
+    /// Queues listed messages (or outbox files: one kind, one account's folder at a time) under the lister's lease
+    /// (refused with <see cref="FencedOffException"/> when it no longer holds); one already queued stays as it is. Idle
+    /// workers on every node are woken.
     /// </summary>
     /// <returns>How many were new in the queue.</returns>
     public async Task<int> EnqueueAsync(Lease lease, IReadOnlyList<WorkItem> items, CancellationToken cancellationToken)
@@ -218,20 +220,21 @@ public sealed class PostgresCluster : IAsyncDisposable
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await lease.CheckAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand("""
-            INSERT INTO work_item (account, folder, source_key, uid_validity, uid, listed, enqueued_at)
-            SELECT @account, @folder, k, v, u, l, clock_timestamp() + (o * interval '1 microsecond')
+            INSERT INTO work_item (kind, account, folder, source_key, uid_validity, uid, listed, enqueued_at)
+            SELECT @kind, @account, @folder, k, v, u, l, clock_timestamp() + (o * interval '1 microsecond')
             FROM unnest(@keys, @validities, @uids, @listed) WITH ORDINALITY AS t(k, v, u, l, o)
-            ON CONFLICT (account, folder, source_key) DO NOTHING
+            ON CONFLICT (kind, account, folder, source_key) DO NOTHING
             """, connection, transaction);
+        command.Parameters.AddWithValue("kind", Kind(items[0].Kind));
         command.Parameters.AddWithValue("account", items[0].Account);
         command.Parameters.AddWithValue("folder", items[0].Folder);
         command.Parameters.AddWithValue("keys", items.Select(i => i.SourceKey).ToArray());
         command.Parameters.Add(new NpgsqlParameter("validities", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items.Select(i => (long?)i.UidValidity).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("uids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items.Select(i => (long?)i.Uid).ToArray() });
         command.Parameters.AddWithValue("listed", items.Select(i => i.Listed).ToArray());
-        if (items.Any(i => i.Account != items[0].Account || i.Folder != items[0].Folder))
+        if (items.Any(i => i.Kind != items[0].Kind || i.Account != items[0].Account || i.Folder != items[0].Folder))
         {
-            throw new ArgumentException("one account's folder at a time", nameof(items));
+            throw new ArgumentException("one kind of one account's folder at a time", nameof(items));
         }
 
         var added = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -246,33 +249,36 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Claims up to <paramref name="max"/> waiting messages of one account's folder (the one waiting longest), oldest
-    /// first: free ones and those whose claim expired (a node died or was cut off). Rows another worker is claiming at
-    /// this moment are skipped, never waited for. Each claim gets a new fencing number.
+    /// Claims up to <paramref name="max"/> waiting items of one kind of one account's folder (the one waiting longest),
+    /// oldest first: free ones and those whose claim expired (a node died or was cut off). Rows another worker is
+    /// claiming at this moment are skipped, never waited for. Each claim gets a new fencing number.
     /// </summary>
-    /// <param name="account">Only this account's messages (<c>run --once</c> works through its own); null for any.</param>
-    public async Task<IReadOnlyList<Claim>> ClaimAsync(int max, CancellationToken cancellationToken, string? account = null)
+    /// <param name="account">Only this account's items (<c>run --once</c> works through its own); null for any.</param>
+    /// <param name="kind">Only items of this kind; null for any (a batch is of one kind all the same).</param>
+    public async Task<IReadOnlyList<Claim>> ClaimAsync(int max, CancellationToken cancellationToken, string? account = null, WorkKind? kind = null)
     {
         await using var command = _data.CreateCommand("""
             WITH first AS (
-                SELECT account, folder FROM work_item
+                SELECT kind, account, folder FROM work_item
                 WHERE (claimed_by IS NULL OR claim_expires <= clock_timestamp()) AND (@account::text IS NULL OR account = @account::text)
-                  AND (not_before IS NULL OR not_before <= clock_timestamp())
+                  AND (@kind::text IS NULL OR kind = @kind::text) AND (not_before IS NULL OR not_before <= clock_timestamp())
                 ORDER BY enqueued_at LIMIT 1
                 FOR UPDATE SKIP LOCKED),
             picked AS (
-                SELECT w.account, w.folder, w.source_key FROM work_item w JOIN first f ON w.account = f.account AND w.folder = f.folder
+                SELECT w.kind, w.account, w.folder, w.source_key FROM work_item w
+                JOIN first f ON w.kind = f.kind AND w.account = f.account AND w.folder = f.folder
                 WHERE (w.claimed_by IS NULL OR w.claim_expires <= clock_timestamp()) AND (w.not_before IS NULL OR w.not_before <= clock_timestamp())
                 ORDER BY w.enqueued_at LIMIT @max
                 FOR UPDATE OF w SKIP LOCKED)
             UPDATE work_item w
             SET claimed_by = @owner, claim_expires = clock_timestamp() + @ttl, fence = nextval('cluster_fence'), claims = w.claims + 1
             FROM picked p
-            WHERE w.account = p.account AND w.folder = p.folder AND w.source_key = p.source_key
-            RETURNING w.account, w.folder, w.source_key, w.uid_validity, w.uid, w.listed, w.fence, w.claims, w.enqueued_at
+            WHERE w.kind = p.kind AND w.account = p.account AND w.folder = p.folder AND w.source_key = p.source_key
+            RETURNING w.account, w.folder, w.source_key, w.uid_validity, w.uid, w.listed, w.fence, w.claims, w.enqueued_at, w.kind
             """);
         command.Parameters.AddWithValue("max", max);
         command.Parameters.Add(new NpgsqlParameter("account", NpgsqlDbType.Text) { Value = (object?)account ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("kind", NpgsqlDbType.Text) { Value = kind is { } k ? Kind(k) : DBNull.Value });
         command.Parameters.AddWithValue("owner", Node.Instance);
         command.Parameters.AddWithValue("ttl", _ttl);
         var claims = new List<(Claim Claim, DateTimeOffset Enqueued)>();
@@ -284,7 +290,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                     reader.GetString(0), reader.GetString(1), reader.GetString(2),
                     reader.IsDBNull(3) ? null : checked((uint)reader.GetInt64(3)),
                     reader.IsDBNull(4) ? null : checked((uint)reader.GetInt64(4)),
-                    reader.GetBoolean(5));
+                    reader.GetBoolean(5)) { Kind = State.EnumText<WorkKind>.Read(reader.GetString(9)) };
                 var claim = new Claim(item, Node.Instance, reader.GetInt64(6), reader.GetInt32(7));
                 _held[claim] = 0;
                 claims.Add((claim, reader.GetFieldValue<DateTimeOffset>(8)));
@@ -313,7 +319,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         return await ExecuteAsync(
-            "DELETE FROM work_item WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
+            "DELETE FROM work_item WHERE kind = @kind AND account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence",
             p => ClaimParameters(p, claim), cancellationToken).ConfigureAwait(false) == 1;
     }
 
@@ -329,7 +335,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             """
             UPDATE work_item SET claimed_by = NULL, claim_expires = NULL, claims = claims - CASE WHEN @begun THEN 0 ELSE 1 END,
                 not_before = CASE WHEN @backoff > interval '0' THEN clock_timestamp() + @backoff END
-            WHERE account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence
+            WHERE kind = @kind AND account = @account AND folder = @folder AND source_key = @key AND claimed_by = @owner AND fence = @fence
             """,
             p =>
             {
@@ -433,19 +439,34 @@ public sealed class PostgresCluster : IAsyncDisposable
             }
         }
 
+        // The queue of each kind (every kind, none waiting or not), so outgoing work is as visible as incoming.
         await using (var command = new NpgsqlCommand("""
-            SELECT count(*) FILTER (WHERE claimed_by IS NULL OR claim_expires <= clock_timestamp()),
-                   count(*) FILTER (WHERE claimed_by IS NOT NULL AND claim_expires > clock_timestamp()),
-                   min(enqueued_at) FILTER (WHERE claimed_by IS NULL OR claim_expires <= clock_timestamp()),
+            SELECT k.kind,
+                   count(w.kind) FILTER (WHERE w.claimed_by IS NULL OR w.claim_expires <= clock_timestamp()),
+                   count(w.kind) FILTER (WHERE w.claimed_by IS NOT NULL AND w.claim_expires > clock_timestamp()),
+                   min(w.enqueued_at) FILTER (WHERE w.claimed_by IS NULL OR w.claim_expires <= clock_timestamp()),
                    clock_timestamp()
-            FROM work_item
+            FROM unnest(@kinds) AS k(kind) LEFT JOIN work_item w ON w.kind = k.kind
+            GROUP BY k.kind
             """, connection))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var oldest = reader.IsDBNull(2) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(2);
-            return new ClusterStatusDocument(self, reader.GetFieldValue<DateTimeOffset>(3), nodes, leases,
-                new ClusterQueueDocument(reader.GetInt64(0), reader.GetInt64(1), oldest));
+            command.Parameters.AddWithValue("kinds", Enum.GetValues<WorkKind>().Select(Kind).ToArray());
+            var kinds = new List<ClusterQueueKindDocument>();
+            var at = DateTimeOffset.MinValue;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    kinds.Add(new ClusterQueueKindDocument(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2),
+                        reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3)));
+                    at = reader.GetFieldValue<DateTimeOffset>(4);
+                }
+            }
+
+            kinds = [.. Enum.GetValues<WorkKind>().Select(k => kinds.Single(d => d.Kind == Kind(k)))];
+            var oldest = kinds.Select(k => k.OldestWaiting).Where(o => o is not null).Min();
+            return new ClusterStatusDocument(self, at, nodes, leases,
+                new ClusterQueueDocument(kinds.Sum(k => k.Waiting), kinds.Sum(k => k.Claimed), oldest) { Kinds = kinds });
         }
     }
 
@@ -454,6 +475,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private static void ClaimParameters(NpgsqlParameterCollection p, Claim claim)
     {
         ArgumentNullException.ThrowIfNull(claim);
+        p.AddWithValue("kind", Kind(claim.Item.Kind));
         p.AddWithValue("account", claim.Item.Account);
         p.AddWithValue("folder", claim.Item.Folder);
         p.AddWithValue("key", claim.Item.SourceKey);
@@ -467,6 +489,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         parameters(command.Parameters);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    private static string Kind(WorkKind kind) => State.EnumText<WorkKind>.Write(kind);
 
     internal static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("u", CultureInfo.InvariantCulture);
 }

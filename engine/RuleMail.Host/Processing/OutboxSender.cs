@@ -36,25 +36,12 @@ internal sealed class OutboxSender(HostServices services, AccountConfig account,
     public async Task<SendReport> RunAsync(IProgress<SentMessage>? progress, CancellationToken cancellationToken)
     {
         var report = new SendReport(account.Name, transport.Describe);
-        if (!Directory.Exists(outbox))
-        {
-            Directory.CreateDirectory(outbox);
-        }
-
-        var files = new DirectoryInfo(outbox).GetFiles("*.eml")
-            .OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
-        foreach (var file in files)
+        foreach (var file in List(outbox))
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                // A file is finished once begun (shutdown stops between files), so the ledger write after SMTP's 250 is never cancelled.
-                var sent = await SendAsync(file, report, CancellationToken.None).ConfigureAwait(false);
-                if (sent is not null)
-                {
-                    report.Messages.Add(sent);
-                    progress?.Report(sent);
-                }
+                await SendOneAsync(file, report, progress).ConfigureAwait(false);
             }
             catch (MailSourceException e)
             {
@@ -64,6 +51,73 @@ internal sealed class OutboxSender(HostServices services, AccountConfig account,
         }
 
         return report;
+    }
+
+    /// <summary>
+    /// The files waiting in the outbox, oldest first: what one run goes through, and what a cluster's send tick queues
+    /// for the workers (each of which then sends one with <see cref="SendOneAsync"/>).
+    /// </summary>
+    public static IReadOnlyList<FileInfo> List(string outbox)
+    {
+        if (!Directory.Exists(outbox))
+        {
+            Directory.CreateDirectory(outbox);
+        }
+
+        return [.. new DirectoryInfo(outbox).GetFiles("*.eml").OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Sends (or holds, or files away) one outbox file, added to <paramref name="report"/> and told to
+    /// <paramref name="progress"/> when it did something. A file taken away meanwhile, empty, not yet due or finished
+    /// before is left as it is. Finished once begun: the ledger write after SMTP's 250 is never cancelled.
+    /// </summary>
+    /// <exception cref="MailSourceException">The destination is down or failed this message: the caller stops its run.</exception>
+    public async Task SendOneAsync(FileInfo file, SendReport report, IProgress<SentMessage>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(report);
+        var sent = await SendAsync(file, report, CancellationToken.None).ConfigureAwait(false);
+        Reported(sent, report, progress);
+    }
+
+    /// <summary>
+    /// Files one outbox file in <c>failed/</c> without trying it (a cluster gives up a file every node that took it died
+    /// on), unless it was sent already; a release tries it again.
+    /// </summary>
+    public async Task GiveUpAsync(FileInfo file, string reason, SendReport report, IProgress<SentMessage>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(report);
+        byte[] raw;
+        try
+        {
+            raw = await File.ReadAllBytesAsync(file.FullName, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return; // Taken away by someone else meanwhile.
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(raw));
+        var entry = await services.State.FindOutboxAsync(account.Name, file.Name, hash, CancellationToken.None).ConfigureAwait(false)
+            ?? new OutboxEntry { Account = account.Name, FileName = file.Name, ContentHash = hash, State = OutboxState.Queued, UpdatedAt = services.Time.GetUtcNow() };
+        if (entry.State == OutboxState.Sent)
+        {
+            FileInto(file, SentFolder);
+            return;
+        }
+
+        Reported(await FinishAsync(file, entry, OutboxState.Failed, reason, null, FailedFolder, CancellationToken.None).ConfigureAwait(false), report, progress);
+    }
+
+    private static void Reported(SentMessage? sent, SendReport report, IProgress<SentMessage>? progress)
+    {
+        if (sent is not null)
+        {
+            report.Messages.Add(sent);
+            progress?.Report(sent);
+        }
     }
 
     private async Task<SentMessage?> SendAsync(FileInfo file, SendReport report, CancellationToken cancellationToken)

@@ -34,8 +34,9 @@ public sealed class Outboxes : IDisposable
     private readonly SendTrigger _trigger;
     private readonly ILogger _logger;
 
-    // One host per state (its lock): enqueueing and releasing in this process under one gate means two identical POSTs
-    // racing cannot both find no entry and write two files.
+    // Enqueueing and releasing in this process go under one gate, so two identical POSTs racing cannot both find no entry
+    // and write two files. On SQLite that is enough (one host per state: its lock); on PostgreSQL, whose nodes all serve
+    // the API, the same section also holds a lock across the nodes on the account and content (SharedLockAsync).
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public Outboxes(HostServices services, SendTrigger trigger)
@@ -92,6 +93,7 @@ public sealed class Outboxes : IDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await using var shared = await SharedLockAsync(account.Name, hash, cancellationToken).ConfigureAwait(false);
             var knownEntries = await _services.State.FindOutboxByContentAsync(account.Name, hash, cancellationToken).ConfigureAwait(false);
             var known = knownEntries.Count == 0 ? null : knownEntries[0];
             existing = known is not null;
@@ -176,6 +178,8 @@ public sealed class Outboxes : IDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await using var shared = await SharedLockAsync(found.Account, found.ContentHash, cancellationToken).ConfigureAwait(false);
+
             // Read again under the gate: the send job may have moved on since.
             var entry = await _services.State.FindOutboxAsync(found.Account, found.FileName, found.ContentHash, cancellationToken).ConfigureAwait(false) ?? found;
             var folder = entry.State switch
@@ -244,6 +248,15 @@ public sealed class Outboxes : IDisposable
     /// <summary>The state <paramref name="name"/> names (case-insensitive), or null.</summary>
     public static OutboxState? ParseState(string? name) =>
         name is not null && Enum.TryParse<OutboxState>(name, ignoreCase: true, out var state) && !int.TryParse(name, out _) ? state : null;
+
+    /// <summary>
+    /// On a state several hosts share, the lock across them on one account's content (held until disposed); null on
+    /// SQLite, where the gate of this one host is enough.
+    /// </summary>
+    private async Task<IAsyncDisposable?> SharedLockAsync(string account, string contentHash, CancellationToken cancellationToken) =>
+        _services.State is ISharedLocks locks
+            ? await locks.LockAsync($"outbox:{account}:{contentHash}", cancellationToken).ConfigureAwait(false)
+            : null;
 
     private (AccountConfig? Account, OutboxOutcome? Refusal) SendingAccount(string name)
     {

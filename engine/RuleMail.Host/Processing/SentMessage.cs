@@ -20,6 +20,9 @@ public sealed class SendReport(string account, string destination)
     /// <summary>Files waiting for their next attempt (not yet due).</summary>
     public int Waiting { get; set; }
 
+    /// <summary>In a cluster: outbox files this run put in the work queue, which any node's workers then send.</summary>
+    public int Queued { get; set; }
+
     /// <summary>In a cluster: another node holds the outbox's lease (it sends it now), so this run did nothing.</summary>
     public bool HeldElsewhere { get; set; }
 

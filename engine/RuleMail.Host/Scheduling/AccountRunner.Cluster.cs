@@ -9,16 +9,17 @@ namespace RuleMail.Host.Scheduling;
 /// <summary>
 /// The account's jobs as a node of a cluster runs them. A fetch tick takes the account's lease: for IMAP it lists the
 /// folder and queues what needs work, which any node's workers then claim (<see cref="ProcessClaimsAsync"/>); a POP3
-/// mailbox (one session at a time) or a Maildir is worked through whole by the lease holder. A send tick or a retry
-/// takes its lease too. Every write made under a lease or a claim is fenced by it, so a node that comes back after
-/// losing it (paused, cut off) writes nothing.
+/// mailbox (one session at a time) or a Maildir is worked through whole by the lease holder. A send tick takes the
+/// outbox's lease, lists the outbox and queues its files, which any node's workers claim and send
+/// (<see cref="SendClaimsAsync"/>). A retry takes the fetch lease. Every write made under a lease or a claim is fenced
+/// by it, so a node that comes back after losing it (paused, cut off) writes nothing.
 /// </summary>
 public sealed partial class AccountRunner
 {
     /// <summary>The lease one node lists the account's mailbox under (and a retry acts under).</summary>
     public static string FetchLease(string account) => $"fetch:{account}";
 
-    /// <summary>The lease one node sends the account's outbox under.</summary>
+    /// <summary>The lease one node lists the account's outbox under (its files are then sent by any node's workers).</summary>
     public static string SendLease(string account) => $"send:{account}";
 
     /// <summary>
@@ -136,33 +137,152 @@ public sealed partial class AccountRunner
     internal const int MaxClaims = 5;
 
     /// <summary>
+    /// Sends claimed files of this account's outbox on one SMTP (or pickup) transport, each on a state fenced by its
+    /// claim, and takes each finished one off the queue. <see cref="OutboxSender"/> records <c>sending</c> and checks
+    /// the fence before every copy it hands to the server, so a node whose claim was taken over (paused, cut off) sends
+    /// nothing more and records nothing. A file gone meanwhile (sent by another node, removed) is simply finished; one
+    /// that every node taking it died on is filed in <c>failed/</c>. What is left when the server fails or the host stops
+    /// is given back to the queue for any node.
+    /// </summary>
+    internal async Task<SendReport> SendClaimsAsync(PostgresCluster cluster, IReadOnlyList<Claim> claims, IProgress<SentMessage>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(claims);
+        var send = Account.Send ?? throw new InvalidOperationException($"{Account.Name} has no send");
+        var outbox = send.Outbox ?? throw new InvalidOperationException($"{Account.Name} has no outbox");
+        var logger = services.Logging.CreateLogger("RuleMail.Send");
+        await using var transport = Transport() ?? throw new InvalidOperationException($"{Account.Name} has no smtp or pickup");
+        await using var sentCopy = SentCopy(send);
+        var report = new SendReport(Account.Name, transport.Describe);
+        var started = services.Time.GetTimestamp();
+        var next = 0;
+        var failed = false;
+        try
+        {
+            if (claims.Count > 0 && claims[0].Item.Folder != outbox)
+            {
+                // Queued from another outbox (the configuration changed meanwhile): its file names mean other files here.
+                report.Error = $"{claims.Count} queued files are of the outbox {claims[0].Item.Folder}, which this node does not send (send.outbox is {outbox}); given back";
+                failed = true;
+                return report;
+            }
+
+            for (; next < claims.Count && !cancellationToken.IsCancellationRequested; next++)
+            {
+                var claim = claims[next];
+                try
+                {
+                    var name = claim.Item.SourceKey;
+                    if (Path.GetFileName(name) == name && name.EndsWith(".eml", StringComparison.Ordinal))
+                    {
+                        var sender = new OutboxSender(services.WithState(Fenced(claim)), Account, outbox, transport, sentCopy);
+                        var file = new FileInfo(Path.Combine(outbox, name));
+                        if (claim.Claims > MaxClaims)
+                        {
+                            // Every node that took it went away while sending it: it would take the next one too.
+                            await sender.GiveUpAsync(file, $"{claim.Claims - 1} nodes stopped while they sent it", report, progress).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await sender.SendOneAsync(file, report, progress).ConfigureAwait(false);
+                        }
+                    }
+
+                    if (!await cluster.CompleteAsync(claim, CancellationToken.None).ConfigureAwait(false))
+                    {
+                        logger.LogWarning("{Account}: outbox {File}: the claim was taken over meanwhile; its new owner finishes it", Account.Name, claim.Item.SourceKey);
+                    }
+                }
+                catch (FencedOffException e)
+                {
+                    cluster.Forget(claim);
+                    logger.LogWarning("{Account}: {Reason}", Account.Name, e.Message);
+                }
+            }
+        }
+        catch (MailSourceException e)
+        {
+            // The server is down or failed this file (recorded with its next attempt): it and the rest go back to the queue.
+            report.Error = e.Message;
+            failed = true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "{Account}: sending queued outbox files failed", Account.Name);
+            report.Error = RunFailed(e);
+            failed = true;
+        }
+        finally
+        {
+            // Given back after a failure, they wait a lease time, so a server that is down does not hold the cluster's
+            // workers. A failure that was caught is no node dying on the file: none of them counts as claimed.
+            var backoff = failed ? cluster.Ttl : TimeSpan.Zero;
+            for (var i = next; i < claims.Count; i++)
+            {
+                try
+                {
+                    await cluster.ReleaseAsync(claims[i], CancellationToken.None, begun: false, backoff).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                {
+                    logger.LogWarning("{Account}: outbox {File}: could not give the file back ({Error}); its claim expires", Account.Name, claims[i].Item.SourceKey, e.Message);
+                }
+            }
+        }
+
+        services.Metrics.Sent(report, services.Time.GetElapsedTime(started));
+        return report;
+    }
+
+    /// <summary>
     /// <c>run --once</c> on a node: after the listing, works through the account's queued messages here (the ones no
     /// other node has claimed) until none is left, renewing its claims meanwhile as a running node's heartbeat does.
     /// </summary>
     public async Task DrainAsync(PostgresCluster cluster, FetchReport into, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(into);
+        await using var mailbox = new KeptMailbox(); // One mailbox session for every batch.
+        await DrainAsync(cluster, WorkKind.Fetch, async claims =>
+        {
+            var report = await ProcessClaimsAsync(cluster, claims, progress, cancellationToken, mailbox).ConfigureAwait(false);
+            into.Messages.AddRange(report.Messages);
+            into.AlreadyDone += report.AlreadyDone;
+            into.Waiting += report.Waiting;
+            into.Error = report.Error;
+            return report.Error is null;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>run --once</c> on a node: after the send tick queued the outbox, sends the account's queued files here (the
+    /// ones no other node has claimed) until none is left.
+    /// </summary>
+    public Task DrainAsync(PostgresCluster cluster, SendReport into, IProgress<SentMessage>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        return DrainAsync(cluster, WorkKind.Send, async claims =>
+        {
+            var report = await SendClaimsAsync(cluster, claims, progress, cancellationToken).ConfigureAwait(false);
+            into.Messages.AddRange(report.Messages);
+            into.Waiting += report.Waiting;
+            into.Error = report.Error;
+            return report.Error is null;
+        }, cancellationToken);
+    }
+
+    /// <summary>Claims and works through the account's items of one kind until none is left or <paramref name="work"/> says to stop.</summary>
+    private async Task DrainAsync(PostgresCluster cluster, WorkKind kind, Func<IReadOnlyList<Claim>, Task<bool>> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
         await cluster.RegisterAsync("once", cancellationToken).ConfigureAwait(false);
         var heartbeat = cluster.KeepBeating();
-        await using var mailbox = new KeptMailbox();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var claims = await cluster.ClaimAsync(services.Config.Cluster.Batch, cancellationToken, Account.Name).ConfigureAwait(false);
-                if (claims.Count == 0)
+                var claims = await cluster.ClaimAsync(services.Config.Cluster.Batch, cancellationToken, Account.Name, kind).ConfigureAwait(false);
+                if (claims.Count == 0 || !await work(claims).ConfigureAwait(false))
                 {
-                    return;
-                }
-
-                var report = await ProcessClaimsAsync(cluster, claims, progress, cancellationToken, mailbox).ConfigureAwait(false);
-                into.Messages.AddRange(report.Messages);
-                into.AlreadyDone += report.AlreadyDone;
-                into.Waiting += report.Waiting;
-                if (report.Error is not null)
-                {
-                    into.Error = report.Error;
                     return;
                 }
             }
@@ -226,7 +346,7 @@ public sealed partial class AccountRunner
     }
 
     private async Task<SendReport> SendInClusterAsync(
-        PostgresCluster cluster, string outbox, IMailTransport transport, ImapSentCopy? sentCopy, IProgress<SentMessage>? progress, CancellationToken cancellationToken)
+        PostgresCluster cluster, string outbox, IMailTransport transport, CancellationToken cancellationToken)
     {
         var lease = await cluster.TryTakeLeaseAsync(SendLease(Account.Name), cancellationToken).ConfigureAwait(false);
         if (lease is null)
@@ -237,7 +357,10 @@ public sealed partial class AccountRunner
         await using var renewed = cluster.KeepRenewed(lease);
         try
         {
-            return await new OutboxSender(services.WithState(Fenced(lease)), Account, outbox, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            // The tick only lists: every node's workers claim the files and send them (SendClaimsAsync), so one file is
+            // sent by one node at a time, and a big outbox by all of them.
+            var items = OutboxSender.List(outbox).Select(f => WorkItem.OutboxFile(Account.Name, outbox, f.Name)).ToList();
+            return new SendReport(Account.Name, transport.Describe) { Queued = await cluster.EnqueueAsync(lease, items, cancellationToken).ConfigureAwait(false) };
         }
         catch (FencedOffException e)
         {

@@ -96,15 +96,13 @@ public sealed partial class AccountRunner(HostServices services, AccountConfig a
     {
         var send = Account.Send ?? throw new InvalidOperationException($"{Account.Name} has no send");
         await using var transport = Transport() ?? throw new InvalidOperationException($"{Account.Name} has no smtp or pickup");
-        await using var sentCopy = send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
-            ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
-            : null;
+        await using var sentCopy = SentCopy(send);
         var started = services.Time.GetTimestamp();
         SendReport report;
         try
         {
             report = services.Coordination is { } cluster
-                ? await SendInClusterAsync(cluster, send.Outbox!, transport, sentCopy, progress, cancellationToken).ConfigureAwait(false)
+                ? await SendInClusterAsync(cluster, send.Outbox!, transport, cancellationToken).ConfigureAwait(false)
                 : await new OutboxSender(services, Account, send.Outbox!, transport, sentCopy).RunAsync(progress, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -135,6 +133,12 @@ public sealed partial class AccountRunner(HostServices services, AccountConfig a
 
         return (new MaildirSource(fetch.Maildir!, Account.Name), $"maildir {fetch.Maildir}");
     }
+
+    /// <summary>Where a sent message's copy goes (the account's IMAP <c>send.sent_folder</c>); null when nowhere.</summary>
+    private ImapSentCopy? SentCopy(SendConfig send) =>
+        send.SentFolder is { } folder && Account.Fetch?.Imap is { } imap
+            ? new ImapSentCopy(ServerEndpoint.From("imap", imap, services.Environment), folder)
+            : null;
 
     /// <summary>The account's SMTP or pickup transport; null when it does not send.</summary>
     private IMailTransport? Transport()

@@ -23,7 +23,7 @@ internal static class PostgresSchema
     /// The version this build writes and reads: the last migration's (a constant cannot be read off the list, so
     /// appending a migration bumps it too; <see cref="ApplyAsync"/> refuses a list that disagrees). A newer database is refused.
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>
     /// Held (transaction-scoped) while migrating, so nodes starting at once migrate one after the other: the first
@@ -141,6 +141,9 @@ internal static class PostgresSchema
 
         // 3: Quartz.NET's tables for the clustered schedule, created here under the migration lock.
         (3, Cluster.ClusterSchema.QuartzTables()),
+
+        // 4: a work item's kind (a message to fetch or an outbox file to send) in the work queue's key.
+        (4, Cluster.ClusterSchema.WorkKinds),
     ];
 
     /// <summary>The versions applied to a database, in order (for tests and diagnostics).</summary>

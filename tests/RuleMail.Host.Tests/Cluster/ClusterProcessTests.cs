@@ -10,7 +10,9 @@ namespace RuleMail.Host.Tests.Cluster;
 /// Real <c>rulemail run</c> processes as the nodes of a cluster on one PostgreSQL and one Dovecot mailbox: each of 300
 /// messages gives one acknowledged webhook call and is moved or left once, with two nodes, with three nodes killed
 /// (SIGKILL) at random moments and restarted, and with a node paused (SIGSTOP) past its lease and resumed, which writes
-/// nothing stale. Two nodes sharing one outbox send each message once.
+/// nothing stale. Two nodes sharing one outbox send each message once and both send some, also with a node killed
+/// (SIGKILL) while sending and restarted, and with a node paused (SIGSTOP) past its claims while its messages are in
+/// flight, which records nothing stale; <c>run --once</c> on a cluster sends the outbox itself.
 /// </summary>
 [Collection(PostgresTests.Name)]
 public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelper output)
@@ -176,12 +178,157 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
     }
 
     [Fact]
-    public async Task Two_nodes_sharing_one_outbox_send_each_message_once()
+    public async Task Two_nodes_sharing_one_outbox_send_each_message_once_and_both_send_some()
     {
         await using var smtp = await SmtpSink.StartAsync();
         using var folder = new TempDirectory("cluster-outbox");
         var outbox = new OutboxFolder(folder.File("outbox"));
-        await using var cluster = await ClusterNodes.CreateAsync(postgres, fetch: false, extraAccountYaml: $"""
+        await using var cluster = await OutboxClusterAsync(smtp, outbox);
+        cluster.Start("a");
+        cluster.Start("b");
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+        const int Count = 120;
+        DropMany(outbox, Count);
+
+        await WaitForAllSentAsync(cluster, Count);
+
+        var ids = smtp.Messages.Select(m => m.Message.MessageId).ToList();
+        Assert.Equal(Count, ids.Count);
+        Assert.Equal(Count, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.Empty(outbox.Pending);
+        Assert.Equal(Count, outbox.In(Host.Processing.OutboxSender.SentFolder).Count);
+
+        // Each node's workers claimed and sent some of the files, whichever node's send tick queued them.
+        await cluster.WaitUntilAsync(() => Task.FromResult(SentBy(cluster["a"].Output) + SentBy(cluster["b"].Output) >= Count), Limit, "every sent file logged");
+        Assert.True(SentBy(cluster["a"].Output) > 0 && SentBy(cluster["b"].Output) > 0,
+            $"a sent {SentBy(cluster["a"].Output)}, b {SentBy(cluster["b"].Output)}\n{cluster.Output}");
+        Assert.Equal(Count, SentBy(cluster["a"].Output) + SentBy(cluster["b"].Output));
+
+        // The status shows the queue per kind: both kinds, nothing left of either.
+        var status = cluster.Cli("cluster", "status", "--json");
+        Assert.True(status.ExitCode == 0, status.StandardError);
+        var document = Json.ContractJson.Deserialize<Json.ClusterStatusDocument>(status.StandardOutputText)!;
+        Assert.Equal([("fetch", 0L, 0L), ("send", 0L, 0L)], document.Queue.Kinds.Select(k => (k.Kind, k.Waiting, k.Claimed)));
+    }
+
+    [Fact]
+    public async Task A_node_killed_while_sending_and_restarted_still_sends_each_outbox_message_once()
+    {
+        await using var smtp = await SmtpSink.StartAsync();
+        using var folder = new TempDirectory("cluster-outbox");
+        var outbox = new OutboxFolder(folder.File("outbox"));
+        await using var cluster = await OutboxClusterAsync(smtp, outbox);
+        string[] names = ["a", "b"];
+        foreach (var name in names)
+        {
+            cluster.Start(name);
+        }
+
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        const int Count = 150;
+        DropMany(outbox, Count);
+
+        var kills = 0;
+        foreach (var at in new[] { 15 + random.Next(30), 70 + random.Next(30) })
+        {
+            await cluster.WaitUntilAsync(() => Task.FromResult(smtp.Messages.Count >= at), Limit, $"{at} messages at the SMTP server");
+            if (outbox.Pending.Count == 0)
+            {
+                break;
+            }
+
+            var victim = names[random.Next(names.Length)];
+            output.WriteLine($"kill -9 {victim} after {smtp.Messages.Count} messages");
+            cluster[victim].Kill();
+            kills++;
+            cluster.Start(victim);
+        }
+
+        await WaitForAllSentAsync(cluster, Count);
+
+        Assert.True(kills > 0, "the outbox was sent before the first kill");
+
+        // Each message arrived; the only repeats are of a message in flight at a kill: recorded as sending, accepted
+        // by the server, not yet recorded as sent. A killed node has at most one such message per worker (2), and
+        // the node taking its claim over sends it again with the same Message-ID.
+        var ids = smtp.Messages.GroupBy(m => m.Message.MessageId, StringComparer.Ordinal).ToList();
+        Assert.Equal(Count, ids.Count);
+        var repeated = ids.Sum(g => g.Count() - 1);
+        Assert.True(repeated <= kills * 2, $"{repeated} messages sent again after {kills} kills (at most {kills * 2} expected)\n{cluster.Output}");
+        Assert.Empty(outbox.Pending);
+        Assert.Equal(Count, outbox.In(Host.Processing.OutboxSender.SentFolder).Count);
+        Assert.Equal(0, await cluster.QueueLengthAsync());
+    }
+
+    [Fact]
+    public async Task A_node_paused_past_its_claims_while_sending_records_nothing_stale_when_it_comes_back()
+    {
+        await using var smtp = await SmtpSink.StartAsync();
+        using var folder = new TempDirectory("cluster-outbox");
+        var outbox = new OutboxFolder(folder.File("outbox"));
+        await using var cluster = await OutboxClusterAsync(smtp, outbox);
+        var a = cluster.Start("a");
+        cluster.Start("b");
+        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
+        const int Count = 80;
+        DropMany(outbox, Count);
+
+        // After the first messages, the server holds its answer to DATA: every worker of both nodes ends up waiting
+        // for it with a message in flight (recorded as sending). Then node a is paused, and the server answers.
+        await cluster.WaitUntilAsync(() => Task.FromResult(smtp.Messages.Count >= 8), Limit, "the first messages sent");
+        smtp.Hold();
+        await cluster.WaitUntilAsync(() => Task.FromResult(smtp.Held >= 4), Limit, "all four workers waiting for the server's answer");
+        Signal("STOP", a.Id);
+        smtp.Answer();
+
+        // b takes over a's claims once they expire and sends everything, a's messages in flight again.
+        await WaitForAllSentAsync(cluster, Count);
+        var before = await SnapshotAsync(cluster);
+        var filesBefore = Files(outbox.Path);
+
+        // a comes back, hears the server accept its messages and tries to record them before it stops (a file begun is
+        // finished, even on SIGTERM): its claims no longer hold, so nothing it writes lands.
+        Signal("CONT", a.Id);
+        Signal("TERM", a.Id);
+        await a.WaitForExitAsync(Limit);
+
+        Assert.Equal(before, await SnapshotAsync(cluster));
+        Assert.Equal(filesBefore, Files(outbox.Path));
+        Assert.Contains("expired or was taken over", a.Output, StringComparison.Ordinal);
+
+        // Each message arrived; repeated only are a's messages in flight at the pause (one per worker at most).
+        var ids = smtp.Messages.GroupBy(m => m.Message.MessageId, StringComparer.Ordinal).ToList();
+        Assert.Equal(Count, ids.Count);
+        var repeated = ids.Sum(g => g.Count() - 1);
+        Assert.True(repeated <= 2, $"{repeated} messages sent again (at most 2 expected)\n{cluster.Output}");
+        Assert.Equal(Count, outbox.In(Host.Processing.OutboxSender.SentFolder).Count);
+    }
+
+    [Fact]
+    public async Task Run_once_on_a_cluster_sends_the_whole_outbox_itself()
+    {
+        await using var smtp = await SmtpSink.StartAsync();
+        using var folder = new TempDirectory("cluster-outbox");
+        var outbox = new OutboxFolder(folder.File("outbox"));
+        await using var cluster = await OutboxClusterAsync(smtp, outbox);
+        const int Count = 20;
+        DropMany(outbox, Count);
+
+        var run = cluster.Cli("run", "--once");
+
+        Assert.True(run.ExitCode == 0, run.StandardOutputText + run.StandardError);
+        Assert.Equal(Count, smtp.Messages.Select(m => m.Message.MessageId).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(Count, smtp.Messages.Count);
+        Assert.Empty(outbox.Pending);
+        Assert.Equal(0, await cluster.QueueLengthAsync());
+    }
+
+    /// <summary>A cluster whose one account only sends: its outbox to <paramref name="smtp"/>, a send tick every second.</summary>
+    private async Task<ClusterNodes> OutboxClusterAsync(SmtpSink smtp, OutboxFolder outbox) =>
+        await ClusterNodes.CreateAsync(postgres, fetch: false, extraAccountYaml: $"""
                 send:
                   every: 1s
                   outbox: {outbox.Path}
@@ -190,26 +337,15 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
                     port: {smtp.Port}
                     security: none
             """);
-        cluster.Start("a");
-        cluster.Start("b");
-        await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
-        const int Count = 40;
-        for (var i = 0; i < Count; i++)
+
+    /// <summary>Puts <paramref name="count"/> messages into the outbox at once, each with its own Message-ID, each file appearing whole.</summary>
+    private static void DropMany(OutboxFolder outbox, int count)
+    {
+        for (var i = 0; i < count; i++)
         {
-            outbox.Drop(string.Create(CultureInfo.InvariantCulture, $"m{i:00}.eml"),
+            outbox.DropWhole(string.Create(CultureInfo.InvariantCulture, $"m{i:000}.eml"),
                 OutboxFolder.Mail("carol@example.test", $"Answer {i}", "Hello", string.Create(CultureInfo.InvariantCulture, $"out-{i}@rulemail.test")));
         }
-
-        await cluster.WaitUntilAsync(async () =>
-        {
-            await using var state = await cluster.OpenStateAsync();
-            var sent = await state.ListOutboxAsync("support", Host.State.OutboxState.Sent, 1000, CancellationToken.None);
-            return sent.Count == Count;
-        }, Limit, $"{Count} outbox messages sent");
-
-        var ids = smtp.Messages.Select(m => m.Message.MessageId).ToList();
-        Assert.Equal(Count, ids.Count);
-        Assert.Equal(Count, ids.Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]
@@ -251,6 +387,20 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
     private const string LoginLine = "Login: user=<" + ClusterNodes.User + ">";
 
     private static int Lines(string dovecotLog, string line) => dovecotLog.Split('\n').Count(l => l.Contains(line, StringComparison.Ordinal));
+
+    private static Task WaitForAllSentAsync(ClusterNodes cluster, int count) => cluster.WaitUntilAsync(async () =>
+    {
+        await using var state = await cluster.OpenStateAsync();
+        var sent = await state.ListOutboxAsync("support", Host.State.OutboxState.Sent, 1000, CancellationToken.None);
+        return sent.Count == count && await cluster.QueueLengthAsync() == 0;
+    }, Limit, $"{count} outbox messages sent");
+
+    /// <summary>The outbox files a node's workers sent, by its log (a worker logs each file it sent).</summary>
+    private static int SentBy(string log) => log.Split('\n').Count(l => l.Contains(": outbox m", StringComparison.Ordinal) && l.Contains(": sent", StringComparison.Ordinal));
+
+    /// <summary>Every file under <paramref name="path"/>, with its size, in order.</summary>
+    private static string Files(string path) => string.Join('\n', Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+        .Select(f => $"{Path.GetRelativePath(path, f)} {new FileInfo(f).Length}").Order(StringComparer.Ordinal));
 
     private static bool AllAcknowledged(ClusterNodes cluster) =>
         cluster.Webhook.Acknowledged.Select(r => r.IdempotencyKey).Distinct(StringComparer.Ordinal).Count() >= Total;

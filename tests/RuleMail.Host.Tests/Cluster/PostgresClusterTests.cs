@@ -205,6 +205,55 @@ public sealed class PostgresClusterTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_outbox_file_and_a_message_of_the_same_folder_and_key_are_separate_work_and_a_batch_is_of_one_kind()
+    {
+        await using var lister = Node("lister", TimeSpan.FromMinutes(1));
+        await using var a = Node("a", TimeSpan.FromMinutes(1));
+        await using var b = Node("b", TimeSpan.FromMinutes(1));
+        var fetchLease = (await lister.TryTakeLeaseAsync("fetch:support", Ct))!;
+        var sendLease = (await lister.TryTakeLeaseAsync("send:support", Ct))!;
+
+        // An IMAP folder named like the outbox, a message key like a file name: only the kind tells them apart.
+        var message = new WorkItem("support", "/srv/outbox", "m1.eml", 7, 1, Listed: true);
+        var file = WorkItem.OutboxFile("support", "/srv/outbox", "m1.eml");
+        var other = WorkItem.OutboxFile("support", "/srv/outbox", "m2.eml");
+        Assert.Equal(1, await lister.EnqueueAsync(fetchLease, [message], Ct));
+        Assert.Equal(2, await lister.EnqueueAsync(sendLease, [file, other], Ct));
+        Assert.Equal(0, await lister.EnqueueAsync(sendLease, [file], Ct)); // Queued already.
+        await Assert.ThrowsAsync<ArgumentException>(() => lister.EnqueueAsync(sendLease, [file, message], Ct));
+
+        var status = await lister.StatusAsync(null, Ct);
+        Assert.Equal((3, 0), (status.Queue.Waiting, status.Queue.Claimed));
+        Assert.Equal([("fetch", 1L, 0L), ("send", 2L, 0L)], status.Queue.Kinds.Select(k => (k.Kind, k.Waiting, k.Claimed)));
+        Assert.NotNull(status.Queue.Kinds.Single(k => k.Kind == "send").OldestWaiting);
+
+        // The message waits longest, but a claim of files skips it; a claim of any kind takes one kind per batch.
+        var files = await a.ClaimAsync(8, Ct, kind: WorkKind.Send);
+        Assert.Equal([file, other], files.Select(c => c.Item));
+        var messages = await b.ClaimAsync(8, Ct);
+        Assert.Equal([message], messages.Select(c => c.Item));
+        Assert.Equal(WorkKind.Fetch, messages[0].Item.Kind);
+
+        // Each claim fences its own item: the file's holds while the message's holds too, and finishing one leaves the other.
+        await _state.Fenced(files[0]).SaveOutboxAsync(Outbox("m1.eml"), Ct);
+        await _state.Fenced(messages[0]).RecordAsync(Entry(1, "the message"), [], Ct);
+        Assert.True(await a.CompleteAsync(files[0], Ct));
+        status = await lister.StatusAsync(null, Ct);
+        Assert.Equal([("fetch", 0L, 1L), ("send", 0L, 1L)], status.Queue.Kinds.Select(k => (k.Kind, k.Waiting, k.Claimed)));
+
+        // Given back, the file is claimed again by a claim of files only; the old claim's writes are then refused.
+        await a.ReleaseAsync(files[1], Ct);
+        Assert.Empty(await b.ClaimAsync(8, Ct, kind: WorkKind.Fetch));
+        var again = Assert.Single(await b.ClaimAsync(8, Ct));
+        Assert.Equal(other, again.Item);
+        await Assert.ThrowsAsync<FencedOffException>(() => _state.Fenced(files[1]).SaveOutboxAsync(Outbox("m2.eml"), Ct));
+        await _state.Fenced(again).SaveOutboxAsync(Outbox("m2.eml"), Ct);
+        Assert.True(await b.CompleteAsync(again, Ct));
+        Assert.True(await b.CompleteAsync(messages[0], Ct));
+        Assert.Equal((0, 0), ((await lister.StatusAsync(null, Ct)).Queue.Waiting, (await lister.StatusAsync(null, Ct)).Queue.Claimed));
+    }
+
+    [Fact]
     public async Task The_status_shows_live_and_stopped_nodes_and_the_leases_held()
     {
         await using var a = Node("a", TimeSpan.FromMinutes(1));
@@ -226,6 +275,15 @@ public sealed class PostgresClusterTests(PostgresServer server) : IAsyncLifetime
     private PostgresCluster Node(string name, TimeSpan ttl) => new(_database, ClusterNode.Start(n => n == ClusterNode.NodeVariable ? name : null), ttl);
 
     private static WorkItem Item(int uid) => new("support", "INBOX", $"7:{uid}", 7, (uint)uid, Listed: true);
+
+    private static OutboxEntry Outbox(string fileName) => new()
+    {
+        Account = "support",
+        FileName = fileName,
+        ContentHash = "00",
+        State = OutboxState.Sending,
+        UpdatedAt = DateTimeOffset.UnixEpoch,
+    };
 
     private static LedgerEntry Entry(int uid, string subject) => new()
     {

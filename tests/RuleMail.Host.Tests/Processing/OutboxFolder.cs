@@ -58,6 +58,15 @@ internal sealed class OutboxFolder(string path)
         return raw;
     }
 
+    /// <summary>Writes the file under a name the send job does not read and renames it into the outbox: it appears whole.</summary>
+    public void DropWhole(string fileName, string text)
+    {
+        Directory.CreateDirectory(Path);
+        var temp = System.IO.Path.Combine(Path, $".{fileName}.tmp");
+        File.WriteAllBytes(temp, Encoding.UTF8.GetBytes(text));
+        File.Move(temp, System.IO.Path.Combine(Path, fileName));
+    }
+
     /// <summary>The files in <c>sent/</c>, <c>held/</c> or <c>failed/</c>, by name.</summary>
     public IReadOnlyList<string> In(string folder) => Names(System.IO.Path.Combine(Path, folder));
 

@@ -9,8 +9,9 @@ namespace RuleMail.Host.Tests.Support;
 /// <summary>
 /// A real SMTP server (python3-aiosmtpd, no TLS) on a free loopback port that keeps every message it accepts
 /// as a numbered .eml file with the envelope beside it in a .json file, in its own temp folder. It can require
-/// AUTH PLAIN/LOGIN with one user, refuse the next messages or some recipients with a chosen reply, and be
-/// stopped and restarted on the same port without losing what it received.
+/// AUTH PLAIN/LOGIN with one user, refuse the next messages or some recipients with a chosen reply, hold its
+/// answer to DATA (a client then waits with its message in flight), and be stopped and restarted on the same port
+/// without losing what it received.
 /// </summary>
 internal sealed class SmtpSink : IAsyncDisposable
 {
@@ -105,6 +106,18 @@ internal sealed class SmtpSink : IAsyncDisposable
             : [];
         WriteControl("reject-rcpt.txt", string.Concat(kept.Select(line => line + "\n")));
     }
+
+    /// <summary>
+    /// From now on each message's DATA is answered (and the message stored) only once <see cref="Answer"/> is called:
+    /// every client that sends one waits for the answer with its message in flight.
+    /// </summary>
+    public void Hold() => WriteControl("hold", "");
+
+    /// <summary>Answers the held messages (they are stored) and every one after at once again.</summary>
+    public void Answer() => File.Delete(_root.File("hold"));
+
+    /// <summary>How many messages have waited for their answer since <see cref="Hold"/> (each a client waiting then).</summary>
+    public int Held => Directory.Exists(_root.File("held")) ? Directory.GetFiles(_root.File("held")).Length : 0;
 
     /// <summary>Kills the server; its port then refuses connections. The received messages stay.</summary>
     public async Task StopAsync()
@@ -218,10 +231,11 @@ internal sealed class SmtpSink : IAsyncDisposable
 
     /// <summary>
     /// The server: aiosmtpd's SMTP protocol on an asyncio server, a handler that stores each message and reads
-    /// the control files the test writes (fail-next.txt: "COUNT CODE TEXT"; reject-rcpt.txt: "ADDRESS CODE TEXT" lines).
+    /// the control files the test writes (fail-next.txt: "COUNT CODE TEXT"; reject-rcpt.txt: "ADDRESS CODE TEXT" lines;
+    /// hold: while it is there, DATA waits, each waiting one leaving a mark in held/).
     /// </summary>
     private const string Script = """
-        import asyncio, json, os, sys
+        import asyncio, json, os, sys, uuid
         from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
         host, port, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -268,6 +282,12 @@ internal sealed class SmtpSink : IAsyncDisposable
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope):
+                hold = os.path.join(root, "hold")
+                if os.path.exists(hold):
+                    os.makedirs(os.path.join(root, "held"), exist_ok=True)
+                    open(os.path.join(root, "held", uuid.uuid4().hex), "w").close()
+                    while os.path.exists(hold):
+                        await asyncio.sleep(0.05)
                 failure = take_failure()
                 if failure:
                     return failure
