@@ -27,6 +27,9 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
 
     public string Folder => folderName;
 
+    /// <summary>True: UIDs hold across sessions (within a UIDVALIDITY), and sessions on a folder do not exclude each other.</summary>
+    public bool FetchesByKey => true;
+
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         await MailConnection.ConnectAsync(_client, server, cancellationToken).ConfigureAwait(false);
