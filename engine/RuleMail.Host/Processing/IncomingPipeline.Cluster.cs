@@ -12,12 +12,15 @@ namespace RuleMail.Host.Processing;
 /// </summary>
 internal sealed partial class IncomingPipeline
 {
-    /// <summary>What <see cref="ListForQueueAsync"/> listed that the ledger has finished: not queued, but the cursor passes it.</summary>
+    /// <summary>What <see cref="ListForQueueAsync"/> listed that the ledger has finished: not queued, but an IMAP folder's cursor passes it.</summary>
     private readonly List<SourceMessage> _listedFinished = [];
 
     /// <summary>
     /// What a fetch would work on now, as queue items: listed messages not finished and due, and due plans whose message
-    /// is no longer listed (moved away by their plan). The folder's cursor moves past what was listed once it is queued.
+    /// is no longer listed (moved away by their plan). The same for every source that <see cref="IMailSource.FetchesByKey"/>:
+    /// an IMAP folder lists what is above its cursor (plus what is due), which moves past what was listed once it is queued
+    /// (<see cref="ListedAsync"/>); a Maildir, which has no cursor, lists every file the ledger has not finished, each time,
+    /// so a message queued but not yet worked on is listed again, and queued again as a no-op (one queue row per key).
     /// </summary>
     public async Task<IReadOnlyList<WorkItem>> ListForQueueAsync(IMailSource source, FetchReport report, CancellationToken cancellationToken)
     {
@@ -69,7 +72,10 @@ internal sealed partial class IncomingPipeline
         return items;
     }
 
-    /// <summary>Moves the folder's cursor past what <see cref="ListForQueueAsync"/> listed (call once it is queued).</summary>
+    /// <summary>
+    /// Moves the folder's cursor past what <see cref="ListForQueueAsync"/> listed (call once it is queued); nothing for a
+    /// source without a cursor (a Maildir: the ledger alone says what is done).
+    /// </summary>
     public async Task ListedAsync(IMailSource source, IReadOnlyList<WorkItem> queued, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);

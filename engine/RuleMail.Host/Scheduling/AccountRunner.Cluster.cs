@@ -7,12 +7,13 @@ using RuleMail.Host.Transport;
 namespace RuleMail.Host.Scheduling;
 
 /// <summary>
-/// The account's jobs as a node of a cluster runs them. A fetch tick takes the account's lease: for IMAP it lists the
-/// folder and queues what needs work, which any node's workers then claim (<see cref="ProcessClaimsAsync"/>); a POP3
-/// mailbox (one session at a time) or a Maildir is worked through whole by the lease holder. A send tick takes the
-/// outbox's lease, lists the outbox and queues its files, which any node's workers claim and send
-/// (<see cref="SendClaimsAsync"/>). A retry takes the fetch lease. Every write made under a lease or a claim is fenced
-/// by it, so a node that comes back after losing it (paused, cut off) writes nothing.
+/// The account's jobs as a node of a cluster runs them. A fetch tick takes the account's lease: for IMAP or a Maildir on
+/// shared storage it lists the folder and queues what needs work, which any node's workers then claim and fetch by UID or
+/// unique name (<see cref="ProcessClaimsAsync"/>); a POP3 maildrop (one session at a time, see
+/// <see cref="IMailSource.FetchesByKey"/>) is worked through whole by the lease holder. A send tick takes the outbox's
+/// lease, lists the outbox and queues its files, which any node's workers claim and send (<see cref="SendClaimsAsync"/>).
+/// A retry takes the fetch lease. Every write made under a lease or a claim is fenced by it, so a node that comes back
+/// after losing it (paused, cut off) writes nothing.
 /// </summary>
 public sealed partial class AccountRunner
 {
@@ -314,7 +315,7 @@ public sealed partial class AccountRunner
         try
         {
             var fenced = services.WithState(Fenced(lease));
-            if (Account.Fetch?.Imap is null)
+            if (!source.FetchesByKey)
             {
                 return await new IncomingPipeline(fenced, Account, transport).RunAsync(source, description, progress, cancellationToken).ConfigureAwait(false);
             }

@@ -16,6 +16,14 @@ internal interface IMailSource : IAsyncDisposable
     /// <summary>The folder name recorded in the ledger (<c>INBOX</c> for a Maildir root, <c>POP3</c> for POP3).</summary>
     string Folder { get; }
 
+    /// <summary>
+    /// True when a message can be read and acted on by its key alone, from a connection of its own on any node, beside
+    /// other connections to the same folder (IMAP by UID; a Maildir on storage every node mounts, by unique name): a
+    /// cluster then queues the listed messages one by one for every node's workers. False when one session has to work
+    /// through the folder whole (POP3).
+    /// </summary>
+    bool FetchesByKey { get; }
+
     /// <summary>Connects and opens the folder. Called once per run before anything else.</summary>
     Task ConnectAsync(CancellationToken cancellationToken);
 

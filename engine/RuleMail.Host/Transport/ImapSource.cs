@@ -29,6 +29,9 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
 
     public bool IsConnected => _client.IsConnected && _client.IsAuthenticated && _folder is { IsOpen: true };
 
+    /// <summary>True: UIDs hold across sessions (within a UIDVALIDITY), and sessions on a folder do not exclude each other.</summary>
+    public bool FetchesByKey => true;
+
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         await MailConnection.ConnectAsync(_client, server, cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,14 @@ namespace RuleMail.Host.Transport;
 /// This class lists, reads and moves the files; <see cref="MaildirFileName"/>, <see cref="MaildirFolderName"/> and
 /// <see cref="MaildirKeywords"/> know the names and the keyword file.
 /// </summary>
+/// <remarks>
+/// Other processes work on the same files meanwhile: a mail client or Dovecot changing flags, and in a cluster the
+/// workers of every node, each on the messages it has claimed, beside the node listing the folder. A message is found
+/// by its unique name wherever its flags have taken it (<c>new/</c> or <c>cur/</c>, any <c>:2,</c> suffix); a file
+/// renamed between being found and being opened or renamed is looked for again, and one missing from a reading of the
+/// folder is looked for once more before it counts as gone (a reading of a directory need not show an entry renamed
+/// while it runs). rename(2) is atomic, so of two processes renaming one file only one succeeds and the file is never lost.
+/// </remarks>
 /// <param name="root">The Maildir (the folder holding <c>cur/</c>, <c>new/</c> and <c>tmp/</c>).</param>
 /// <param name="account">The account the ledger files this Maildir's messages under.</param>
 internal sealed partial class MaildirSource(string root, string account) : IMailSource
@@ -21,6 +29,15 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
     private readonly string _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
 
     public string Folder => "INBOX";
+
+    /// <summary>True: a unique name holds through every rename, so any node finds the file by it (on storage every node mounts at the same path).</summary>
+    public bool FetchesByKey => true;
+
+    /// <summary>
+    /// A test seam, null in production: called after each look for a message's file with its unique name and the path
+    /// found (null when none), so a test can rename or remove the file at that moment, as another process might.
+    /// </summary>
+    internal Action<string, string?>? Looked { get; init; }
 
     /// <summary>The Maildir's full path.</summary>
     public string Root => _root;
@@ -52,6 +69,18 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
         var known = await state.FindMessagesAsync(account, Folder, files.Keys, cancellationToken).ConfigureAwait(false);
         var due = await state.DueMessagesAsync(account, Folder, now, cancellationToken).ConfigureAwait(false);
         var dueKeys = due.Select(entry => entry.SourceKey).ToHashSet(StringComparer.Ordinal);
+        if (dueKeys.Any(key => !files.ContainsKey(key)))
+        {
+            // A due message not listed counts as gone (its plan's keywords and move are skipped), and a file renamed while
+            // the folder was read may be missing from that reading: read it once more for those.
+            foreach (var (key, file) in Scan())
+            {
+                if (dueKeys.Contains(key))
+                {
+                    files.TryAdd(key, file);
+                }
+            }
+        }
         return
         [
             .. files.Values
@@ -239,7 +268,10 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
         return files;
     }
 
-    /// <summary>Where the message is now: its listed path while that still holds it, else found again by unique name.</summary>
+    /// <summary>
+    /// Where the message is now in the root: its listed path while that still holds it, else found again by unique name
+    /// (a queued message comes with its name only).
+    /// </summary>
     private string? Locate(SourceMessage message)
     {
         if (message.Location is { } location
@@ -248,6 +280,7 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
             && (string.Equals(folder, Subfolder("new"), StringComparison.Ordinal) || string.Equals(folder, Subfolder("cur"), StringComparison.Ordinal))
             && File.Exists(location))
         {
+            Looked?.Invoke(message.SourceKey, location);
             return location;
         }
 
@@ -261,7 +294,23 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
         }
     }
 
-    private static string? Find(string maildir, string key)
+    /// <summary>
+    /// The file of the message named <paramref name="key"/> in the Maildir folder <paramref name="maildir"/>, whatever its
+    /// flags; null when it is not there. A miss is looked at once more: readdir(3) need not show an entry renamed while it
+    /// runs (POSIX leaves it unspecified), so a flag change by another process at that moment would otherwise make the
+    /// message look gone.
+    /// </summary>
+    private string? Find(string maildir, string key) => Look(maildir, key) ?? Look(maildir, key);
+
+    private string? Look(string maildir, string key)
+    {
+        var found = Guess(maildir, key) ?? Search(maildir, key);
+        Looked?.Invoke(key, found);
+        return found;
+    }
+
+    /// <summary>Reads <c>new/</c>, then <c>cur/</c> (the way a file moves, so a move between the two is not missed), for the file named <paramref name="key"/>.</summary>
+    private static string? Search(string maildir, string key)
     {
         foreach (var name in new[] { "new", "cur" })
         {
@@ -277,6 +326,29 @@ internal sealed partial class MaildirSource(string root, string account) : IMail
                 {
                     return path;
                 }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The file when it has one of the names most messages have (delivered and not yet seen: <c>new/KEY</c>; seen:
+    /// <c>cur/KEY:2,S</c> or <c>cur/KEY:2,</c>), found without reading the folder, which a queued message would otherwise
+    /// cost each time in a big Maildir; null otherwise.
+    /// </summary>
+    private static string? Guess(string maildir, string key)
+    {
+        if (key.Length == 0 || key[0] == '.' || key.AsSpan().IndexOfAny('/', ':', '\0') >= 0)
+        {
+            return null;
+        }
+
+        foreach (var path in new[] { Path.Combine(maildir, "new", key), Path.Combine(maildir, "cur", key + ":2,S"), Path.Combine(maildir, "cur", key + ":2,") })
+        {
+            if (File.Exists(path))
+            {
+                return path;
             }
         }
 

@@ -23,6 +23,13 @@ internal sealed class Pop3Source(ServerEndpoint server, string account) : IMailS
 
     public string Folder => "POP3";
 
+    /// <summary>
+    /// False: a POP3 server locks the maildrop for the whole session (RFC 1939, section 4), so the workers of other nodes
+    /// could not open sessions of their own beside the lister's, and a message number holds only within its session. A
+    /// cluster's lease holder works through the maildrop whole, one session at a time.
+    /// </summary>
+    public bool FetchesByKey => false;
+
     /// <summary>Connects, logs in and checks that the server can name messages by UIDL.</summary>
     /// <exception cref="MailSourceException">The server is unreachable, refused the login, or has no UIDL.</exception>
     public async Task ConnectAsync(CancellationToken cancellationToken)

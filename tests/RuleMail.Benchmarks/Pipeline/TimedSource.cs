@@ -16,6 +16,8 @@ internal sealed class TimedSource(IMailSource inner, TimedState ledger) : IMailS
 
     public string Folder => inner.Folder;
 
+    public bool FetchesByKey => inner.FetchesByKey;
+
     public Task ConnectAsync(CancellationToken cancellationToken) => TimeAsync(() => inner.ConnectAsync(cancellationToken));
 
     public Task<IReadOnlyList<SourceMessage>> ListAsync(IStateStore state, DateTimeOffset now, CancellationToken cancellationToken) =>

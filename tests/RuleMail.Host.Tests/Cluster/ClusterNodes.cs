@@ -1,14 +1,13 @@
 using System.Globalization;
-using MailKit;
 using RuleMail.Host.State;
 using RuleMail.Host.Tests.Support;
 
 namespace RuleMail.Host.Tests.Cluster;
 
 /// <summary>
-/// A cluster for one test: a fresh database on the run's PostgreSQL, one Dovecot mailbox, a webhook receiver, the
-/// shipped rules plus a webhook rule for every incoming message, and real <c>rulemail run</c> processes as its nodes
-/// (each with its own <c>RULEMAIL_NODE</c>), which the test kills, pauses and restarts.
+/// A cluster for one test: a fresh database on the run's PostgreSQL, one mailbox (a Dovecot mailbox over IMAP, or a Maildir
+/// all nodes read), a webhook receiver, the shipped rules plus a webhook rule for every incoming message, and real
+/// <c>rulemail run</c> processes as its nodes (each with its own <c>RULEMAIL_NODE</c>), which the test kills, pauses and restarts.
 /// </summary>
 internal sealed class ClusterNodes : IAsyncDisposable
 {
@@ -19,17 +18,24 @@ internal sealed class ClusterNodes : IAsyncDisposable
     private readonly List<ServerProcess> _nodes = [];
     private readonly Dictionary<string, ServerProcess> _byName = new(StringComparer.Ordinal);
     private readonly HostHarness _harness = HostHarness.Create();
+    private readonly List<string> _delivered = [];
 
-    private ClusterNodes(string connectionString, DovecotServer dovecot, WebhookListener webhook)
+    private ClusterNodes(string connectionString, ClusterMailbox mailbox, WebhookListener webhook)
     {
         ConnectionString = connectionString;
-        Dovecot = dovecot;
+        Mailbox = mailbox;
         Webhook = webhook;
     }
 
     public string ConnectionString { get; }
 
-    public DovecotServer Dovecot { get; }
+    public ClusterMailbox Mailbox { get; }
+
+    /// <summary>The Dovecot server of a cluster fetching over IMAP.</summary>
+    public DovecotServer Dovecot => (Mailbox as ImapClusterMailbox)?.Dovecot ?? throw new InvalidOperationException("this cluster fetches a Maildir");
+
+    /// <summary>The Message-IDs of what <see cref="AppendMixAsync"/> delivered.</summary>
+    public IReadOnlyList<string> Delivered => _delivered;
 
     public WebhookListener Webhook { get; }
 
@@ -39,23 +45,20 @@ internal sealed class ClusterNodes : IAsyncDisposable
 
     /// <summary>Sets up the cluster's files; <paramref name="extraAccountYaml"/> is appended to the account (e.g. a send: section).</summary>
     /// <param name="ownKeyStore">A copy of the sample key store the test may change (the sample's own otherwise).</param>
-    public static async Task<ClusterNodes> CreateAsync(PostgresServer postgres, int leaseSeconds = 3, string extraAccountYaml = "", bool fetch = true, bool ownKeyStore = false)
+    /// <param name="mailbox">What the account fetches (unless <paramref name="fetch"/> is false).</param>
+    public static async Task<ClusterNodes> CreateAsync(
+        PostgresServer postgres, int leaseSeconds = 3, string extraAccountYaml = "", bool fetch = true, bool ownKeyStore = false, MailboxKind mailbox = MailboxKind.Imap)
     {
         var connection = await postgres.CreateDatabaseAsync();
-        var dovecot = await DovecotServer.StartAsync((User, Password));
-        var nodes = new ClusterNodes(connection, dovecot, WebhookListener.Start());
+        ClusterMailbox box = mailbox == MailboxKind.Maildir ? new MaildirClusterMailbox() : await ImapClusterMailbox.StartAsync();
+        var nodes = new ClusterNodes(connection, box, WebhookListener.Start());
         nodes._harness.AddWebhookRule(nodes.Webhook.Url);
         var keystore = ownKeyStore ? nodes._harness.CopyKeyStore() : Path.Combine(HostHarness.RepositoryRoot, "keystore-sample");
         var fetchYaml = fetch
             ? $"""
                   fetch:
                     every: 1s
-                    imap:
-                      host: {dovecot.Host}
-                      port: {dovecot.ImapPort}
-                      security: none
-                      user: {User}
-                      password_env: SUPPORT_PASSWORD
+              {box.FetchYaml}
               """
             : string.Empty;
         File.WriteAllText(nodes._harness.ConfigPath, $"""
@@ -84,31 +87,41 @@ internal sealed class ClusterNodes : IAsyncDisposable
         return nodes;
     }
 
-    /// <summary>Appends <paramref name="count"/> messages in one IMAP session: every tenth a tampered S/MIME message (quarantined), the rest plain.</summary>
+    /// <summary>Delivers <paramref name="count"/> messages to the mailbox: every tenth a tampered S/MIME message (quarantined), the rest plain.</summary>
     public async Task<int> AppendMixAsync(int count)
     {
         var tampered = HostHarness.DemoMessage("smime-tampered");
-        using var client = await Dovecot.ConnectImapAsync(User, Password);
+        var messages = new List<MimeKit.MimeMessage>();
         var failed = 0;
-        for (var i = 0; i < count; i++)
+        try
         {
-            if (i % 10 == 9)
+            for (var i = 0; i < count; i++)
             {
-                using var stream = new MemoryStream(tampered, writable: false);
-                using var message = await MimeKit.MimeMessage.LoadAsync(stream);
-                message.MessageId = string.Create(CultureInfo.InvariantCulture, $"cluster-tampered-{i}@customer.test"); // Outside the signed part.
-                await client.Inbox.AppendAsync(new AppendRequest(message));
-                failed++;
+                if (i % 10 == 9)
+                {
+                    using var stream = new MemoryStream(tampered, writable: false);
+                    var message = await MimeKit.MimeMessage.LoadAsync(stream);
+                    message.MessageId = string.Create(CultureInfo.InvariantCulture, $"cluster-tampered-{i}@customer.test"); // Outside the signed part.
+                    messages.Add(message);
+                    failed++;
+                }
+                else
+                {
+                    messages.Add(HostHarness.PlainQuestion(string.Create(CultureInfo.InvariantCulture, $"cluster-{i}")));
+                }
             }
-            else
+
+            await Mailbox.DeliverAsync(messages);
+            _delivered.AddRange(messages.Select(m => m.MessageId!));
+            return failed;
+        }
+        finally
+        {
+            foreach (var message in messages)
             {
-                using var message = HostHarness.PlainQuestion(string.Create(CultureInfo.InvariantCulture, $"cluster-{i}"));
-                await client.Inbox.AppendAsync(new AppendRequest(message));
+                message.Dispose();
             }
         }
-
-        await client.DisconnectAsync(true);
-        return failed;
     }
 
     /// <summary>Starts <c>rulemail run</c> as node <paramref name="name"/> (a new instance when the name ran before).</summary>
@@ -200,7 +213,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
         }
 
         await Webhook.DisposeAsync();
-        await Dovecot.DisposeAsync();
+        await Mailbox.DisposeAsync();
         _harness.Dispose();
     }
 

@@ -7,12 +7,13 @@ using Xunit.Abstractions;
 namespace RuleMail.Host.Tests.Cluster;
 
 /// <summary>
-/// Real <c>rulemail run</c> processes as the nodes of a cluster on one PostgreSQL and one Dovecot mailbox: each of 300
-/// messages gives one acknowledged webhook call and is moved or left once, with two nodes, with three nodes killed
-/// (SIGKILL) at random moments and restarted, and with a node paused (SIGSTOP) past its lease and resumed, which writes
-/// nothing stale. Two nodes sharing one outbox send each message once and both send some, also with a node killed
-/// (SIGKILL) while sending and restarted, and with a node paused (SIGSTOP) past its claims while its messages are in
-/// flight, which records nothing stale; <c>run --once</c> on a cluster sends the outbox itself.
+/// Real <c>rulemail run</c> processes as the nodes of a cluster on one PostgreSQL and one mailbox (a Dovecot mailbox over
+/// IMAP, or a Maildir all nodes read, queued per file alike): each of 300 messages gives one acknowledged webhook call and
+/// is moved or left once, with two nodes and with three nodes killed (SIGKILL) at random moments and restarted; and with a
+/// node paused (SIGSTOP) past its lease and resumed, which writes nothing stale. Two nodes sharing one outbox send each
+/// message once and both send some, also with a node killed (SIGKILL) while sending and restarted, and with a node paused
+/// (SIGSTOP) past its claims while its messages are in flight, which records nothing stale; <c>run --once</c> on a cluster
+/// sends the outbox itself, and works through every batch of its queue on one mailbox session.
 /// </summary>
 [Collection(PostgresTests.Name)]
 public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelper output)
@@ -20,10 +21,12 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
     private const int Total = 300;
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
-    [Fact]
-    public async Task Two_nodes_share_one_mailbox_and_each_message_gives_one_webhook_call_and_is_moved_once()
+    [Theory]
+    [InlineData(MailboxKind.Imap)]
+    [InlineData(MailboxKind.Maildir)]
+    public async Task Two_nodes_share_one_mailbox_and_each_message_gives_one_webhook_call_and_is_moved_once(MailboxKind mailbox)
     {
-        await using var cluster = await ClusterNodes.CreateAsync(postgres);
+        await using var cluster = await ClusterNodes.CreateAsync(postgres, mailbox: mailbox);
         cluster.Start("a");
         cluster.Start("b");
         await cluster.WaitUntilAsync(async () => (await cluster.AliveAsync()).Count == 2, Limit, "both nodes alive");
@@ -44,15 +47,20 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
         await AssertEachHandledOnceAsync(cluster, failed, allowedRepeats: 0);
         Assert.True(cluster.Webhook.Received.Count == Total, $"{cluster.Webhook.Received.Count} calls for {Total} messages");
 
-        // Both nodes worked on the mailbox (each logs the messages it finished).
+        // Both nodes worked on the mailbox (each logs the messages it finished), from the queue: the lease holder only
+        // listed it, never worked through it whole.
         Assert.True(Finished(cluster["a"].Output) > 0 && Finished(cluster["b"].Output) > 0,
             $"a finished {Finished(cluster["a"].Output)}, b {Finished(cluster["b"].Output)}\n{cluster.Output}");
+        Assert.Contains("messages to queue from INBOX", cluster.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("messages to look at in", cluster.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Three_nodes_killed_at_random_moments_and_restarted_still_handle_each_message_exactly_once()
+    [Theory]
+    [InlineData(MailboxKind.Imap)]
+    [InlineData(MailboxKind.Maildir)]
+    public async Task Three_nodes_killed_at_random_moments_and_restarted_still_handle_each_message_exactly_once(MailboxKind mailbox)
     {
-        await using var cluster = await ClusterNodes.CreateAsync(postgres);
+        await using var cluster = await ClusterNodes.CreateAsync(postgres, mailbox: mailbox);
         string[] names = ["a", "b", "c"];
         foreach (var name in names)
         {
@@ -411,7 +419,8 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
 
     /// <summary>
     /// Every message acknowledged by the webhook under its own key (repeats only of a call in flight at a kill or pause,
-    /// with the same key), analysed once, every step done; tampered mail in Quarantine with its keyword, the rest in INBOX.
+    /// with the same key), analysed once, every step done; tampered mail in Quarantine with its keyword, the rest in INBOX,
+    /// each delivered message in one of them exactly once.
     /// </summary>
     private static async Task AssertEachHandledOnceAsync(ClusterNodes cluster, int failed, int allowedRepeats)
     {
@@ -431,10 +440,16 @@ public sealed class ClusterProcessTests(PostgresServer postgres, ITestOutputHelp
             allowedRepeats == 0 ? "SELECT count(*) FROM side_effect WHERE state <> 'done'" : "SELECT count(*) FROM side_effect WHERE state = 'skipped' AND kind <> 'move'"));
         Assert.Equal(0, await ScalarAsync(connection, "SELECT count(*) FROM work_item"));
 
-        var quarantine = await cluster.Dovecot.ListAsync(ClusterNodes.User, ClusterNodes.Password, "Quarantine");
+        var quarantine = await cluster.Mailbox.ListAsync("Quarantine");
+        var inbox = await cluster.Mailbox.ListAsync("INBOX");
         Assert.Equal(failed, quarantine.Count);
         Assert.All(quarantine, m => Assert.Contains("security-failed", m.Keywords));
-        Assert.Equal(Total - failed, await cluster.Dovecot.CountAsync(ClusterNodes.User, ClusterNodes.Password));
+        Assert.Equal(Total - failed, inbox.Count);
+        Assert.Equal(cluster.Delivered.Order(StringComparer.Ordinal), inbox.Concat(quarantine).Select(m => m.MessageId).Order(StringComparer.Ordinal));
+        if (cluster.Mailbox is MaildirClusterMailbox maildir)
+        {
+            Assert.Empty(maildir.LeftInTmp());
+        }
     }
 
     /// <summary>Everything the ledger says about every message, its analyses and side effects, and the queue.</summary>

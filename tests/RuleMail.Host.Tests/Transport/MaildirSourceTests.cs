@@ -128,6 +128,146 @@ public sealed class MaildirSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_queued_message_is_found_by_its_unique_name_alone_whatever_flags_renamed_it_meanwhile()
+    {
+        // A worker on another node than the lister's gets the unique name from the queue, not the listed path.
+        const string key = "1700000001.M1P1.host";
+        var bytes = File.ReadAllBytes(Deliver("new", key, "Subject: queued\r\n\r\nbody\r\n"));
+        var queued = new SourceMessage(key);
+        await using var source = await ConnectedAsync();
+        await using var otherNode = await ConnectedAsync();
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, queued));
+
+        // A mail client reads it, then flags and answers it.
+        File.Move(Path.Combine(Root, "new", key), Path.Combine(Root, "cur", key + ":2,S"));
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, queued));
+        File.Move(Path.Combine(Root, "cur", key + ":2,S"), Path.Combine(Root, "cur", key + ":2,FRS"));
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, queued));
+
+        // A keyword another node set is found set; one more is added to the name as it is now.
+        Assert.Equal(SourceActionResult.Ok, await otherNode.AddKeywordAsync(new SourceMessage(key), "Urgent", CancellationToken.None));
+        Assert.Equal(SourceActionResult.Ok, await source.AddKeywordAsync(queued, "urgent", CancellationToken.None));
+        Assert.Equal(SourceActionResult.Ok, await source.AddKeywordAsync(queued, "$Ticket", CancellationToken.None));
+        Assert.Equal([key + ":2,FRSab"], Directory.GetFiles(Path.Combine(Root, "cur")).Select(Path.GetFileName));
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, queued));
+
+        // Moved by the other node: gone from INBOX, and a move there is found done.
+        Assert.Equal(MovedTo("Quarantine", queued), await otherNode.MoveAsync(new SourceMessage(key), "Quarantine", CancellationToken.None));
+        using var sink = new MemoryStream();
+        Assert.False(await source.CopyToAsync(queued, sink, CancellationToken.None));
+        Assert.Equal(SourceActionResult.Gone, await source.AddKeywordAsync(queued, "Later", CancellationToken.None));
+        Assert.Equal(MovedTo("Quarantine", queued), await source.MoveAsync(queued, "Quarantine", CancellationToken.None));
+        Assert.Equal([key + ":2,FRSab"], Directory.GetFiles(Path.Combine(Root, ".Quarantine", "cur")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task A_file_renamed_between_being_found_and_used_is_found_again_never_reported_gone_or_broken()
+    {
+        const string key = "1700000001.M1P1.host";
+        var bytes = File.ReadAllBytes(Deliver("new", key));
+        var flags = new Queue<string>(["S", "FS", "RS", "FRSa"]);
+        var looksToRename = 0;
+
+        // Another process changes the flags right after a look that found the file, once per action below: after the
+        // look whose path the action then opens or renames.
+        await using var source = new MaildirSource(Root, Account)
+        {
+            Looked = (_, path) =>
+            {
+                if (path is not null && looksToRename > 0 && --looksToRename == 0)
+                {
+                    File.Move(path, Path.Combine(Root, "cur", MaildirFileName.WithFlags(Path.GetFileName(path), flags.Dequeue())));
+                }
+            },
+        };
+        await source.ConnectAsync(CancellationToken.None);
+        await using var state = await StoreAsync();
+        var listed = Assert.Single(await source.ListAsync(state, Now, CancellationToken.None));
+
+        looksToRename = 1;
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, listed));
+        looksToRename = 1;
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, new SourceMessage(key)));
+        looksToRename = 2; // The first look only checks that it is there.
+        Assert.Equal(SourceActionResult.Ok, await source.AddKeywordAsync(listed, "Urgent", CancellationToken.None));
+        Assert.Equal([key + ":2,RSa"], Directory.GetFiles(Path.Combine(Root, "cur")).Select(Path.GetFileName));
+        looksToRename = 1;
+        Assert.Equal(MovedTo("Quarantine", listed), await source.MoveAsync(listed, "Quarantine", CancellationToken.None));
+
+        Assert.Empty(flags);
+        Assert.Equal([key + ":2,FRSa"], Directory.GetFiles(Path.Combine(Root, ".Quarantine", "cur")).Select(Path.GetFileName));
+        Assert.Empty(Directory.GetFiles(Path.Combine(Root, "cur")));
+    }
+
+    [Fact]
+    public async Task A_file_a_reading_of_the_folder_missed_while_it_was_renamed_is_looked_for_again_before_it_counts_as_gone()
+    {
+        const string key = "1700000001.M1P1.host";
+        var bytes = File.ReadAllBytes(Deliver("cur", key + ":2,FS"));
+
+        // The first reading does not see the file, as readdir may not while it is renamed; it is there by the next one.
+        var aside = _temp.File("aside");
+        File.Move(Path.Combine(Root, "cur", key + ":2,FS"), aside);
+        var misses = 0;
+        await using var source = new MaildirSource(Root, Account)
+        {
+            Looked = (_, path) =>
+            {
+                if (path is null && misses++ == 0)
+                {
+                    File.Move(aside, Path.Combine(Root, "cur", key + ":2,FRS"));
+                }
+            },
+        };
+        await source.ConnectAsync(CancellationToken.None);
+
+        Assert.Equal(bytes, await SourceTesting.CopyAsync(source, new SourceMessage(key)));
+        Assert.Equal(1, misses);
+    }
+
+    [Fact]
+    public async Task A_file_gone_between_the_listing_and_the_fetch_is_gone_not_an_error()
+    {
+        Deliver("new", "1700000001.deleted");
+        Deliver("cur", "1700000002.vanishing:2,S");
+        await using var state = await StoreAsync();
+        var removeNext = false;
+        await using var source = new MaildirSource(Root, Account)
+        {
+            // Between finding the file and opening it, a user deletes it.
+            Looked = (_, path) =>
+            {
+                if (path is not null && removeNext)
+                {
+                    removeNext = false;
+                    File.Delete(path);
+                }
+            },
+        };
+        await source.ConnectAsync(CancellationToken.None);
+        var listed = await source.ListAsync(state, Now, CancellationToken.None);
+        Assert.Equal(2, listed.Count);
+
+        File.Delete(Path.Combine(Root, "new", "1700000001.deleted"));
+        foreach (var message in new[] { listed[0], new SourceMessage(listed[0].SourceKey) })
+        {
+            using var sink = new MemoryStream();
+            Assert.False(await source.CopyToAsync(message, sink, CancellationToken.None));
+            Assert.Equal(SourceActionResult.Gone, await source.AddKeywordAsync(message, "Urgent", CancellationToken.None));
+            Assert.Equal(SourceActionResult.Gone, await source.MoveAsync(message, "Quarantine", CancellationToken.None));
+        }
+
+        removeNext = true;
+        using (var sink = new MemoryStream())
+        {
+            Assert.False(await source.CopyToAsync(new SourceMessage(listed[1].SourceKey), sink, CancellationToken.None));
+        }
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(Root, "cur")));
+        Assert.False(Directory.Exists(Path.Combine(Root, ".Quarantine")));
+    }
+
+    [Fact]
     public async Task A_keyword_gets_a_letter_in_dovecot_keywords_and_moves_a_new_message_to_cur()
     {
         Deliver("new", "1700000001.M1P1.host", "Subject: one\r\n\r\n");
