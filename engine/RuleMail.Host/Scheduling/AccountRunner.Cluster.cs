@@ -37,7 +37,7 @@ public sealed partial class AccountRunner
         ArgumentNullException.ThrowIfNull(claims);
         var fetch = Account.Fetch ?? throw new InvalidOperationException($"{Account.Name} has no fetch");
         var logger = services.Logging.CreateLogger("RuleMail.Fetch");
-        var held = kept is null ? null : await kept.TakeAsync(this).ConfigureAwait(false);
+        var held = kept is null ? null : await kept.TakeAsync(this, CancellationToken.None).ConfigureAwait(false); // The claims are given back below.
         var (source, description) = held ?? Source(fetch);
         await using var transport = Transport();
         var report = new FetchReport(Account.Name, description);

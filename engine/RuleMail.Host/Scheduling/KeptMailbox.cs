@@ -17,9 +17,11 @@ internal sealed class KeptMailbox : IAsyncDisposable
 
     /// <summary>
     /// The connected source kept for <paramref name="runner"/>, now the caller's (give it back with <see cref="Keep"/>
-    /// or dispose it); null when none is kept for it. One kept for another runner, or no longer connected, is closed.
+    /// or dispose it), brought up to date with its folder (<see cref="IMailSource.RefreshAsync"/>: it then sees what was
+    /// delivered since its last batch); null when none is kept for it. One kept for another runner, or one the server
+    /// no longer answers on, is closed.
     /// </summary>
-    public async Task<(IMailSource Source, string Description)?> TakeAsync(AccountRunner runner)
+    public async Task<(IMailSource Source, string Description)?> TakeAsync(AccountRunner runner, CancellationToken cancellationToken)
     {
         var (kept, source, description) = (_runner, _source, _description);
         (_runner, _source, _description) = (null, null, null);
@@ -28,7 +30,18 @@ internal sealed class KeptMailbox : IAsyncDisposable
             return null;
         }
 
-        if (!ReferenceEquals(kept, runner) || !source.IsConnected)
+        bool usable;
+        try
+        {
+            usable = ReferenceEquals(kept, runner) && await source.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        if (!usable)
         {
             await source.DisposeAsync().ConfigureAwait(false);
             return null;

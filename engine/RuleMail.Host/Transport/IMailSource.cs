@@ -31,6 +31,13 @@ internal interface IMailSource : IAsyncDisposable
     bool IsConnected => true;
 
     /// <summary>
+    /// Brings a session kept open since an earlier batch up to date (IMAP: a NOOP, after which messages delivered
+    /// meanwhile are visible to it and UID lookups find them) and checks that the server still answers.
+    /// </summary>
+    /// <returns>False when the session is gone: log in anew.</returns>
+    Task<bool> RefreshAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+
+    /// <summary>
     /// The messages that may need work, oldest first: everything not known to the ledger (for IMAP: above the
     /// folder cursor) and the ledger's entries due for another attempt that are still there. The pipeline checks
     /// each against the ledger, so listing a message twice is harmless; missing one is not.

@@ -29,6 +29,26 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
 
     public bool IsConnected => _client.IsConnected && _client.IsAuthenticated && _folder is { IsOpen: true };
 
+    public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
+    {
+        if (!IsConnected)
+        {
+            return false;
+        }
+
+        try
+        {
+            // A session sees the folder as of its last command: without this, a message delivered since (and queued by
+            // another session's listing) is not found by its UID, and would be taken for one gone before it was read.
+            await _client.NoOpAsync(cancellationToken).ConfigureAwait(false);
+            return IsConnected;
+        }
+        catch (Exception e) when (MailConnection.IsTransient(e))
+        {
+            return false;
+        }
+    }
+
     /// <summary>True: UIDs hold across sessions (within a UIDVALIDITY), and sessions on a folder do not exclude each other.</summary>
     public bool FetchesByKey => true;
 
