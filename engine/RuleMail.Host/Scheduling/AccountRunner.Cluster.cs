@@ -107,18 +107,7 @@ public sealed partial class AccountRunner
         {
             // What is left goes back to the queue: after a failure it waits a lease time, so a mailbox that is down does
             // not hold the cluster's workers; the message it failed on counts as claimed, the others do not.
-            var backoff = failed ? cluster.Ttl : TimeSpan.Zero;
-            for (var i = next; i < claims.Count; i++)
-            {
-                try
-                {
-                    await cluster.ReleaseAsync(claims[i], CancellationToken.None, begun: i == next && begun, backoff).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-                {
-                    logger.LogWarning("{Account}: {Key}: could not give the message back ({Error}); its claim expires", Account.Name, claims[i].Item.SourceKey, e.Message);
-                }
-            }
+            await GiveBackAsync(cluster, claims, next, begun, failed, logger).ConfigureAwait(false);
 
             if (kept is not null && !failed && !cancellationToken.IsCancellationRequested && source.IsConnected)
             {
@@ -132,6 +121,28 @@ public sealed partial class AccountRunner
 
         services.Metrics.Fetched(report, services.Time.GetElapsedTime(started));
         return report;
+    }
+
+    /// <summary>
+    /// Gives the claims from <paramref name="next"/> on back to the queue; after a failure they wait a lease time first.
+    /// The first of them counts as claimed when <paramref name="begun"/> (the worker was on it when it failed), the others
+    /// do not. One that cannot be given back (the database is away) expires.
+    /// </summary>
+    private async Task GiveBackAsync(PostgresCluster cluster, IReadOnlyList<Claim> claims, int next, bool begun, bool failed, ILogger logger)
+    {
+        var backoff = failed ? cluster.Ttl : TimeSpan.Zero;
+        for (var i = next; i < claims.Count; i++)
+        {
+            try
+            {
+                await cluster.ReleaseAsync(claims[i], CancellationToken.None, begun: i == next && begun, backoff).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("{Account}: {Kind} {Key}: could not give it back to the queue ({Error}); its claim expires",
+                    Account.Name, claims[i].Item.Kind == WorkKind.Send ? "outbox" : "message", claims[i].Item.SourceKey, e.Message);
+            }
+        }
     }
 
     /// <summary>How many nodes may stop while working on one message before it is given up (a message that kills its node).</summary>
@@ -217,18 +228,7 @@ public sealed partial class AccountRunner
         {
             // Given back after a failure, they wait a lease time, so a server that is down does not hold the cluster's
             // workers. A failure that was caught is no node dying on the file: none of them counts as claimed.
-            var backoff = failed ? cluster.Ttl : TimeSpan.Zero;
-            for (var i = next; i < claims.Count; i++)
-            {
-                try
-                {
-                    await cluster.ReleaseAsync(claims[i], CancellationToken.None, begun: false, backoff).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-                {
-                    logger.LogWarning("{Account}: outbox {File}: could not give the file back ({Error}); its claim expires", Account.Name, claims[i].Item.SourceKey, e.Message);
-                }
-            }
+            await GiveBackAsync(cluster, claims, next, begun: false, failed, logger).ConfigureAwait(false);
         }
 
         services.Metrics.Sent(report, services.Time.GetElapsedTime(started));
