@@ -55,6 +55,36 @@ public sealed class SignInTests(Chromium chromium) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_page_whose_code_arrives_after_another_page_was_chosen_does_not_draw_over_it()
+    {
+        // In CI the inbox vanished under a click: the composer route that signing in started twice finished after the
+        // inbox's and cleared the page. Here the rules page's module is held until the keys page is drawn.
+        await using var ui = await UiPage.SignedInAsync(chromium, _web, ApiRole.Admin);
+        var page = ui.Page;
+        var held = new TaskCompletionSource();
+        await page.RouteAsync("**/js/rules.js", async route =>
+        {
+            await held.Task;
+            await route.ContinueAsync();
+        });
+        var requested = page.WaitForRequestAsync("**/js/rules.js");
+        await page.EvaluateAsync("() => { location.hash = '#/rules'; }");
+        await requested;
+        await page.EvaluateAsync("() => { location.hash = '#/keys'; }");
+        await Assertions.Expect(page.Locator("#main h1")).ToHaveTextAsync("Keys");
+
+        held.SetResult();
+        // The held route's import settles before this one's (it asked first), so after this the stale route has run.
+        await page.EvaluateAsync("() => import('/js/rules.js').then(() => new Promise((resolve) => setTimeout(resolve, 0)))");
+
+        await Assertions.Expect(page.Locator("#main h1")).ToHaveTextAsync("Keys");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Certificates and keys", Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Keys" })).ToHaveAttributeAsync("aria-current", "page");
+        Assert.Equal("Keys · RuleMail", await page.TitleAsync());
+        Assert.Empty(ui.Problems);
+    }
+
+    [Fact]
     public async Task Signing_out_ends_the_session_so_its_cookie_no_longer_opens_the_API()
     {
         await using var ui = await UiPage.SignedInAsync(chromium, _web, ApiRole.Admin);

@@ -16,6 +16,9 @@ const pages = {
 const roles = ['viewer', 'agent', 'admin'];
 
 let session = null;
+// The newest route(): a page whose module or render is still on its way when another page is chosen draws into its own
+// container, which is no longer in the document, so two quick hash changes never leave one page inside the other.
+let routing = 0;
 
 /** True when the signed-in token's role is `role` or above. */
 export function may(role) {
@@ -67,8 +70,8 @@ function signInPage() {
       useCsrf(signedIn.csrf);
       session = signedIn;
       shell();
-      if (!location.hash) location.hash = '#/composer';
-      await route();
+      if (location.hash === '' || location.hash === '#') location.hash = '#/composer'; // the hashchange routes
+      else await route();
     } catch (e) {
       error.textContent = e.message;
       if (e instanceof ApiError && e.status === 400) await start();
@@ -102,6 +105,7 @@ async function signOut() {
 
 async function route() {
   if (session === null) return;
+  const mine = ++routing;
   const id = (location.hash.match(/^#\/([a-z]+)/) ?? [])[1] ?? 'composer';
   const page = pages[id] ?? pages.composer;
   for (const link of document.querySelectorAll('#nav a')) {
@@ -111,12 +115,14 @@ async function route() {
   document.title = `${page.title} · RuleMail`;
   const main = document.getElementById('main');
   replace(main, h('p', { class: 'loading' }, 'Loading…'));
+  const container = h('div', { class: 'page', dataset: { page: id } });
   try {
     const module = await import(page.module);
-    replace(main);
-    await module.render(main, session);
+    if (mine !== routing) return;
+    replace(main, container);
+    await module.render(container, session);
   } catch (e) {
-    replace(main, h('p', { class: 'notice error', role: 'alert' }, e.message));
+    if (mine === routing) replace(main, h('p', { class: 'notice error', role: 'alert' }, e.message));
   }
 }
 
