@@ -12,8 +12,11 @@ namespace RuleMail.Host.Processing;
 /// <summary>The analysis half: spool the message, judge it through <see cref="IncomingAnalysis"/>, and record it with its whole plan in one transaction (or as failed, to retry).</summary>
 internal sealed partial class IncomingPipeline
 {
+    /// <param name="batch">Where an analysis that plans nothing waits for its commit (see <see cref="DoneBatch"/>);
+    /// <see langword="null"/> to record each at once. Such an analysis returns neither an entry nor a report: the batch
+    /// reports it once committed.</param>
     private async Task<(LedgerEntry? Entry, ProcessedMessage? Report)> AnalyseAsync(
-        IMailSource source, SourceMessage message, LedgerEntry? previous, CancellationToken cancellationToken)
+        IMailSource source, SourceMessage message, LedgerEntry? previous, DoneBatch? batch, CancellationToken cancellationToken)
     {
         await using var spool = SpoolFile.Create(services.SpoolDirectory);
         if (!await source.CopyToAsync(message, spool, cancellationToken).ConfigureAwait(false))
@@ -35,7 +38,8 @@ internal sealed partial class IncomingPipeline
         var now = services.Time.GetUtcNow();
 
         if (previous is null
-            && await services.State.FindByContentHashAsync(account.Name, source.Folder, hash, cancellationToken).ConfigureAwait(false) is { } same
+            && (batch?.SameContent(hash, message.SourceKey)
+                ?? await services.State.FindByContentHashAsync(account.Name, source.Folder, hash, cancellationToken).ConfigureAwait(false)) is { } same
             && same.SourceKey != message.SourceKey)
         {
             // The same message under a new key: the server reset UIDVALIDITY, or it was delivered twice.
@@ -49,7 +53,7 @@ internal sealed partial class IncomingPipeline
                     ? $"same content as {same.SourceKey}, processed before"
                     : $"same content as {same.SourceKey}, whose unfinished plan continues here",
             };
-            await RecordAsync(source, message, duplicate, [], cancellationToken).ConfigureAwait(false);
+            await RecordAsync(source, message, duplicate, [], batch, cancellationToken).ConfigureAwait(false);
             if (same.State is MessageState.Done or MessageState.Failed)
             {
                 return (null, null);
@@ -91,8 +95,16 @@ internal sealed partial class IncomingPipeline
                 entry = entry with { State = MessageState.Done }; // Nothing to do: one write, not two.
             }
 
-            await services.State.RecordAnalysisAsync(entry, MessageAnalysis.Of(entry, 1, AnalysisTrigger.Fetch, SecurityStatus.Failed(verdict.Security), now), plan, cancellationToken).ConfigureAwait(false);
-            await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
+            var analysis = MessageAnalysis.Of(entry, 1, AnalysisTrigger.Fetch, SecurityStatus.Failed(verdict.Security), now);
+            if (plan.Count == 0 && batch is not null)
+            {
+                var ifFailed = NewEntry(message, source.Folder, hash, now) with { Attempts = previous?.Attempts ?? 0, FirstSeen = previous?.FirstSeen ?? now };
+                batch.Items.Add(new Pending(new DoneAnalysis(entry, analysis), message, verdict.Rules.Errors, IsNew: previous is null, ifFailed));
+                return (null, null);
+            }
+
+            await services.State.RecordAnalysisAsync(entry, analysis, plan, cancellationToken).ConfigureAwait(false);
+            await RecordedAsync(source, message, batch, cancellationToken).ConfigureAwait(false);
             foreach (var error in verdict.Rules.Errors)
             {
                 _logger.LogWarning("{Account}: {Key}: a rule failed and was skipped: {Error}", account.Name, message.SourceKey, error);
@@ -111,7 +123,7 @@ internal sealed partial class IncomingPipeline
 
             var failed = await FailAsync(NewEntry(message, source.Folder, hash, now) with { Attempts = previous?.Attempts ?? 0, FirstSeen = previous?.FirstSeen ?? now },
                 $"cannot be processed: {e.GetType().Name}: {e.Message.Split('\n')[0]}", poison: e is OutOfMemoryException, cancellationToken).ConfigureAwait(false);
-            await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
+            await RecordedAsync(source, message, batch, cancellationToken).ConfigureAwait(false);
             return (failed, Report(failed, [], isNew: previous is null));
         }
     }
@@ -130,10 +142,10 @@ internal sealed partial class IncomingPipeline
         return Report(gone, [], isNew: false);
     }
 
-    private async Task RecordAsync(IMailSource source, SourceMessage message, LedgerEntry entry, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken)
+    private async Task RecordAsync(IMailSource source, SourceMessage message, LedgerEntry entry, IReadOnlyList<SideEffect> plan, DoneBatch? batch, CancellationToken cancellationToken)
     {
         await services.State.RecordAsync(entry, plan, cancellationToken).ConfigureAwait(false);
-        await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
+        await RecordedAsync(source, message, batch, cancellationToken).ConfigureAwait(false);
     }
 
 

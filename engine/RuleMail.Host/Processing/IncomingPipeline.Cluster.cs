@@ -139,7 +139,7 @@ internal sealed partial class IncomingPipeline
             ProcessedMessage? processed;
             try
             {
-                processed = await ProcessAsync(source, message, entry, report, progress, CancellationToken.None).ConfigureAwait(false);
+                processed = await ProcessAsync(source, message, entry, batch: null, report, progress, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or FencedOffException or Npgsql.NpgsqlException))
             {

@@ -79,45 +79,61 @@ internal sealed partial class IncomingPipeline(HostServices services, AccountCon
             _logger.Log(listed.Count == 0 ? LogLevel.Debug : LogLevel.Information,
                 "{Account}: {Count} messages to look at in {Source}", account.Name, listed.Count, description);
             var handled = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var message in listed)
+            var batch = new DoneBatch(source, report, progress);
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                known.TryGetValue(message.SourceKey, out var entry);
-                if (entry is not null && !handled.Add(entry.SourceKey))
+                foreach (var message in listed)
                 {
-                    // Listed twice: under its recorded UID and under the one a retry's move back gave it. Once is enough.
-                    continue;
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    known.TryGetValue(message.SourceKey, out var entry);
+                    if (entry is not null && !handled.Add(entry.SourceKey))
+                    {
+                        // Listed twice: under its recorded UID and under the one a retry's move back gave it. Once is enough.
+                        continue;
+                    }
 
-                if (entry is { State: MessageState.Done or MessageState.Failed })
-                {
-                    report.AlreadyDone++;
-                    await source.RecordedAsync(message, services.State, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
+                    if (entry is { State: MessageState.Done or MessageState.Failed })
+                    {
+                        report.AlreadyDone++;
+                        await RecordedAsync(source, message, batch, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
 
-                if (entry?.NextAttempt > services.Time.GetUtcNow())
-                {
-                    report.Waiting++;
-                    continue;
-                }
+                    if (entry?.NextAttempt > services.Time.GetUtcNow())
+                    {
+                        report.Waiting++;
+                        continue;
+                    }
 
-                // A message is finished once begun (shutdown stops between messages), so the ledger write after an
-                // irreversible step (a webhook's 2xx, a move) is never cancelled.
-                ProcessedMessage? processed;
-                try
-                {
-                    processed = await ProcessAsync(source, message, entry, report, progress, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or Cluster.FencedOffException or Npgsql.NpgsqlException))
-                {
-                    // A bug past the per-step handling: this message fails, the others go on.
-                    processed = await IsolateAsync(source, message, entry, e).ConfigureAwait(false);
-                }
+                    // A message is finished once begun (shutdown stops between messages), so the ledger write after an
+                    // irreversible step (a webhook's 2xx, a move) is never cancelled.
+                    ProcessedMessage? processed;
+                    try
+                    {
+                        processed = await ProcessAsync(source, message, entry, batch, report, progress, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not (OperationCanceledException or MailSourceException or Cluster.FencedOffException or Npgsql.NpgsqlException))
+                    {
+                        // A bug past the per-step handling: this message fails, the others go on.
+                        processed = await IsolateAsync(source, message, entry, e).ConfigureAwait(false);
+                    }
 
-                Add(report, processed, progress);
+                    Add(report, processed, progress);
+                    if (batch.Items.Count >= DoneBatchSize)
+                    {
+                        await CommitAsync(batch).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or MailSourceException)
+            {
+                // Shutdown between messages, or the server went away: what is judged is still recorded (the cursor is not
+                // saved, so the next run lists from where the last save left it and finds these done).
+                await CommitAsync(batch).ConfigureAwait(false);
+                throw;
             }
 
+            await CommitAsync(batch).ConfigureAwait(false);
             await source.FlushAsync(services.State, cancellationToken).ConfigureAwait(false);
 
             // Due plans whose message the source no longer lists (moved to Quarantine, gone from a Maildir or POP3):
@@ -220,12 +236,12 @@ internal sealed partial class IncomingPipeline(HostServices services, AccountCon
     }
 
     private async Task<ProcessedMessage?> ProcessAsync(
-        IMailSource source, SourceMessage message, LedgerEntry? entry, FetchReport report, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
+        IMailSource source, SourceMessage message, LedgerEntry? entry, DoneBatch? batch, FetchReport report, IProgress<ProcessedMessage>? progress, CancellationToken cancellationToken)
     {
         var isNew = entry is null;
         if (entry?.DecisionJson is null)
         {
-            var analysed = await AnalyseAsync(source, message, entry, cancellationToken).ConfigureAwait(false);
+            var analysed = await AnalyseAsync(source, message, entry, batch, cancellationToken).ConfigureAwait(false);
             if (analysed.Entry is null || analysed.Entry.State is MessageState.Failed
                 || (analysed.Entry.State is MessageState.Retry && analysed.Entry.DecisionJson is null))
             {

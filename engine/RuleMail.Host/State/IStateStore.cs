@@ -67,6 +67,14 @@ public interface IStateStore : IAsyncDisposable
     /// <exception cref="InvalidOperationException">That version is already recorded, or it is not the next one: someone else judged the message meanwhile.</exception>
     Task RecordAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records analyses that planned nothing (each entry <see cref="MessageState.Done"/>), each as
+    /// <see cref="RecordAnalysisAsync"/> with an empty plan would, all in one transaction: one commit, one disk sync, for a
+    /// batch of plain mail. All or nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An analysis' version is already recorded or is not the next one; none is recorded.</exception>
+    Task RecordDoneAnalysesAsync(IReadOnlyList<DoneAnalysis> analyses, CancellationToken cancellationToken);
+
     /// <summary>Every analysis of the message, oldest first.</summary>
     Task<IReadOnlyList<MessageAnalysis>> AnalysesAsync(string account, string folder, string sourceKey, CancellationToken cancellationToken);
 

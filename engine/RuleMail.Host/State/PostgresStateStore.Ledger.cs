@@ -172,42 +172,7 @@ internal sealed partial class PostgresStateStore
         {
             dequeued = await WriteAsync(async (connection, transaction) =>
             {
-                await using (var current = Command(
-                    connection,
-                    transaction,
-                    "SELECT analysis_version FROM message WHERE account = @account AND folder = @folder AND source_key = @source_key FOR UPDATE;",
-                    ("account", entry.Account),
-                    ("folder", entry.Folder),
-                    ("source_key", entry.SourceKey)))
-                {
-                    var recorded = await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                    var version = recorded is int known ? known : 0;
-                    if (version != analysis.Version - 1)
-                    {
-                        throw new InvalidOperationException(
-                            $"{entry.Account}/{entry.Folder}/{entry.SourceKey} is at analysis {version}: analysis {analysis.Version} cannot follow it (judged again meanwhile?)");
-                    }
-                }
-
-                await UpsertEntryAsync(connection, transaction, entry, withAnalysis: true, cancellationToken).ConfigureAwait(false);
-                await ExecuteAsync(
-                    connection,
-                    transaction,
-                    $"""
-                    INSERT INTO analysis ({AnalysisColumns})
-                    VALUES (@account, @folder, @source_key, @version, @analysed_at, @triggered_by, @security_json, @decision_json, @tags, @security_failed);
-                    """,
-                    cancellationToken,
-                    ("account", analysis.Account),
-                    ("folder", analysis.Folder),
-                    ("source_key", analysis.SourceKey),
-                    ("version", analysis.Version),
-                    ("analysed_at", Ticks(analysis.AnalysedAt)),
-                    ("triggered_by", EnumText<AnalysisTrigger>.Write(analysis.Trigger)),
-                    ("security_json", analysis.SecurityJson),
-                    ("decision_json", analysis.DecisionJson),
-                    ("tags", SqliteValues.WriteTags(analysis.Tags)),
-                    ("security_failed", analysis.SecurityFailed)).ConfigureAwait(false);
+                await WriteAnalysisAsync(connection, transaction, entry, analysis, cancellationToken).ConfigureAwait(false);
                 await InsertPlanAsync(connection, transaction, plan, cancellationToken).ConfigureAwait(false);
                 return await DequeueIfDoneAsync(connection, transaction, entry, cancellationToken).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
@@ -222,6 +187,87 @@ internal sealed partial class PostgresStateStore
         {
             _fence!.Committed();
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>On a view fenced by a claim each analysis is recorded on its own, as <see cref="RecordAnalysisAsync"/> does
+    /// (its commit also takes the claimed message off the work queue).</remarks>
+    /// <exception cref="ArgumentException">An analysis does not fit its entry, or an entry is not done.</exception>
+    public async Task RecordDoneAnalysesAsync(IReadOnlyList<DoneAnalysis> analyses, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(analyses);
+        RecordChecks.Done(analyses);
+        if (_fence is not null)
+        {
+            foreach (var (entry, analysis) in analyses)
+            {
+                await RecordAnalysisAsync(entry, analysis, [], cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (analyses.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await WriteAsync(async (connection, transaction) =>
+            {
+                foreach (var (entry, analysis) in analyses)
+                {
+                    await WriteAnalysisAsync(connection, transaction, entry, analysis, cancellationToken).ConfigureAwait(false);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == UniqueViolation && e.ConstraintName == AnalysisKey)
+        {
+            throw new InvalidOperationException("an analysis of the batch was recorded meanwhile by another writer (judged again meanwhile?); none of the batch is recorded", e);
+        }
+    }
+
+    /// <summary>Locks the entry's row, checks that <paramref name="analysis"/> is its next version, then writes the entry and the analysis.</summary>
+    /// <exception cref="InvalidOperationException">That version is already recorded, or it is not the next one.</exception>
+    private static async Task WriteAnalysisAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, LedgerEntry entry, MessageAnalysis analysis, CancellationToken cancellationToken)
+    {
+        await using (var current = Command(
+            connection,
+            transaction,
+            "SELECT analysis_version FROM message WHERE account = @account AND folder = @folder AND source_key = @source_key FOR UPDATE;",
+            ("account", entry.Account),
+            ("folder", entry.Folder),
+            ("source_key", entry.SourceKey)))
+        {
+            var recorded = await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            var version = recorded is int known ? known : 0;
+            if (version != analysis.Version - 1)
+            {
+                throw new InvalidOperationException(
+                    $"{entry.Account}/{entry.Folder}/{entry.SourceKey} is at analysis {version}: analysis {analysis.Version} cannot follow it (judged again meanwhile?)");
+            }
+        }
+
+        await UpsertEntryAsync(connection, transaction, entry, withAnalysis: true, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            transaction,
+            $"""
+            INSERT INTO analysis ({AnalysisColumns})
+            VALUES (@account, @folder, @source_key, @version, @analysed_at, @triggered_by, @security_json, @decision_json, @tags, @security_failed);
+            """,
+            cancellationToken,
+            ("account", analysis.Account),
+            ("folder", analysis.Folder),
+            ("source_key", analysis.SourceKey),
+            ("version", analysis.Version),
+            ("analysed_at", Ticks(analysis.AnalysedAt)),
+            ("triggered_by", EnumText<AnalysisTrigger>.Write(analysis.Trigger)),
+            ("security_json", analysis.SecurityJson),
+            ("decision_json", analysis.DecisionJson),
+            ("tags", SqliteValues.WriteTags(analysis.Tags)),
+            ("security_failed", analysis.SecurityFailed)).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -35,6 +35,27 @@ internal static class RecordChecks
         }
     }
 
+    /// <exception cref="ArgumentException">An analysis does not fit its entry, an entry is not done, or a message comes twice.</exception>
+    public static void Done(IReadOnlyList<DoneAnalysis> analyses)
+    {
+        var messages = new HashSet<(string, string, string)>();
+        foreach (var (entry, analysis) in analyses)
+        {
+            ArgumentNullException.ThrowIfNull(entry, nameof(analyses));
+            ArgumentNullException.ThrowIfNull(analysis, nameof(analyses));
+            Analysis(entry, analysis, []);
+            if (entry.State != MessageState.Done)
+            {
+                throw new ArgumentException($"{entry.Account}/{entry.Folder}/{entry.SourceKey} is {entry.State}, not done: record it with its plan", nameof(analyses));
+            }
+
+            if (!messages.Add((entry.Account, entry.Folder, entry.SourceKey)))
+            {
+                throw new ArgumentException($"{entry.Account}/{entry.Folder}/{entry.SourceKey} comes twice", nameof(analyses));
+            }
+        }
+    }
+
     private static bool IsOf(LedgerEntry entry, string account, string folder, string sourceKey) =>
         string.Equals(account, entry.Account, StringComparison.Ordinal)
         && string.Equals(folder, entry.Folder, StringComparison.Ordinal)

@@ -189,46 +189,75 @@ internal sealed partial class SqliteStateStore
         return Gated(async () =>
         {
             await using var transaction = Begin();
-            await using (var current = Command(
-                "SELECT analysis_version FROM message WHERE account = $account AND folder = $folder AND source_key = $source_key;",
-                ("$account", entry.Account),
-                ("$folder", entry.Folder),
-                ("$source_key", entry.SourceKey)))
-            {
-                current.Transaction = transaction;
-                var recorded = await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                var version = recorded is null or DBNull ? 0 : Convert.ToInt32(recorded, CultureInfo.InvariantCulture);
-                if (version != analysis.Version - 1)
-                {
-                    throw new InvalidOperationException(
-                        $"{entry.Account}/{entry.Folder}/{entry.SourceKey} is at analysis {version}: analysis {analysis.Version} cannot follow it (judged again meanwhile?)");
-                }
-            }
-
-            await UpsertEntryAsync(entry, withAnalysis: true, transaction, cancellationToken).ConfigureAwait(false);
-            await using (var insert = Command(
-                $"""
-                INSERT INTO analysis ({AnalysisColumns})
-                VALUES ($account, $folder, $source_key, $version, $analysed_at, $triggered_by, $security_json, $decision_json, $tags, $security_failed);
-                """,
-                ("$account", analysis.Account),
-                ("$folder", analysis.Folder),
-                ("$source_key", analysis.SourceKey),
-                ("$version", analysis.Version),
-                ("$analysed_at", WriteTime(analysis.AnalysedAt)),
-                ("$triggered_by", EnumText<AnalysisTrigger>.Write(analysis.Trigger)),
-                ("$security_json", analysis.SecurityJson),
-                ("$decision_json", analysis.DecisionJson),
-                ("$tags", WriteTags(analysis.Tags)),
-                ("$security_failed", analysis.SecurityFailed ? 1 : 0)))
-            {
-                insert.Transaction = transaction;
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            await WriteAnalysisAsync(entry, analysis, transaction, cancellationToken).ConfigureAwait(false);
             await InsertPlanAsync(plan, transaction, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">An analysis does not fit its entry, or an entry is not done.</exception>
+    public Task RecordDoneAnalysesAsync(IReadOnlyList<DoneAnalysis> analyses, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(analyses);
+        RecordChecks.Done(analyses);
+        if (analyses.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Gated(async () =>
+        {
+            await using var transaction = Begin();
+            foreach (var (entry, analysis) in analyses)
+            {
+                await WriteAnalysisAsync(entry, analysis, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <summary>Checks that <paramref name="analysis"/> is the entry's next version, then writes the entry and the analysis.</summary>
+    /// <exception cref="InvalidOperationException">That version is already recorded, or it is not the next one.</exception>
+    private async Task WriteAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using (var current = Command(
+            "SELECT analysis_version FROM message WHERE account = $account AND folder = $folder AND source_key = $source_key;",
+            ("$account", entry.Account),
+            ("$folder", entry.Folder),
+            ("$source_key", entry.SourceKey)))
+        {
+            current.Transaction = transaction;
+            var recorded = await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            var version = recorded is null or DBNull ? 0 : Convert.ToInt32(recorded, CultureInfo.InvariantCulture);
+            if (version != analysis.Version - 1)
+            {
+                throw new InvalidOperationException(
+                    $"{entry.Account}/{entry.Folder}/{entry.SourceKey} is at analysis {version}: analysis {analysis.Version} cannot follow it (judged again meanwhile?)");
+            }
+        }
+
+        await UpsertEntryAsync(entry, withAnalysis: true, transaction, cancellationToken).ConfigureAwait(false);
+        await using (var insert = Command(
+            $"""
+            INSERT INTO analysis ({AnalysisColumns})
+            VALUES ($account, $folder, $source_key, $version, $analysed_at, $triggered_by, $security_json, $decision_json, $tags, $security_failed);
+            """,
+            ("$account", analysis.Account),
+            ("$folder", analysis.Folder),
+            ("$source_key", analysis.SourceKey),
+            ("$version", analysis.Version),
+            ("$analysed_at", WriteTime(analysis.AnalysedAt)),
+            ("$triggered_by", EnumText<AnalysisTrigger>.Write(analysis.Trigger)),
+            ("$security_json", analysis.SecurityJson),
+            ("$decision_json", analysis.DecisionJson),
+            ("$tags", WriteTags(analysis.Tags)),
+            ("$security_failed", analysis.SecurityFailed ? 1 : 0)))
+        {
+            insert.Transaction = transaction;
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

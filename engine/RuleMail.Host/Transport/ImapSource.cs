@@ -115,16 +115,28 @@ internal sealed partial class ImapSource(ServerEndpoint server, string account, 
         var opened = Opened;
         return await MailConnection.GuardAsync(server, $"cannot read UID {uid.Id}", async () =>
         {
-            if (!await ExistsAsync(uid, cancellationToken).ConfigureAwait(false))
-            {
-                return false;
-            }
-
             for (var offset = 0; ; offset += ChunkSize)
             {
-                await using var chunk = await opened.GetStreamAsync(uid, offset, ChunkSize, cancellationToken).ConfigureAwait(false);
+                Stream chunk;
+                try
+                {
+                    chunk = await opened.GetStreamAsync(uid, offset, ChunkSize, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (offset == 0 && e is MessageNotFoundException or ImapCommandException)
+                {
+                    // No message came back for the UID: gone (expunged), if a search agrees — one command per message
+                    // that is there, not a search before every fetch.
+                    if (!await ExistsAsync(uid, cancellationToken).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+
+                    throw;
+                }
+
+                await using var read = chunk;
                 var before = destination.Position;
-                await chunk.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+                await read.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
                 if (destination.Position - before < ChunkSize)
                 {
                     return true;

@@ -59,6 +59,9 @@ internal sealed class TimedState(IStateStore inner) : IStateStore
     public Task RecordAnalysisAsync(LedgerEntry entry, MessageAnalysis analysis, IReadOnlyList<SideEffect> plan, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.RecordAnalysisAsync(entry, analysis, plan, cancellationToken));
 
+    public Task RecordDoneAnalysesAsync(IReadOnlyList<DoneAnalysis> analyses, CancellationToken cancellationToken) =>
+        TimeAsync(() => inner.RecordDoneAnalysesAsync(analyses, cancellationToken));
+
     public Task<IReadOnlyList<MessageAnalysis>> AnalysesAsync(string account, string folder, string sourceKey, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.AnalysesAsync(account, folder, sourceKey, cancellationToken));
 

@@ -673,6 +673,44 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public async Task Analyses_that_planned_nothing_are_recorded_together_all_or_nothing()
+    {
+        await using var store = await OpenEmptyAsync();
+        DoneAnalysis Done(string key, int version = 1) =>
+            new(AnalysedEntry(key) with { AnalysisVersion = version, State = MessageState.Done, SecurityJson = Passed }, Analysis(key, version, Passed));
+        await store.RecordDoneAnalysesAsync([Done("7:1"), Done("7:2"), Done("7:3")], Ct);
+
+        // One of the next batch was judged meanwhile (7:2 is at analysis 1, so analysis 1 cannot follow): none is written.
+        var conflict = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            store.RecordDoneAnalysesAsync([Done("7:4"), Done("7:2"), Done("7:5")], Ct));
+        await store.RecordDoneAnalysesAsync([Done("7:1", version: 2)], Ct);
+        await store.RecordDoneAnalysesAsync([], Ct);
+
+        Assert.Contains("7:2", conflict.Message, StringComparison.Ordinal);
+        var found = await store.FindMessagesAsync(Account, "INBOX", ["7:1", "7:2", "7:3", "7:4", "7:5"], Ct);
+        Assert.Equal(["7:1", "7:2", "7:3"], found.Keys.Order(StringComparer.Ordinal));
+        Assert.All(found.Values, e => Assert.Equal((MessageState.Done, Passed), (e.State, e.SecurityJson)));
+        Assert.Equal(2, found["7:1"].AnalysisVersion);
+        Assert.Equal([1, 2], (await store.AnalysesAsync(Account, "INBOX", "7:1", Ct)).Select(a => a.Version));
+        Assert.Empty(await store.SideEffectsAsync(Account, "INBOX", "7:3", Ct));
+    }
+
+    [Fact]
+    public async Task A_batch_of_done_analyses_refuses_an_unfinished_entry_or_one_message_twice_and_writes_nothing()
+    {
+        await using var store = await OpenEmptyAsync();
+        var done = new DoneAnalysis(AnalysedEntry("7:1") with { AnalysisVersion = 1, State = MessageState.Done }, Analysis("7:1", 1, Passed));
+        var processing = new DoneAnalysis(AnalysedEntry("7:2") with { AnalysisVersion = 1, State = MessageState.Processing }, Analysis("7:2", 1, Passed));
+
+        var unfinished = await Assert.ThrowsAsync<ArgumentException>(() => store.RecordDoneAnalysesAsync([done, processing], Ct));
+        var twice = await Assert.ThrowsAsync<ArgumentException>(() => store.RecordDoneAnalysesAsync([done, done], Ct));
+
+        Assert.Contains("7:2 is Processing, not done", unfinished.Message, StringComparison.Ordinal);
+        Assert.Contains("7:1 comes twice", twice.Message, StringComparison.Ordinal);
+        Assert.Empty(await store.FindMessagesAsync(Account, "INBOX", ["7:1", "7:2"], Ct));
+    }
+
+    [Fact]
     public async Task A_plan_step_of_another_version_is_refused_and_nothing_is_written()
     {
         await using var store = await OpenEmptyAsync();
