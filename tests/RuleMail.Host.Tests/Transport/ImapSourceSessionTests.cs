@@ -55,6 +55,35 @@ public sealed class ImapSourceSessionTests
         Assert.False(source.IsConnected);
     }
 
+    [Fact]
+    public async Task A_message_expunged_by_another_session_or_never_there_is_reported_gone_and_the_others_are_read()
+    {
+        await using var dovecot = await DovecotServer.StartAsync((User, Password));
+        var first = await dovecot.AppendAsync(User, Password, Mail(1));
+        var second = await dovecot.AppendAsync(User, Password, Mail(2));
+        await using var source = Source(dovecot);
+        await source.ConnectAsync(CancellationToken.None);
+        using (var client = await dovecot.ConnectImapAsync(User, Password))
+        {
+            await client.Inbox.OpenAsync(FolderAccess.ReadWrite);
+            await client.Inbox.AddFlagsAsync(first, MessageFlags.Deleted, silent: true);
+            await client.Inbox.ExpungeAsync();
+            await client.DisconnectAsync(true);
+        }
+
+        Assert.True(await source.RefreshAsync(CancellationToken.None)); // The session hears of the expunge (until then Dovecot still serves the message).
+        using var sink = new MemoryStream();
+        var expunged = await source.CopyToAsync(new SourceMessage(ImapSource.Key(first.Validity, first.Id), first.Validity, first.Id), sink, CancellationToken.None);
+        var never = await source.CopyToAsync(new SourceMessage(ImapSource.Key(first.Validity, 999), first.Validity, 999), sink, CancellationToken.None);
+        var read = await source.CopyToAsync(new SourceMessage(ImapSource.Key(second.Validity, second.Id), second.Validity, second.Id), sink, CancellationToken.None);
+
+        Assert.False(expunged, "a message expunged by another session was read");
+        Assert.False(never, "a UID never in the folder was read");
+        Assert.True(read);
+        Assert.Contains("Subject: Message 2", Encoding.ASCII.GetString(sink.ToArray()), StringComparison.Ordinal);
+        Assert.DoesNotContain("Subject: Message 1", Encoding.ASCII.GetString(sink.ToArray()), StringComparison.Ordinal);
+    }
+
     private static ImapSource Source(DovecotServer dovecot) =>
         new(new ServerEndpoint("imap", dovecot.Host, dovecot.ImapPort, SecureSocketOptions.None, User, Password) { Timeout = TimeSpan.FromSeconds(20) },
             "support", "INBOX", NullLogger.Instance);
