@@ -44,7 +44,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                 return new(SecurityOutcome.Failed(SecurityComments.NoIntegrityProtection) with { Integrity = Integrity.None }, null, null);
             }
 
-            return OpenWithStoreKeys(encrypted, preferred, senders);
+            return OpenWithStoreKeys(encrypted, PgpRsaSession.Packets(message, encrypted), preferred, senders);
         }
         catch (PgpLimitException e)
         {
@@ -105,10 +105,11 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     /// private-key operations in all: first the packets that name a key the store holds (a lookup, not a scan per key),
     /// then the anonymous ones (key ID 0), each against the keys in preference order.
     /// </summary>
-    private PgpDecryption OpenWithStoreKeys(List<PgpPublicKeyEncryptedData> encrypted, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
+    private PgpDecryption OpenWithStoreKeys(
+        List<PgpPublicKeyEncryptedData> encrypted, IReadOnlyList<PublicKeyEncSessionPacket>? packets, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
     {
         var candidates = Candidates(preferred).ToList();
-        var byKeyId = encrypted.ToLookup(e => e.KeyId);
+        var byKeyId = encrypted.Select((data, i) => (Data: data, Packet: packets?[i])).ToLookup(e => e.Data.KeyId);
         var attempts = 0;
         foreach (var (entry, keyId) in candidates)
         {
@@ -119,9 +120,9 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                     return new(SecurityOutcome.Failed(SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts)), null, null);
                 }
 
-                if (TryOpen(match, entry, keyId) is { } opened)
+                if (TryOpen(match.Data, match.Packet, entry, keyId) is { } opened)
                 {
-                    return Read(match, opened.Clear, opened.Cipher, entry, senders);
+                    return Read(opened.Clear, opened.Verify, opened.Cipher, entry, senders);
                 }
             }
         }
@@ -136,9 +137,9 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                     return new(SecurityOutcome.Failed(SecurityComments.TooManyKeyAttempts(policy.MaxKeyAttempts)), null, null);
                 }
 
-                if (TryOpen(hidden, entry, keyId) is { } opened)
+                if (TryOpen(hidden.Data, hidden.Packet, entry, keyId) is { } opened)
                 {
-                    return Read(hidden, opened.Clear, opened.Cipher, entry, senders);
+                    return Read(opened.Clear, opened.Verify, opened.Cipher, entry, senders);
                 }
             }
         }
@@ -146,16 +147,32 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         return new(SecurityOutcome.Failed(SecurityComments.PrivateKeyNotFound), null, null);
     }
 
-    /// <summary>The decrypting stream and the content cipher when the key opens the session key; null when it does not.</summary>
-    private (Stream Clear, SymmetricKeyAlgorithmTag Cipher)? TryOpen(PgpPublicKeyEncryptedData data, PgpKeyEntry entry, long keyId)
+    /// <summary>
+    /// The decrypting stream, its integrity check and the content cipher when the key opens the session key; null when it
+    /// does not. An RSA packet is opened through OpenSSL (<see cref="PgpRsaSession"/>) when its raw packet is at hand.
+    /// </summary>
+    private (Stream Clear, Func<bool> Verify, SymmetricKeyAlgorithmTag Cipher)? TryOpen(
+        PgpPublicKeyEncryptedData data, PublicKeyEncSessionPacket? packet, PgpKeyEntry entry, long keyId)
     {
         var privateKey = store.OpenPrivateKey(entry, keyId);
         try
         {
+            if (packet is not null)
+            {
+                var (result, mdc, cipher) = PgpRsaSession.TryOpen(data, packet, privateKey);
+                switch (result)
+                {
+                    case PgpRsaSession.Attempt.Opened:
+                        return (mdc!, mdc!.Verify, cipher);
+                    case PgpRsaSession.Attempt.NotThisKey:
+                        return null;
+                }
+            }
+
             var clear = data.GetDataStream(privateKey);
 
             // BouncyCastle names the cipher only by decrypting the session key a second time; cheap next to reading the message.
-            return (clear, data.GetSymmetricAlgorithm(privateKey));
+            return (clear, data.Verify, data.GetSymmetricAlgorithm(privateKey));
         }
         // A key of another algorithm than the packet's fails inside BouncyCastle with a cast or index error: not this key either.
         catch (Exception e) when (e is PgpException or CryptoException or ArgumentException or InvalidOperationException
@@ -170,8 +187,9 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     /// (bounded by the inflation limits, or by the message itself when it is not compressed), the signatures counted.
     /// The plaintext is handed out only after the MDC verified; a limit hit on the way discards it like a failed check.
     /// </summary>
-    private PgpDecryption Read(PgpPublicKeyEncryptedData data, Stream clear, SymmetricKeyAlgorithmTag cipher, PgpKeyEntry entry, IReadOnlyList<string> senders)
+    private PgpDecryption Read(Stream clear, Func<bool> verify, SymmetricKeyAlgorithmTag cipher, PgpKeyEntry entry, IReadOnlyList<string> senders)
     {
+        using var owned = clear;
         var facts = new SecurityOutcome(false, string.Empty) { Cipher = PgpAlgorithms.CipherName(cipher), Integrity = Integrity.Mdc };
         var inflation = new PgpInflation(policy, policy.MaxDecompressedBytes);
         byte[]? literal = null;
@@ -207,7 +225,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
             }
 
             clear.CopyTo(Stream.Null);
-            if (!data.Verify())
+            if (!verify())
             {
                 return Refuse(literal, facts, SecurityComments.IntegrityCheckFailed);
             }
@@ -346,9 +364,8 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         bool valid;
         try
         {
-            signature.InitVerify(publicKey);
-            signature.Update(content);
-            valid = signature.Verify();
+            // RSA goes through OpenSSL (the key converted once); anything else is BouncyCastle's, as it always was.
+            valid = PgpRsaSignature.Verify(signature, publicKey, content) ?? VerifyWithBouncyCastle(signature, publicKey, content);
         }
         catch (Exception e) when (e is PgpException or InvalidOperationException or ArgumentException or CryptoException)
         {
@@ -390,6 +407,13 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         }
 
         return facts with { Success = true, Comment = SecurityComments.SignedBy(sender, $"PGP key {entry.Fingerprint}") };
+    }
+
+    private static bool VerifyWithBouncyCastle(PgpSignature signature, PgpPublicKey publicKey, byte[] content)
+    {
+        signature.InitVerify(publicKey);
+        signature.Update(content);
+        return signature.Verify();
     }
 
     /// <summary>Secret keys: those of the preferred addresses first, then every other; expired keys still open old mail.</summary>

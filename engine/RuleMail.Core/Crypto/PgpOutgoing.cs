@@ -104,9 +104,7 @@ internal sealed class PgpOutgoing(KeyStore store)
 
     private static Multipart SignDetached(Signer signer, MimeEntity entity, byte[] canonical, DateTime now)
     {
-        var generator = Generator(signer, now);
-        generator.Update(canonical);
-        var armored = Armor(generator.Generate().Encode);
+        var armored = Armor(output => Signature(signer, now).Write(output, canonical));
 
         var signature = new MimePart("application", "pgp-signature")
         {
@@ -126,17 +124,23 @@ internal sealed class PgpOutgoing(KeyStore store)
     /// <summary>The armored OpenPGP message: AES-256 with MDC, to every key; with a signer, the signature packets inside.</summary>
     private static byte[] Encrypt(Plan plan, byte[] canonical, DateTime now)
     {
-        var encryption = new PgpEncryptedDataGenerator(Cipher, withIntegrityPacket: true, new SecureRandom());
-        foreach (var key in plan.EncryptTo)
+        // All-RSA recipients: the session key is wrapped by OpenSSL; any other key, and BouncyCastle writes the whole message.
+        var rsa = PgpRsaEncryption.For(plan.EncryptTo);
+        PgpEncryptedDataGenerator? encryption = null;
+        if (rsa is null)
         {
-            encryption.AddMethod(key);
+            encryption = new PgpEncryptedDataGenerator(Cipher, withIntegrityPacket: true, new SecureRandom());
+            foreach (var key in plan.EncryptTo)
+            {
+                encryption.AddMethod(key);
+            }
         }
 
         return Armor(output =>
         {
-            using var encrypted = encryption.Open(output, new byte[1 << 16]);
-            var generator = plan.Signer is null ? null : Generator(plan.Signer, now);
-            generator?.GenerateOnePassVersion(false).Encode(encrypted);
+            using var encrypted = rsa?.Open(output, new byte[1 << 16]) ?? encryption!.Open(output, new byte[1 << 16]);
+            var signature = plan.Signer is null ? null : Signature(plan.Signer, now);
+            signature?.WriteOnePass(encrypted);
 
             var literal = new PgpLiteralDataGenerator();
             using (var data = literal.Open(encrypted, PgpLiteralData.Binary, string.Empty, canonical.Length, now))
@@ -144,11 +148,7 @@ internal sealed class PgpOutgoing(KeyStore store)
                 data.Write(canonical);
             }
 
-            if (generator is not null)
-            {
-                generator.Update(canonical);
-                generator.Generate().Encode(encrypted);
-            }
+            signature?.Write(encrypted, canonical);
         });
     }
 
@@ -174,18 +174,32 @@ internal sealed class PgpOutgoing(KeyStore store)
         return encrypted;
     }
 
-    private static PgpSignatureGenerator Generator(Signer signer, DateTime now)
+    /// <summary>The signature the signer makes: RSA through OpenSSL (<see cref="PgpRsaSigning"/>), any other key through BouncyCastle.</summary>
+    private static SignatureWriter Signature(Signer signer, DateTime now)
     {
+        var hashedGenerator = new PgpSignatureSubpacketGenerator();
+        hashedGenerator.SetSignatureCreationTime(false, now);
+        hashedGenerator.SetIssuerFingerprint(false, signer.PublicKey);
+        var hashed = hashedGenerator.Generate();
+        var unhashedGenerator = new PgpSignatureSubpacketGenerator();
+        unhashedGenerator.SetIssuerKeyID(false, signer.PublicKey.KeyId);
+        var unhashed = unhashedGenerator.Generate();
+        if (PgpRsaSigning.For(signer.PublicKey, signer.PrivateKey, Hash, hashed, unhashed) is { } rsa)
+        {
+            return new SignatureWriter(rsa.WriteOnePass, rsa.WriteSignature);
+        }
+
         var generator = new PgpSignatureGenerator(signer.PublicKey.Algorithm, Hash);
         generator.InitSign(PgpSignature.BinaryDocument, signer.PrivateKey);
-        var hashed = new PgpSignatureSubpacketGenerator();
-        hashed.SetSignatureCreationTime(false, now);
-        hashed.SetIssuerFingerprint(false, signer.PublicKey);
-        generator.SetHashedSubpackets(hashed.Generate());
-        var unhashed = new PgpSignatureSubpacketGenerator();
-        unhashed.SetIssuerKeyID(false, signer.PublicKey.KeyId);
-        generator.SetUnhashedSubpackets(unhashed.Generate());
-        return generator;
+        generator.SetHashedSubpackets(hashed);
+        generator.SetUnhashedSubpackets(unhashed);
+        return new SignatureWriter(
+            output => generator.GenerateOnePassVersion(false).Encode(output),
+            (output, content) =>
+            {
+                generator.Update(content);
+                generator.Generate().Encode(output);
+            });
     }
 
     private static byte[] Armor(Action<Stream> write)
@@ -218,6 +232,12 @@ internal sealed class PgpOutgoing(KeyStore store)
         {
             keys.Add(key);
         }
+    }
+
+    /// <summary>Writes the one-pass packet, and the signature over the content.</summary>
+    private sealed record SignatureWriter(Action<Stream> WriteOnePass, SignatureWriter.Signing Write)
+    {
+        public delegate void Signing(Stream output, ReadOnlySpan<byte> content);
     }
 
     /// <summary>The signing key of the sender, opened.</summary>
