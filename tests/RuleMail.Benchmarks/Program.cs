@@ -3,6 +3,7 @@ using BenchmarkDotNet.Running;
 using RuleMail.Benchmarks.Cluster;
 using RuleMail.Benchmarks.Http;
 using RuleMail.Benchmarks.Pipeline;
+using RuleMail.Benchmarks.SmimePeers;
 
 namespace RuleMail.Benchmarks;
 
@@ -12,7 +13,8 @@ namespace RuleMail.Benchmarks;
 /// With <c>pipeline</c> first, runs the end-to-end pipeline benchmark against a real Dovecot instead
 /// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options). With <c>http</c> first, loads the HTTP API of
 /// a <c>rulemail serve</c> process beside the in-process and CLI cost of the same calls (<see cref="HttpBenchmark"/>). With
-/// <c>cluster</c> first, times real <c>rulemail run</c> nodes on PostgreSQL working through a backlog (<see cref="ClusterBenchmark"/>).
+/// <c>cluster</c> first, times real <c>rulemail run</c> nodes on PostgreSQL working through a backlog (<see cref="ClusterBenchmark"/>). With
+/// <c>smime-peers</c> first, S/MIME in-process beside Ruby's OpenSSL doing what Zammad does (<see cref="SmimePeersBenchmark"/>).
 /// </summary>
 internal static class Program
 {
@@ -26,6 +28,8 @@ internal static class Program
                 return HttpBenchmark.RunAsync(rest).GetAwaiter().GetResult();
             case [ClusterBenchmark.Verb, .. var rest]:
                 return ClusterBenchmark.RunAsync(rest).GetAwaiter().GetResult();
+            case [SmimePeersBenchmark.Verb, .. var rest]:
+                return SmimePeersBenchmark.Run(rest);
             case [PipelineChild.Verb, .. var rest]:
                 return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
         }
