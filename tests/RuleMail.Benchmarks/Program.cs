@@ -3,6 +3,7 @@ using BenchmarkDotNet.Running;
 using RuleMail.Benchmarks.Cluster;
 using RuleMail.Benchmarks.Http;
 using RuleMail.Benchmarks.Pipeline;
+using RuleMail.Benchmarks.SmimePeers;
 
 namespace RuleMail.Benchmarks;
 
@@ -13,7 +14,8 @@ namespace RuleMail.Benchmarks;
 /// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options). With <c>http</c> first, loads the HTTP API of
 /// a <c>rulemail serve</c> process beside the in-process and CLI cost of the same calls (<see cref="HttpBenchmark"/>). With
 /// <c>cluster</c> first, times real <c>rulemail run</c> nodes on PostgreSQL working through a backlog (<see cref="ClusterBenchmark"/>). With
-/// <c>pgp-peers</c> first, measures OpenPGP RSA beside gpg and openssl speed in the same run (<see cref="PgpPeersBenchmark"/>).
+/// <c>pgp-peers</c> first, measures OpenPGP RSA beside gpg and openssl speed in the same run (<see cref="PgpPeersBenchmark"/>). With
+/// <c>smime-peers</c> first, S/MIME in-process beside Ruby's OpenSSL doing what Zammad does (<see cref="SmimePeersBenchmark"/>).
 /// </summary>
 internal static class Program
 {
@@ -29,6 +31,8 @@ internal static class Program
                 return ClusterBenchmark.RunAsync(rest).GetAwaiter().GetResult();
             case [PgpPeersBenchmark.Verb, .. var rest]:
                 return PgpPeersBenchmark.Run(rest);
+            case [SmimePeersBenchmark.Verb, .. var rest]:
+                return SmimePeersBenchmark.Run(rest);
             case [PipelineChild.Verb, .. var rest]:
                 return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
         }

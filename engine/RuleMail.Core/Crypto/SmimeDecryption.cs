@@ -1,4 +1,5 @@
 using System.Formats.Asn1;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
@@ -15,6 +16,12 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
 {
     public const string EnvelopedDataOid = "1.2.840.113549.1.7.3";
     public const string SignedDataOid = "1.2.840.113549.1.7.2";
+
+    /// <summary>The identities of the store's certificates, formatted once per certificate instance rather than per message.</summary>
+    private static readonly ConditionalWeakTable<X509Certificate2, string[]> Identities = [];
+
+    private readonly SmimeKeyPool<AsymmetricAlgorithm> _envelopedKeys = new(c => (AsymmetricAlgorithm?)c.GetRSAPrivateKey() ?? c.GetECDiffieHellmanPrivateKey());
+    private readonly SmimeKeyPool<RSA> _rsaKeys = new(c => c.GetRSAPrivateKey());
 
     /// <summary>The CMS content type of a ContentInfo, or null when the bytes are not one.</summary>
     public static string? ContentType(byte[] contentInfo)
@@ -50,8 +57,8 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         var cipher = CmsAlgorithms.CipherOf(cms.ContentEncryptionAlgorithm.Oid.Value);
         var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.None };
         var recipients = cms.RecipientInfos.Cast<RecipientInfo>().ToList();
-        var pairs = Pairs(recipients, r => SmimeRecipients.IdentityOf(r.RecipientIdentifier), SmimeRecipients.IdentitiesOf, preferred);
-        return TryKeys(facts, pairs, c => (AsymmetricAlgorithm?)c.GetRSAPrivateKey() ?? c.GetECDiffieHellmanPrivateKey(), (candidate, recipient, key) =>
+        var pairs = Pairs(recipients, r => SmimeRecipients.IdentityOf(r.RecipientIdentifier), IdentitiesOf, preferred);
+        return TryKeys(facts, pairs, _envelopedKeys, (candidate, recipient, key) =>
         {
             cms.Decrypt(recipient, key);
             return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: false) }, cms.ContentInfo.Content);
@@ -63,7 +70,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         var cipher = CmsAlgorithms.CipherOf(data.Algorithm);
         var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.Aead };
         var pairs = Pairs(data.Recipients, r => r.Identity, AuthEnvelopedData.Recipient.IdentitiesOf, preferred);
-        return TryKeys(facts, pairs, c => c.GetRSAPrivateKey(), (candidate, recipient, key) =>
+        return TryKeys(facts, pairs, _rsaKeys, (candidate, recipient, key) =>
         {
             try
             {
@@ -80,27 +87,39 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
     /// <summary>
     /// Tries <paramref name="pairs"/> in order, opening each candidate's private key once, with at most
     /// <see cref="SecurityPolicy.MaxKeyAttempts"/> decrypt calls per message. <paramref name="attempt"/> decides the
-    /// message or throws a <see cref="CryptographicException"/> to go on with the next pair.
+    /// message or throws a <see cref="CryptographicException"/> to go on with the next pair. Key objects come from
+    /// <paramref name="keys"/> and go back to it.
     /// </summary>
     private (SecurityOutcome, byte[]?) TryKeys<TRecipient, TKey>(
         SecurityOutcome facts,
         IEnumerable<(SmimeCertificateEntry Candidate, TRecipient Recipient)> pairs,
-        Func<X509Certificate2, TKey?> privateKey,
+        SmimeKeyPool<TKey> keys,
         Func<SmimeCertificateEntry, TRecipient, TKey, (SecurityOutcome, byte[]?)> attempt)
-        where TKey : class, IDisposable
+        where TKey : AsymmetricAlgorithm
     {
         var attempts = 0;
         CryptographicException? failure = null;
         SmimeCertificateEntry? opened = null;
+        X509Certificate2? source = null;
         TKey? key = null;
+        void GiveBack()
+        {
+            if (key is not null)
+            {
+                keys.Return(source!, key);
+                key = null;
+            }
+        }
+
         try
         {
             foreach (var (candidate, recipient) in pairs)
             {
                 if (!ReferenceEquals(candidate, opened))
                 {
-                    key?.Dispose();
-                    key = privateKey(store.OpenPrivateKey(candidate));
+                    GiveBack();
+                    source = store.OpenPrivateKey(candidate);
+                    key = keys.Rent(source);
                     opened = candidate;
                 }
 
@@ -127,7 +146,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
         finally
         {
-            key?.Dispose();
+            GiveBack();
         }
 
         return (facts with
@@ -196,6 +215,9 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
             }
         }
     }
+
+    private static string[] IdentitiesOf(X509Certificate2 certificate) =>
+        Identities.GetValue(certificate, c => [.. SmimeRecipients.IdentitiesOf(c)]);
 
     private IEnumerable<SmimeCertificateEntry> Candidates(IReadOnlyList<string> preferred)
     {

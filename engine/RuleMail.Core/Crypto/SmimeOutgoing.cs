@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
@@ -10,7 +11,8 @@ namespace RuleMail.Crypto;
 /// <summary>
 /// S/MIME for outgoing mail on System.Security.Cryptography.Pkcs (OpenSSL underneath): detached
 /// multipart/signed (SHA-256, signing time, the chain up to but not including the root) and enveloped-data
-/// (AES-CBC, RSA key transport), with the store's certificates.
+/// (AES-CBC, RSA key transport: <see cref="EnvelopedDataWriter"/>), with the store's certificates. Signing keys, recipient
+/// keys and each signer's intermediates are kept between messages.
 /// </summary>
 internal sealed class SmimeOutgoing(KeyStore store)
 {
@@ -20,7 +22,17 @@ internal sealed class SmimeOutgoing(KeyStore store)
     private const string Sha256Oid = "2.16.840.1.101.3.4.2.1";
     private const string SmimeCapabilitiesOid = "1.2.840.113549.1.9.15";
 
+    /// <summary>Signers whose intermediates are kept; the cache is cleared when full.</summary>
+    private const int MaxCachedChains = 1_000;
+
     private static readonly string[] Ciphers = [OutgoingRequest.Aes256CbcOid, OutgoingRequest.Aes192CbcOid, OutgoingRequest.Aes128CbcOid];
+
+    /// <summary>The intermediates found per signer fingerprint, for one store version and one day (a chain is built from the store's CAs at a date).</summary>
+    private readonly ConcurrentDictionary<string, (object Version, DateTime Day, X509Certificate2[] Intermediates)> _chains = new(StringComparer.Ordinal);
+
+    private readonly EnvelopedDataWriter _envelopes = new();
+
+    private readonly SmimeKeyPool<AsymmetricAlgorithm> _signingKeys = new(c => (AsymmetricAlgorithm?)c.GetRSAPrivateKey() ?? c.GetECDsaPrivateKey());
 
     /// <summary>Finds every certificate the request needs, or says which one is missing. Nothing is signed or encrypted yet.</summary>
     public Plan? Prepare(OutgoingRequest request, string? sender, IReadOnlyList<string> recipients, List<string> notes, out string? refusal)
@@ -108,39 +120,46 @@ internal sealed class SmimeOutgoing(KeyStore store)
     private Multipart Sign(SmimeCertificateEntry entry, X509Certificate2 certificate, MimeEntity entity, byte[] canonical, string sender, List<string> notes)
     {
         var now = store.Time.GetUtcNow();
-        var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, certificate)
-        {
-            DigestAlgorithm = new Oid(Sha256Oid),
-            IncludeOption = X509IncludeOption.EndCertOnly,
-        };
-        var intermediates = Intermediates(entry.Certificate, now);
-        signer.Certificates.AddRange(intermediates.ToArray());
-        signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
-        signer.SignedAttributes.Add(new AsnEncodedData(SmimeCapabilitiesOid, Capabilities()));
 
-        var cms = new SignedCms(new ContentInfo(canonical), detached: true);
-        cms.ComputeSignature(signer, silent: true);
-        var signature = new MimeKit.Cryptography.ApplicationPkcs7Signature(new MemoryStream(cms.Encode(), writable: false));
+        // The private key comes from a pool: CmsSigner would otherwise make a new key object of the certificate per message,
+        // which costs OpenSSL more than the signature.
+        var key = _signingKeys.Rent(certificate) ?? throw new CryptographicException($"the private key of {entry.Subject} is of no type S/MIME signs with");
+        byte[] encoded;
+        var intermediates = Intermediates(entry, now);
+        try
+        {
+            var signer = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, certificate, key)
+            {
+                DigestAlgorithm = new Oid(Sha256Oid),
+                IncludeOption = X509IncludeOption.EndCertOnly,
+            };
+            signer.Certificates.AddRange(intermediates);
+            signer.SignedAttributes.Add(new Pkcs9SigningTime(now.UtcDateTime));
+            signer.SignedAttributes.Add(new AsnEncodedData(SmimeCapabilitiesOid, Capabilities()));
+
+            var cms = new SignedCms(new ContentInfo(canonical), detached: true);
+            cms.ComputeSignature(signer, silent: true);
+            encoded = cms.Encode();
+        }
+        finally
+        {
+            _signingKeys.Return(certificate, key);
+        }
+
+        var signature = new MimeKit.Cryptography.ApplicationPkcs7Signature(new MemoryStream(encoded, writable: false));
 
         var signed = new Multipart("signed") { entity, signature };
         signed.ContentType.Parameters["protocol"] = Protocol;
         signed.ContentType.Parameters["micalg"] = Micalg;
         notes.Add($"Signed for {sender} with the certificate {entry.Subject} ({entry.Fingerprint[..16]}), issued by {entry.Issuer}" +
-            (intermediates.Count > 0 ? $"; {intermediates.Count} intermediate certificate(s) included" : string.Empty));
+            (intermediates.Length > 0 ? $"; {intermediates.Length} intermediate certificate(s) included" : string.Empty));
         return signed;
     }
 
-    private static MimeKit.Cryptography.ApplicationPkcs7Mime Encrypt(Plan plan, byte[] canonical)
+    private MimeKit.Cryptography.ApplicationPkcs7Mime Encrypt(Plan plan, byte[] canonical)
     {
-        var recipients = new CmsRecipientCollection();
-        foreach (var entry in plan.EncryptTo)
-        {
-            recipients.Add(new CmsRecipient(SubjectIdentifierType.IssuerAndSerialNumber, entry.Certificate, RSAEncryptionPadding.Pkcs1));
-        }
-
-        var cms = new EnvelopedCms(new ContentInfo(canonical), new AlgorithmIdentifier(new Oid(plan.CipherOid)));
-        cms.Encrypt(recipients);
-        return new MimeKit.Cryptography.ApplicationPkcs7Mime(MimeKit.Cryptography.SecureMimeType.EnvelopedData, new MemoryStream(cms.Encode(), writable: false));
+        var encoded = _envelopes.Encrypt(canonical, [.. plan.EncryptTo.Select(e => e.Certificate)], plan.CipherOid);
+        return new MimeKit.Cryptography.ApplicationPkcs7Mime(MimeKit.Cryptography.SecureMimeType.EnvelopedData, new MemoryStream(encoded, writable: false));
     }
 
     /// <summary>The newest valid certificate of <paramref name="address"/> that S/MIME encryption can use (RSA key transport).</summary>
@@ -157,9 +176,28 @@ internal sealed class SmimeOutgoing(KeyStore store)
 
     /// <summary>
     /// The CA certificates between the signer and its root, taken from the store (never the root itself): a
-    /// recipient who trusts only the root can still build the chain.
+    /// recipient who trusts only the root can still build the chain. Built once per signer, store version and day.
     /// </summary>
-    private List<X509Certificate2> Intermediates(X509Certificate2 certificate, DateTimeOffset now)
+    private X509Certificate2[] Intermediates(SmimeCertificateEntry entry, DateTimeOffset now)
+    {
+        var version = store.Version;
+        var day = now.UtcDateTime.Date;
+        if (_chains.TryGetValue(entry.Fingerprint, out var cached) && ReferenceEquals(cached.Version, version) && cached.Day == day)
+        {
+            return cached.Intermediates;
+        }
+
+        var found = BuildIntermediates(entry.Certificate, now);
+        if (_chains.Count >= MaxCachedChains)
+        {
+            _chains.Clear();
+        }
+
+        _chains[entry.Fingerprint] = (version, day, found);
+        return found;
+    }
+
+    private X509Certificate2[] BuildIntermediates(X509Certificate2 certificate, DateTimeOffset now)
     {
         var authorities = store.Certificates.Where(c => c.IsCertificateAuthority).ToList();
         using var chain = StoreChain.Create(now);
@@ -184,7 +222,7 @@ internal sealed class SmimeOutgoing(KeyStore store)
             }
         }
 
-        return found;
+        return [.. found];
     }
 
     /// <summary>SMIMECapabilities (RFC 8551 section 2.5.2): the ciphers this side reads, so replies use them.</summary>

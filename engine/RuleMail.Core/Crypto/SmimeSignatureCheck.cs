@@ -25,11 +25,24 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     /// intermediates, a handful; there is no setting because no legitimate sender needs more.
     /// </summary>
     private const int MaxEmbeddedCertificates = 100;
+
+    /// <summary>Certificates decoded once and kept by fingerprint (<see cref="SmimeSignerCertificate"/>); cleared when full.</summary>
+    private const int MaxCachedCertificates = 10_000;
+
+    private const string MessageDigestOid = "1.2.840.113549.1.9.4";
+    private const string ContentTypeOid = "1.2.840.113549.1.9.3";
+
     private readonly ConcurrentDictionary<string, (object Version, SmimeCertificateEntry[] Issuers)> _paths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SmimeSignerCertificate> _certificates = new(StringComparer.Ordinal);
 
     /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
     public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyCollection<string> senders)
     {
+        if (CmsSignedData.TryRead(signature) is { Content: null } read && JudgeRead(read, content, senders) is { } judged)
+        {
+            return judged;
+        }
+
         var cms = new SignedCms(new ContentInfo(content), detached: true);
         try
         {
@@ -46,6 +59,12 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     /// <summary>Verifies opaque signed-data; on success of decoding, <paramref name="content"/> is what was signed.</summary>
     public SecurityOutcome VerifyOpaque(byte[] signedData, IReadOnlyCollection<string> senders, out byte[]? content)
     {
+        if (CmsSignedData.TryRead(signedData) is { Content: { } encapsulated } read && JudgeRead(read, encapsulated, senders) is { } judged)
+        {
+            content = encapsulated;
+            return judged;
+        }
+
         var cms = new SignedCms();
         try
         {
@@ -90,7 +109,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         SecurityOutcome? firstFailure = null;
         foreach (var signer in signers)
         {
-            var outcome = JudgeSigner(signer, embedded, senders);
+            var outcome = JudgeSigner(cms, signer, embedded, senders);
             if (outcome.Success)
             {
                 return outcome;
@@ -103,22 +122,232 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     }
 
     /// <summary>
-    /// Judges one SignerInfo. The algorithm policy is judged before the cryptographic check: it needs only the
-    /// names in the SignerInfo and the certificate's key, and a refused signature is not worth a hash of the
-    /// content. Finding the certificate comes first so the seed's text stays the answer for an unknown signer.
+    /// Judges signed-data read by <see cref="CmsSignedData"/> with certificates and public keys decoded once per
+    /// certificate, and the signature checked here, the CMS way (RFC 5652 section 5.4): with signed attributes, the
+    /// message-digest attribute must be the digest of the content, a content-type attribute must name id-data, and the
+    /// signature covers the attributes exactly as sent (their DER as a SET); without them it covers the content's digest.
+    /// Null when this path cannot decide alone: an unusual limit, algorithm or certificate, or any signature that does not
+    /// check out, which SignedCms then judges as before, so a failure always gets the same reason.
     /// </summary>
-    private SecurityOutcome JudgeSigner(SignerInfo signer, X509Certificate2Collection embedded, IReadOnlyCollection<string> senders)
+    private SecurityOutcome? JudgeRead(CmsSignedData data, byte[] content, IReadOnlyCollection<string> senders)
     {
-        var digest = CmsAlgorithms.DigestName(signer.DigestAlgorithm.Value);
-        var certificate = signer.Certificate ?? FindInStore(signer.SignerIdentifier);
-        if (certificate is null)
+        if (data.Certificates.Count > MaxEmbeddedCertificates || data.Signers.Count == 0 || data.Signers.Count > policy.MaxSignatures)
         {
-            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound) with { Digest = digest };
+            return null;
         }
 
-        var parsed = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null);
-        var entry = parsed.With(hasPrivateKey: false, revokedAt: store.RevocationOf(parsed));
-        var key = CmsAlgorithms.KeyOf(certificate);
+        var carried = new SmimeSignerCertificate[data.Certificates.Count];
+        for (var i = 0; i < carried.Length; i++)
+        {
+            if (FromMessage(data.Certificates[i]) is not { } certificate)
+            {
+                return null;
+            }
+
+            carried[i] = certificate;
+        }
+
+        X509Certificate2Collection Embedded() => [.. carried.Select(c => c.Certificate)];
+        SecurityOutcome? firstFailure = null;
+        foreach (var signer in data.Signers)
+        {
+            var name = NameOf(signer);
+            var certificate = name is null ? null : carried.FirstOrDefault(c => c.Matches(name)) ?? FindInStore(name);
+            if (certificate is null)
+            {
+                return null;
+            }
+
+            var outcome = Judge(certificate, signer.Digest.Oid, signer.Signature.Oid, () => CheckSignature(signer, certificate, content), Embedded, senders);
+            if (outcome is null)
+            {
+                return null;
+            }
+
+            if (outcome.Success)
+            {
+                return outcome;
+            }
+
+            firstFailure ??= outcome;
+        }
+
+        return firstFailure;
+    }
+
+    /// <summary>True when the signature checks out with the certificate's cached key; null when this path cannot say so.</summary>
+    private static bool? CheckSignature(CmsSignedData.Signer signer, SmimeSignerCertificate certificate, byte[] content)
+    {
+        var digest = CmsAlgorithms.DigestName(signer.Digest.Oid);
+        HashAlgorithmName? hashName = digest switch
+        {
+            "sha1" => HashAlgorithmName.SHA1,
+            "sha256" => HashAlgorithmName.SHA256,
+            "sha384" => HashAlgorithmName.SHA384,
+            "sha512" => HashAlgorithmName.SHA512,
+            _ => null,
+        };
+        if (hashName is not { } hash || !signer.Digest.HasNoParameters || !signer.Signature.HasNoParameters || !SignatureFits(signer.Signature.Oid, digest, certificate.KeyAlgorithm))
+        {
+            return null;
+        }
+
+        var contentDigest = CryptographicOperations.HashData(hash, content);
+        byte[] signedDigest;
+        if (signer.SignedAttributes is { } attributes)
+        {
+            if (!AttributesFit(attributes, contentDigest))
+            {
+                return null;
+            }
+
+            // The attributes are signed as a SET OF: the [0] IMPLICIT tag of the SignerInfo becomes the SET tag.
+            var signed = attributes.ToArray();
+            signed[0] = 0x31;
+            signedDigest = CryptographicOperations.HashData(hash, signed);
+        }
+        else
+        {
+            signedDigest = contentDigest;
+        }
+
+        return certificate.VerifyHash(signedDigest, signer.Value, hash) == true ? true : null;
+    }
+
+    /// <summary>RSA PKCS#1 v1.5 (rsaEncryption or the digest's sha*WithRSAEncryption) for an RSA key, the digest's ecdsa-with-SHA* for an EC key.</summary>
+    private static bool SignatureFits(string signatureOid, string digest, string? keyAlgorithm) => keyAlgorithm switch
+    {
+        KeyAlgorithmOids.Rsa => signatureOid == KeyAlgorithmOids.Rsa || (signatureOid.StartsWith("1.2.840.113549.1.1.", StringComparison.Ordinal) && CmsAlgorithms.SignatureDigest(signatureOid) == digest),
+        KeyAlgorithmOids.Ec => signatureOid.StartsWith("1.2.840.10045.4.", StringComparison.Ordinal) && CmsAlgorithms.SignatureDigest(signatureOid) == digest,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Whether the signed attributes are DER (in any order, as SignedCms also accepts), hold exactly one message-digest
+    /// attribute whose one value is <paramref name="contentDigest"/>, and at most one content-type attribute naming id-data.
+    /// </summary>
+    private static bool AttributesFit(ReadOnlyMemory<byte> attributes, byte[] contentDigest)
+    {
+        try
+        {
+            var outer = new AsnReader(attributes, AsnEncodingRules.DER);
+            var set = outer.ReadSetOf(skipSortOrderValidation: true, expectedTag: new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
+            outer.ThrowIfNotEmpty();
+            var digests = 0;
+            var contentTypes = 0;
+            while (set.HasData)
+            {
+                var attribute = set.ReadSequence();
+                var type = attribute.ReadObjectIdentifier();
+                var values = attribute.ReadSetOf(skipSortOrderValidation: true);
+                attribute.ThrowIfNotEmpty();
+                if (type == MessageDigestOid)
+                {
+                    digests++;
+                    if (!values.ReadOctetString().AsSpan().SequenceEqual(contentDigest) || values.HasData)
+                    {
+                        return false;
+                    }
+                }
+                else if (type == ContentTypeOid)
+                {
+                    contentTypes++;
+                    if (values.ReadObjectIdentifier() != CmsSignedData.DataOid || values.HasData)
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return digests == 1 && contentTypes <= 1;
+        }
+        catch (AsnContentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The signer identifier as certificates are matched against it; null when it cannot be read.</summary>
+    private static SmimeSignerCertificate.SignerName? NameOf(CmsSignedData.Signer signer)
+    {
+        if (signer.KeyIdentifier is { } keyIdentifier)
+        {
+            return new SmimeSignerCertificate.SignerName(null, null, Convert.ToHexString(keyIdentifier));
+        }
+
+        try
+        {
+            return new SmimeSignerCertificate.SignerName(new X500DistinguishedName(signer.Issuer!.Value.Span).Name, Convert.ToHexString(signer.Serial!.Value.Span), null);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Judges one SignerInfo as SignedCms decoded it: every message the read path leaves, and every signature it does not confirm.</summary>
+    private SecurityOutcome JudgeSigner(SignedCms cms, SignerInfo signer, X509Certificate2Collection embedded, IReadOnlyCollection<string> senders)
+    {
+        var found = signer.Certificate is { } carried ? FromCertificate(carried) : FindInStore(signer.SignerIdentifier);
+        if (found is null)
+        {
+            return SecurityOutcome.Failed(SecurityComments.CertificateNotFound) with { Digest = CmsAlgorithms.DigestName(signer.DigestAlgorithm.Value) };
+        }
+
+        bool? Check()
+        {
+            try
+            {
+                signer.CheckSignature(new X509Certificate2Collection(found.Certificate), verifySignatureOnly: true);
+            }
+            catch (CryptographicException)
+            {
+                return false;
+            }
+
+            return ContentTypeFits(signer, cms.ContentInfo.ContentType.Value);
+        }
+
+        return Judge(found, signer.DigestAlgorithm.Value, signer.SignatureAlgorithm.Value, Check, () => embedded, senders)!;
+    }
+
+    /// <summary>A content-type attribute, when signed, must name the content's type (RFC 5652 section 11.1); SignedCms does not check it.</summary>
+    private static bool ContentTypeFits(SignerInfo signer, string? contentType)
+    {
+        foreach (var attribute in signer.SignedAttributes)
+        {
+            if (attribute.Oid.Value != ContentTypeOid)
+            {
+                continue;
+            }
+
+            if (attribute.Values.Count != 1 || attribute.Values[0] is not Pkcs9ContentType type || type.ContentType.Value != contentType)
+            {
+                return false;
+            }
+        }
+
+        return signer.SignedAttributes.Cast<CryptographicAttributeObject>().Count(a => a.Oid.Value == ContentTypeOid) <= 1;
+    }
+
+    /// <summary>
+    /// Judges one signer whose certificate is found. The algorithm policy is judged before the cryptographic check: it needs
+    /// only the names in the SignerInfo and the certificate's key, and a refused signature is not worth a hash of the
+    /// content. Finding the certificate comes first so the seed's text stays the answer for an unknown signer.
+    /// <paramref name="checkSignature"/> says whether the signature holds; null from it makes this null (the caller decides
+    /// another way).
+    /// </summary>
+    private SecurityOutcome? Judge(
+        SmimeSignerCertificate certificate,
+        string? digestOid,
+        string? signatureOid,
+        Func<bool?> checkSignature,
+        Func<X509Certificate2Collection> embedded,
+        IReadOnlyCollection<string> senders)
+    {
+        var digest = CmsAlgorithms.DigestName(digestOid);
+        var entry = certificate.Entry.With(hasPrivateKey: false, revokedAt: store.RevocationOf(certificate.Entry));
+        var key = certificate.Key;
         var sender = senders.FirstOrDefault(entry.Addresses.Contains);
         var facts = new SecurityOutcome(false, string.Empty)
         {
@@ -128,7 +357,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         };
         SecurityOutcome Failed(string comment) => facts with { Comment = comment };
 
-        var signatureDigest = CmsAlgorithms.SignatureDigest(signer.SignatureAlgorithm.Value);
+        var signatureDigest = CmsAlgorithms.SignatureDigest(signatureOid);
         if (AlgorithmRefusal(digest, signatureDigest, key) is { } refusal)
         {
             return Failed(refusal);
@@ -142,16 +371,15 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
 
         if (key is null)
         {
-            return Failed(SecurityComments.Unsupported($"a signer key of type {certificate.PublicKey.Oid.Value}"));
+            return Failed(SecurityComments.Unsupported($"a signer key of type {certificate.KeyAlgorithm}"));
         }
 
-        try
+        switch (checkSignature())
         {
-            signer.CheckSignature(new X509Certificate2Collection(certificate), verifySignatureOnly: true);
-        }
-        catch (CryptographicException)
-        {
-            return Failed(SecurityComments.Tampered);
+            case null:
+                return null;
+            case false:
+                return Failed(SecurityComments.Tampered);
         }
 
         var now = store.Time.GetUtcNow();
@@ -229,20 +457,21 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     /// anchor of the store: no path at all gives the seed's text; a path with a broken, expired or revoked link
     /// gives its own reason. The signer's own dates are judged by the caller.
     /// </summary>
-    private string? CheckChain(X509Certificate2 certificate, X509Certificate2Collection fromMessage, DateTimeOffset now)
+    private string? CheckChain(SmimeSignerCertificate signer, Func<X509Certificate2Collection> fromMessage, DateTimeOffset now)
     {
-        if (store.Certificates.Any(c => c.Certificate.RawData.AsSpan().SequenceEqual(certificate.RawData)))
+        // The fingerprint is the SHA-256 of the certificate's encoding: equal fingerprints, the same certificate.
+        var key = signer.Entry.Fingerprint;
+        if (store.Certificates.Any(c => c.Fingerprint == key))
         {
             return null;
         }
 
         // Paths found are cached per signer until the store changes: building one costs more than the
         // signature check itself. Dates and revocations are judged on every call, failures never cached.
-        var key = certificate.GetCertHashString(HashAlgorithmName.SHA256);
         var version = store.Version;
         if (!_paths.TryGetValue(key, out var cached) || !ReferenceEquals(cached.Version, version))
         {
-            var failure = BuildPath(certificate, fromMessage, now, out var issuers);
+            var failure = BuildPath(signer.Certificate, fromMessage(), now, out var issuers);
             if (failure is not null)
             {
                 return failure;
@@ -371,6 +600,69 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         }
     }
 
-    private X509Certificate2? FindInStore(SubjectIdentifier identifier) =>
-        store.Certificates.Select(c => c.Certificate).FirstOrDefault(c => SmimeRecipients.Matches(identifier, c));
+    private SmimeSignerCertificate? FindInStore(SubjectIdentifier identifier) =>
+        store.Certificates.FirstOrDefault(c => SmimeRecipients.Matches(identifier, c.Certificate)) is { } entry ? FromStore(entry) : null;
+
+    /// <summary>The store's first certificate <paramref name="name"/> names, as <see cref="FindInStore(SubjectIdentifier)"/> finds it.</summary>
+    private SmimeSignerCertificate? FindInStore(SmimeSignerCertificate.SignerName name)
+    {
+        foreach (var entry in store.Certificates)
+        {
+            var certificate = FromStore(entry);
+            if (certificate.Matches(name))
+            {
+                return certificate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A certificate of the store, decoded once (the store's own parse is reused).</summary>
+    private SmimeSignerCertificate FromStore(SmimeCertificateEntry entry) =>
+        Cached(entry.Fingerprint, () => SmimeSignerCertificate.Create(entry.Certificate, entry.With(hasPrivateKey: false, revokedAt: null)));
+
+    /// <summary>A certificate SignedCms decoded from a message.</summary>
+    private SmimeSignerCertificate FromCertificate(X509Certificate2 certificate) =>
+        Cached(certificate.GetCertHashString(HashAlgorithmName.SHA256), () => SmimeSignerCertificate.Create(certificate, SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null)));
+
+    /// <summary>A certificate a message carries, by its encoding: decoded the first time it is seen; null when it cannot be.</summary>
+    private SmimeSignerCertificate? FromMessage(ReadOnlyMemory<byte> encoded)
+    {
+        var fingerprint = Convert.ToHexString(SHA256.HashData(encoded.Span));
+        if (_certificates.TryGetValue(fingerprint, out var known))
+        {
+            return known;
+        }
+
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509CertificateLoader.LoadCertificate(encoded.Span);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+
+        var entry = SmimeCertificateEntry.Create(certificate, hasPrivateKey: false, revokedAt: null);
+
+        // Only a certificate whose encoding is exactly what was sent is known by that encoding's hash.
+        return entry.Fingerprint == fingerprint ? Cached(fingerprint, () => SmimeSignerCertificate.Create(certificate, entry)) : null;
+    }
+
+    private SmimeSignerCertificate Cached(string fingerprint, Func<SmimeSignerCertificate> create)
+    {
+        if (_certificates.TryGetValue(fingerprint, out var known))
+        {
+            return known;
+        }
+
+        if (_certificates.Count >= MaxCachedCertificates)
+        {
+            _certificates.Clear();
+        }
+
+        return _certificates.GetOrAdd(fingerprint, _ => create());
+    }
 }
