@@ -21,7 +21,7 @@ namespace RuleMail.Rules;
 /// <remarks>
 /// Thread-safe: the script is prepared once, and each call borrows an engine from the rule's
 /// <see cref="JavaScriptEnginePool"/>. A script's own fault (an exception, a limit, a value that is not a
-/// decision) never escapes <see cref="Evaluate"/>: it comes back as <see cref="RuleResult.Error"/>, one line.
+/// decision) never escapes <see cref="Evaluate(RuleMessage)"/>: it comes back as <see cref="RuleResult.Error"/>, one line.
 /// </remarks>
 internal sealed partial class JavaScriptRule : IRule
 {
@@ -120,7 +120,7 @@ internal sealed partial class JavaScriptRule : IRule
         {
             try
             {
-                first.WarmUp(WarmUpMessage().Root);
+                first.WarmUp(JavaScriptMessage.From(WarmUpMessage().Root));
             }
             catch (Exception e) when (IsScriptFault(e))
             {
@@ -135,6 +135,16 @@ internal sealed partial class JavaScriptRule : IRule
     public RuleResult Evaluate(RuleMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        return Evaluate(JavaScriptMessage.From(message.Root));
+    }
+
+    /// <summary>
+    /// Evaluates the rule on <paramref name="message"/>, read once for all the JavaScript rules of one message
+    /// (<see cref="RuleSet.Evaluate"/>); the script gets a frozen copy of it made in its own engine.
+    /// </summary>
+    public RuleResult Evaluate(JavaScriptMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
         JavaScriptSandbox? sandbox = null;
         try
         {
@@ -144,7 +154,7 @@ internal sealed partial class JavaScriptRule : IRule
                 return Failed("the script no longer defines a decide function");
             }
 
-            var value = sandbox.Decide(message.Root);
+            var value = sandbox.Decide(message);
             var decision = JavaScriptDecision.Read(value, out var problem);
 
             // The call ended cleanly, so the engine is fit for the next message even if the value was not.

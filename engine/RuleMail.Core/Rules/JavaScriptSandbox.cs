@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Acornima.Ast;
 using Jint;
 using Jint.Native;
-using Jint.Native.Function;
 
 namespace RuleMail.Rules;
 
@@ -22,15 +20,13 @@ internal sealed class JavaScriptSandbox : IDisposable
     private readonly Engine _engine;
     private readonly JavaScriptDeadline _deadline;
     private readonly JavaScriptLimits _limits;
-    private readonly Function _freeze;
     private readonly JsValue _decide;
 
-    private JavaScriptSandbox(Engine engine, JavaScriptDeadline deadline, JavaScriptLimits limits, Function freeze, JsValue decide)
+    private JavaScriptSandbox(Engine engine, JavaScriptDeadline deadline, JavaScriptLimits limits, JsValue decide)
     {
         _engine = engine;
         _deadline = deadline;
         _limits = limits;
-        _freeze = freeze;
         _decide = decide;
     }
 
@@ -45,8 +41,6 @@ internal sealed class JavaScriptSandbox : IDisposable
         var engine = new Engine(Options(limits, deadline));
         try
         {
-            // Captured before any script runs: the message is frozen with the real Object.freeze.
-            var freeze = (Function)engine.Intrinsics.Object.Get("freeze");
             var harden = engine.Evaluate(JavaScriptHardening.Script);
             engine.Call(harden, [JsNumber.Create(limits.MaxMemoryBytes / sizeof(char)), JsNumber.Create(limits.MaxMemoryBytes / 8)]);
             engine.Execute(script);
@@ -58,7 +52,7 @@ internal sealed class JavaScriptSandbox : IDisposable
             }
 
             deadline.Allowance = limits.Timeout;
-            return new JavaScriptSandbox(engine, deadline, limits, freeze, decide);
+            return new JavaScriptSandbox(engine, deadline, limits, decide);
         }
         catch
         {
@@ -67,14 +61,14 @@ internal sealed class JavaScriptSandbox : IDisposable
         }
     }
 
-    /// <summary>Calls <c>decide</c> with a frozen copy of <paramref name="message"/>; throws what the call throws.</summary>
-    public JsValue Decide(JsonObject message) => _engine.Call(_decide, [JavaScriptMessage.Build(_engine, _freeze, message)]);
+    /// <summary>Calls <c>decide</c> with a frozen copy of <paramref name="message"/> made in this engine; throws what the call throws.</summary>
+    public JsValue Decide(JavaScriptMessage message) => _engine.Call(_decide, [message.Copy(_engine)]);
 
     /// <summary>
     /// Calls <c>decide</c> once with the time allowance of setting up, so that .NET compiles the interpreter's
     /// paths this script takes before a real message is timed; throws what the call throws.
     /// </summary>
-    public JsValue WarmUp(JsonObject message)
+    public JsValue WarmUp(JavaScriptMessage message)
     {
         _deadline.Allowance = SetupAllowance(_limits);
         try

@@ -126,6 +126,9 @@ public sealed class RuleSet
         var trace = new List<RuleResult>();
         var errors = new List<string>();
         var decision = RuleDecision.Empty;
+
+        // Read once for all the JavaScript rules of this message, each of which copies it into its own engine.
+        JavaScriptMessage? javaScript = null;
         foreach (var rule in _rules)
         {
             if (!rule.Enabled || (rule.On != RuleDirection.Both && rule.On != direction))
@@ -133,7 +136,9 @@ public sealed class RuleSet
                 continue;
             }
 
-            var result = rule.Evaluate(message);
+            var result = rule is JavaScriptRule script
+                ? script.Evaluate(javaScript ??= JavaScriptMessage.From(message.Root))
+                : rule.Evaluate(message);
             trace.Add(result);
             if (result.Error is not null)
             {
