@@ -13,6 +13,7 @@ namespace RuleMail.Benchmarks;
 /// (<see cref="PipelineBenchmark"/>; <c>pipeline --help</c> lists its options). With <c>http</c> first, loads the HTTP API of
 /// a <c>rulemail serve</c> process beside the in-process and CLI cost of the same calls (<see cref="HttpBenchmark"/>). With
 /// <c>cluster</c> first, times real <c>rulemail run</c> nodes on PostgreSQL working through a backlog (<see cref="ClusterBenchmark"/>).
+/// With <c>keystore</c> first, times <c>rulemail</c> commands and lookups on a key store of 20,000 entries (<see cref="KeyStores.KeyStoreBenchmark"/>).
 /// </summary>
 internal static class Program
 {
@@ -26,6 +27,8 @@ internal static class Program
                 return HttpBenchmark.RunAsync(rest).GetAwaiter().GetResult();
             case [ClusterBenchmark.Verb, .. var rest]:
                 return ClusterBenchmark.RunAsync(rest).GetAwaiter().GetResult();
+            case [KeyStores.KeyStoreBenchmark.Verb, .. var rest]:
+                return KeyStores.KeyStoreBenchmark.Run(rest);
             case [PipelineChild.Verb, .. var rest]:
                 return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
         }

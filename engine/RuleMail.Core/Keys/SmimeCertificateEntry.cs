@@ -13,12 +13,14 @@ public sealed class SmimeCertificateEntry : KeyEntry
     private const string EmailProtectionOid = "1.3.6.1.5.5.7.3.4";
     private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
 
-    private readonly Lazy<(X509Certificate2 Certificate, BcCertificate Parsed)> _parsed;
+    private readonly Lazy<X509Certificate2> _certificate;
+    private readonly Lazy<BcCertificate> _parsed;
 
-    private SmimeCertificateEntry(SmimeFacts facts, Lazy<(X509Certificate2, BcCertificate)> parsed, bool hasPrivateKey, DateTimeOffset? revokedAt)
+    private SmimeCertificateEntry(SmimeFacts facts, Lazy<X509Certificate2> certificate, Lazy<BcCertificate> parsed, bool hasPrivateKey, DateTimeOffset? revokedAt)
         : base(facts.Fingerprint, facts.Addresses, facts.NotBefore, facts.NotAfter)
     {
         Facts = facts;
+        _certificate = certificate;
         _parsed = parsed;
         HasPrivateKey = hasPrivateKey;
         RevokedAt = revokedAt;
@@ -27,13 +29,13 @@ public sealed class SmimeCertificateEntry : KeyEntry
     public override KeyKind Kind => KeyKind.Smime;
 
     /// <summary>The certificate, for System.Security.Cryptography (never carries the private key); parsed on first use.</summary>
-    public X509Certificate2 Certificate => _parsed.Value.Certificate;
+    public X509Certificate2 Certificate => _certificate.Value;
 
-    /// <summary>The same certificate parsed by BouncyCastle; parsed on first use.</summary>
-    internal BcCertificate Parsed => _parsed.Value.Parsed;
+    /// <summary>The same certificate parsed by BouncyCastle; parsed on first use (apart from <see cref="Certificate"/>: most callers need one of them).</summary>
+    internal BcCertificate Parsed => _parsed.Value;
 
-    /// <summary>Whether the certificate objects were made (a lookup that needs only the facts leaves them unmade).</summary>
-    internal bool IsParsed => _parsed.IsValueCreated;
+    /// <summary>Whether a certificate object was made (a lookup that needs only the facts leaves them unmade).</summary>
+    internal bool IsParsed => _certificate.IsValueCreated || _parsed.IsValueCreated;
 
     /// <summary>What was derived from the certificate's bytes (all that listing and lookups need).</summary>
     internal SmimeFacts Facts { get; }
@@ -68,15 +70,23 @@ public sealed class SmimeCertificateEntry : KeyEntry
     internal static SmimeCertificateEntry Create(X509Certificate2 certificate, bool hasPrivateKey, DateTimeOffset? revokedAt)
     {
         var parsed = new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(certificate.RawData);
-        return new SmimeCertificateEntry(Derive(certificate, parsed), new((certificate, parsed)), hasPrivateKey, revokedAt);
+        return new SmimeCertificateEntry(Derive(certificate, parsed), new(certificate), new(parsed), hasPrivateKey, revokedAt);
     }
 
     /// <summary>
     /// An entry from facts derived earlier from <paramref name="der"/>, which is parsed only when the certificate itself
     /// is asked for; its fingerprint is checked then, so facts that were not derived from these bytes are never paired with them.
     /// </summary>
-    internal static SmimeCertificateEntry FromFacts(SmimeFacts facts, Func<byte[]> der, bool hasPrivateKey) =>
-        new(facts, new(() => Parse(facts, der()), LazyThreadSafetyMode.ExecutionAndPublication), hasPrivateKey, revokedAt: null);
+    internal static SmimeCertificateEntry FromFacts(SmimeFacts facts, Func<byte[]> der, bool hasPrivateKey)
+    {
+        var checkedDer = new Lazy<byte[]>(() => Checked(facts, der()), LazyThreadSafetyMode.ExecutionAndPublication);
+        return new(
+            facts,
+            new(() => X509CertificateLoader.LoadCertificate(checkedDer.Value), LazyThreadSafetyMode.ExecutionAndPublication),
+            new(() => new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(checkedDer.Value), LazyThreadSafetyMode.ExecutionAndPublication),
+            hasPrivateKey,
+            revokedAt: null);
+    }
 
     /// <summary>The facts of a certificate, as the store keeps them.</summary>
     internal static SmimeFacts Derive(X509Certificate2 certificate, BcCertificate parsed)
@@ -100,18 +110,13 @@ public sealed class SmimeCertificateEntry : KeyEntry
 
     /// <summary>The same entry with another private-key or revocation state.</summary>
     internal SmimeCertificateEntry With(bool hasPrivateKey, DateTimeOffset? revokedAt) =>
-        new(Facts, _parsed, hasPrivateKey, revokedAt);
+        new(Facts, _certificate, _parsed, hasPrivateKey, revokedAt);
 
-    private static (X509Certificate2, BcCertificate) Parse(SmimeFacts facts, byte[] der)
-    {
-        var certificate = X509CertificateLoader.LoadCertificate(der);
-        if (!string.Equals(Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256)), facts.Fingerprint, StringComparison.Ordinal))
-        {
-            throw new KeyStoreException($"the key store's cached facts of {facts.Fingerprint} do not belong to its certificate; delete {KeyStoreCache.FileName} to rebuild them");
-        }
-
-        return (certificate, new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(der));
-    }
+    /// <summary><paramref name="der"/>, when its SHA-256 is the fingerprint the facts claim (the fingerprint of a certificate is the SHA-256 of its DER).</summary>
+    private static byte[] Checked(SmimeFacts facts, byte[] der) =>
+        string.Equals(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der)), facts.Fingerprint, StringComparison.Ordinal)
+            ? der
+            : throw new KeyStoreException($"the key store's cached facts of {facts.Fingerprint} do not belong to its certificate; delete {KeyStoreCache.FileName} to rebuild them");
 
     /// <summary>subjectAltName rfc822Name entries; the subject's emailAddress only when there are none.</summary>
     private static List<string> ReadAddresses(BcCertificate certificate)
