@@ -16,6 +16,7 @@ namespace RuleMail.Benchmarks;
 /// <c>cluster</c> first, times real <c>rulemail run</c> nodes on PostgreSQL working through a backlog (<see cref="ClusterBenchmark"/>). With
 /// <c>pgp-peers</c> first, measures OpenPGP RSA beside gpg and openssl speed in the same run (<see cref="PgpPeersBenchmark"/>). With
 /// <c>smime-peers</c> first, S/MIME in-process beside Ruby's OpenSSL doing what Zammad does (<see cref="SmimePeersBenchmark"/>).
+/// With <c>keystore</c> first, times <c>rulemail</c> commands and lookups on a key store of 20,000 entries (<see cref="KeyStores.KeyStoreBenchmark"/>).
 /// </summary>
 internal static class Program
 {
@@ -33,6 +34,8 @@ internal static class Program
                 return PgpPeersBenchmark.Run(rest);
             case [SmimePeersBenchmark.Verb, .. var rest]:
                 return SmimePeersBenchmark.Run(rest);
+            case [KeyStores.KeyStoreBenchmark.Verb, .. var rest]:
+                return KeyStores.KeyStoreBenchmark.Run(rest);
             case [PipelineChild.Verb, .. var rest]:
                 return PipelineChild.RunAsync(rest).GetAwaiter().GetResult();
         }

@@ -134,7 +134,10 @@ internal sealed class KeyImport
         foreach (var (source, der) in material.Crls)
         {
             var crl = CrlEntry.Create(der);
+            // The coarse name key first (a fact), so only certificates that may bear the issuer's name are parsed.
+            var nameKey = NameKeys.Of(crl.Crl.IssuerDN);
             var issuers = imported.Values.Concat(_current.Certificates)
+                .Where(c => c.Facts.SubjectKey == nameKey || c.Facts.SubjectKey == NameKeys.Any)
                 .Where(c => c.Parsed.SubjectDN.Equivalent(crl.Crl.IssuerDN))
                 .ToList();
             if (issuers.Count == 0)
@@ -180,7 +183,7 @@ internal sealed class KeyImport
 
         foreach (var (fingerprint, import) in rings)
         {
-            var existing = _current.PgpKeys.FirstOrDefault(k => k.Fingerprint == fingerprint);
+            var existing = _current.ByFingerprint(fingerprint) as PgpKeyEntry;
             var publicRing = existing is null ? import.Public : PgpPublicKeyRing.Join(existing.PublicRing, import.Public);
             var alias = _domainAlias ?? existing?.DomainAlias;
             var secretRing = MergeSecrets(existing?.SecretRing, import.Secret);
@@ -245,7 +248,7 @@ internal sealed class KeyImport
         }
 
         var target = rings.Values.Select(r => r.Public)
-            .Concat(_current.PgpKeys.Select(k => k.PublicRing))
+            .Concat(_current.PgpKeys.Where(k => k.KeyId == signature.KeyId.ToString("X16", System.Globalization.CultureInfo.InvariantCulture)).Select(k => k.PublicRing))
             .FirstOrDefault(r => r.GetPublicKey().KeyId == signature.KeyId)
             ?? throw new KeyStoreException($"{source}: the revocation certificate is for key {signature.KeyId:X16}, which is not in the key store");
 
@@ -379,7 +382,7 @@ internal sealed class KeyImport
     }
 
     private SmimeCertificateEntry? FindCertificate(string fingerprint) =>
-        _current.Certificates.FirstOrDefault(c => c.Fingerprint == fingerprint);
+        _current.ByFingerprint(fingerprint) as SmimeCertificateEntry;
 
     private void Record(string fingerprint, ImportChange change, string source, string? note)
     {

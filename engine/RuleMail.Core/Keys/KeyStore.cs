@@ -11,8 +11,11 @@ namespace RuleMail.Keys;
 /// now?" and hands private keys to the crypto layers.
 /// </summary>
 /// <remarks>
-/// Thread-safe: lookups read an immutable snapshot; <see cref="Import"/>, <see cref="Remove"/> and
-/// <see cref="Reload"/> take a lock file (so several processes may share the folder) and swap in a new snapshot.
+/// Thread-safe: lookups read an immutable snapshot (indexed by address, fingerprint and key ID, so a lookup costs the
+/// same in a store of 100 entries or 20,000); <see cref="Import"/>, <see cref="Remove"/> and <see cref="Reload"/> take
+/// the lock file in the store folder (so several processes may share the folder) and swap in a new snapshot. A load
+/// reads and hashes every file but parses and verifies only what <see cref="KeyStoreCache"/> does not know yet;
+/// certificates and key rings are parsed when first used.
 /// </remarks>
 public sealed class KeyStore
 {
@@ -65,7 +68,35 @@ public sealed class KeyStore
     public IReadOnlyList<PgpKeyEntry> PgpKeys => _snapshot.PgpKeys;
 
     /// <summary>CA certificates the admin imported: a signer's chain must reach one of them.</summary>
-    public IReadOnlyList<SmimeCertificateEntry> TrustAnchors => [.. _snapshot.Certificates.Where(c => c.IsTrustAnchor)];
+    public IReadOnlyList<SmimeCertificateEntry> TrustAnchors => _snapshot.TrustAnchors;
+
+    /// <summary>The CA certificates (trust anchors and intermediates), without a scan of the store.</summary>
+    public IReadOnlyList<SmimeCertificateEntry> CertificateAuthorities => _snapshot.CertificateAuthorities;
+
+    /// <summary>The certificates whose private key the store holds, without a scan of the store.</summary>
+    public IReadOnlyList<SmimeCertificateEntry> PrivateCertificates => _snapshot.PrivateCertificates;
+
+    /// <summary>The OpenPGP keys with secret keys in the store, without a scan of the store.</summary>
+    public IReadOnlyList<PgpKeyEntry> PrivatePgpKeys => _snapshot.PrivatePgpKeys;
+
+    /// <summary>The entry with this whole fingerprint (upper-case hex), or null: an index lookup.</summary>
+    public KeyEntry? FindByFingerprint(string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        return _snapshot.ByFingerprint(fingerprint.ToUpperInvariant());
+    }
+
+    /// <summary>The store's own entry for <paramref name="certificate"/> (same DER), or null: an index lookup by its SHA-256.</summary>
+    public SmimeCertificateEntry? FindSmime(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var fingerprint = Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256));
+        return _snapshot.ByFingerprint(fingerprint) as SmimeCertificateEntry;
+    }
+
+    /// <summary>The OpenPGP entry holding the primary key or subkey <paramref name="keyId"/>, or null: an index lookup.</summary>
+    public PgpKeyEntry? FindPgpByKeyId(long keyId) =>
+        _snapshot.PgpByKeyId(keyId.ToString("X16", System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Re-reads the folder, picking up changes made by other processes. Fails closed: when the folder cannot be read
@@ -100,6 +131,13 @@ public sealed class KeyStore
         foreach (var file in files)
         {
             KeyFileReader.Read(file.Name, file.Content, filePassphrase, material);
+        }
+
+        // The lock file lives in the store folder, so taking it makes the folder: an import refused on a first import
+        // must not leave an empty store behind, so it is planned against the empty store first.
+        if (!System.IO.Directory.Exists(_folder.Root))
+        {
+            new KeyImport(KeyStoreSnapshot.Empty, _folder, _options, filePassphrase, alias).Plan(material);
         }
 
         IReadOnlyCollection<KeyImport.Outcome> outcomes;
@@ -221,7 +259,7 @@ public sealed class KeyStore
         var passphrase = Passphrase();
 
         // The entry as the store holds it now: a removed key is not handed out, a secret key imported since is.
-        var current = _snapshot.PgpKeys.FirstOrDefault(k => k.Fingerprint == entry.Fingerprint)
+        var current = _snapshot.ByFingerprint(entry.Fingerprint) as PgpKeyEntry
             ?? throw new KeyStoreException($"the key store no longer holds the OpenPGP key {entry.Fingerprint} ({entry.DisplayName})");
         return OpenPgp(current, keyId, passphrase);
     }
@@ -290,12 +328,18 @@ public sealed class KeyStore
     {
         KeyStoreSnapshot before;
         KeyStoreSnapshot next;
-        using (_folder.Lock(LockTimeout))
+        using (_folder.LockForReading(LockTimeout))
         {
             // Import and Remove swap the snapshot under the same lock: no reload can put an older content back.
             before = _snapshot;
             RequireStore(_folder.Root);
             next = KeyStoreSnapshot.Load(_folder);
+
+            // The same files give the same snapshot back, so Version (and what callers cached on it) changes only when a file did.
+            if (next.ContentId == before.ContentId)
+            {
+                next = before;
+            }
             if (unlock)
             {
                 _ = Unlock(next);
@@ -334,13 +378,13 @@ public sealed class KeyStore
     /// <summary>Drops the opened private keys of entries <paramref name="snapshot"/> no longer holds with a private key.</summary>
     private void ForgetKeysNotIn(KeyStoreSnapshot snapshot)
     {
-        var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).Select(c => c.Fingerprint).ToHashSet(StringComparer.Ordinal);
+        var certificates = snapshot.PrivateCertificates.Select(c => c.Fingerprint).ToHashSet(StringComparer.Ordinal);
         foreach (var fingerprint in _smimeKeys.Keys.Where(f => !certificates.Contains(f)))
         {
             _smimeKeys.TryRemove(fingerprint, out _);
         }
 
-        var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey).Select(k => k.Fingerprint).ToHashSet(StringComparer.Ordinal);
+        var pgpKeys = snapshot.PrivatePgpKeys.Select(k => k.Fingerprint).ToHashSet(StringComparer.Ordinal);
         foreach (var key in _pgpKeys.Keys.Where(k => !pgpKeys.Contains(k.Item1)))
         {
             _pgpKeys.TryRemove(key, out _);
@@ -352,8 +396,8 @@ public sealed class KeyStore
 
     private (List<SmimeCertificateEntry> Certificates, List<PgpKeyEntry> PgpKeys) PrivateEntries(KeyStoreSnapshot snapshot)
     {
-        var certificates = snapshot.Certificates.Where(c => c.HasPrivateKey).ToList();
-        var pgpKeys = snapshot.PgpKeys.Where(k => k.HasPrivateKey && k.Keys.Any(s => s.HasSecretKey)).ToList();
+        var certificates = snapshot.PrivateCertificates.ToList();
+        var pgpKeys = snapshot.PrivatePgpKeys.Where(k => k.Keys.Any(s => s.HasSecretKey)).ToList();
         var count = certificates.Count + pgpKeys.Count;
         if (count > 0 && _options.Passphrase is null)
         {

@@ -12,6 +12,8 @@ namespace RuleMail.Keys;
 /// pgp/FPR.pub.asc            OpenPGP public key ring (armored)
 /// pgp/FPR.sec.asc            OpenPGP secret key ring, protected by the store passphrase (armored)
 /// pgp/FPR.json               settings of the key (domain alias)
+/// .rulemail.lock             the writers' lock (empty)
+/// .rulemail-cache            facts derived from the files above, keyed by their SHA-256 (see KeyStoreCache)
 /// </code>
 /// Every write goes to a temporary file that is then renamed over the target, so a crash never leaves a
 /// half-written file and readers never see one. Writers take an exclusive lock (see <see cref="Lock"/>).
@@ -19,6 +21,9 @@ namespace RuleMail.Keys;
 internal sealed class KeyStoreFolder(string root)
 {
     public const string MarkerFile = "rulemail-keystore.json";
+
+    /// <summary>The writers' lock, inside the store folder (see <see cref="Lock"/>).</summary>
+    public const string LockFile = ".rulemail.lock";
     private const int Format = 1;
 
     public string Root { get; } = root;
@@ -41,12 +46,33 @@ internal sealed class KeyStoreFolder(string root)
     /// signature unknown and every encrypted message undecryptable, for good.
     /// </summary>
     /// <exception cref="KeyStoreException">The store folder or the sub-folder cannot be read.</exception>
-    public IEnumerable<string> Files(string folder, string suffix)
+    public IEnumerable<string> Files(string folder, string suffix) => Listing(folder, suffix)[suffix];
+
+    /// <summary>
+    /// The files of one sub-folder with each of <paramref name="suffixes"/> (full paths, in ordinal order), from one
+    /// listing of the folder: a store of thousands of entries is listed once per load, not once per file kind or file.
+    /// </summary>
+    /// <exception cref="KeyStoreException">The store folder or the sub-folder cannot be read.</exception>
+    public Dictionary<string, SortedSet<string>> Listing(string folder, params string[] suffixes)
     {
         var path = Path.Combine(Root, folder);
+        var found = suffixes.ToDictionary(s => s, _ => new SortedSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
         try
         {
-            return [.. Directory.EnumerateFiles(path, "*" + suffix).Order(StringComparer.Ordinal)];
+            foreach (var file in Directory.EnumerateFiles(path))
+            {
+                var name = Path.GetFileName(file.AsSpan());
+                foreach (var suffix in suffixes)
+                {
+                    if (name.EndsWith(suffix, StringComparison.Ordinal) && name.Length > suffix.Length)
+                    {
+                        _ = found[suffix].Add(file);
+                        break;
+                    }
+                }
+            }
+
+            return found;
         }
         catch (DirectoryNotFoundException) when (!Exists(Root))
         {
@@ -61,7 +87,7 @@ internal sealed class KeyStoreFolder(string root)
                 throw new KeyStoreException($"{path}: the key store's {folder} folder is not a folder (a file or a broken link stands in its place); restore it", e);
             }
 
-            return [];
+            return found;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -133,28 +159,66 @@ internal sealed class KeyStoreFolder(string root)
     }
 
     /// <summary>
-    /// Takes the writers' lock, waiting up to <paramref name="timeout"/> for another writer. The lock file
-    /// lives in the system's temporary folder, named after the store's full path, so the store folder holds
-    /// only its content and a refused import leaves it exactly as it was.
+    /// Takes the writers' lock, waiting up to <paramref name="timeout"/> for another writer. The lock file is
+    /// <see cref="LockFile"/> inside the store folder (created with the folder when need be), so it goes with the store
+    /// and nothing is left behind elsewhere; it holds nothing and is never deleted (deleting a lock file races with a
+    /// waiting writer). Readers take it too (<see cref="LockForReading"/>), so an import is seen whole or not at all.
     /// </summary>
+    /// <exception cref="KeyStoreException">Another process holds the lock longer than <paramref name="timeout"/>, or the folder cannot be written.</exception>
     public IDisposable Lock(TimeSpan timeout)
     {
-        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(System.IO.Path.GetFullPath(Root))))[..24];
-        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rulemail-keystore-{key}.lock");
+        try
+        {
+            Directory.CreateDirectory(Root);
+            return Wait(timeout, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new KeyStoreException($"{Root}: cannot change the key store ({e.Message.TrimEnd('.')}); give the user running rulemail write access to the key store folder", e);
+        }
+    }
+
+    /// <summary>
+    /// The lock for a reader. A process that may only read the store (the folder is not its own) uses the lock file
+    /// when it is there and it may open it; when it cannot, it reads without: it could not have taken part in a writer's
+    /// lock anyway, and writes stay atomic file by file.
+    /// </summary>
+    public IDisposable? LockForReading(TimeSpan timeout)
+    {
+        try
+        {
+            return Wait(timeout, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException)
+        {
+            try
+            {
+                return Wait(timeout, FileMode.Open, FileAccess.Read);
+            }
+            catch (Exception again) when (again is UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException)
+            {
+                return null;
+            }
+        }
+    }
+
+    private FileStream Wait(TimeSpan timeout, FileMode mode, FileAccess access)
+    {
+        var path = Path.Combine(Root, LockFile);
         var waited = TimeSpan.Zero;
         var step = TimeSpan.FromMilliseconds(50);
         while (true)
         {
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return new FileStream(path, mode, access, FileShare.None);
             }
-            catch (IOException) when (waited < timeout)
+            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && waited < timeout)
             {
                 Thread.Sleep(step);
                 waited += step;
             }
-            catch (IOException e)
+            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
             {
                 throw new KeyStoreException($"{Root}: another process is changing the key store; try again", e);
             }
@@ -211,11 +275,37 @@ internal sealed class KeyStoreFolder(string root)
 
     /// <summary>Reads a file another process may have just removed; null when it is gone.</summary>
     /// <exception cref="KeyStoreException">The file is there but cannot be read (permissions, I/O).</exception>
+    /// <summary>No key file comes near this; a bigger one is not read into memory.</summary>
+    private const long MaxFileBytes = 64L * 1024 * 1024;
+
     public static byte[]? ReadIfPresent(string path)
     {
         try
         {
-            return File.ReadAllBytes(path);
+            // One open, one fstat, one read: File.ReadAllBytes also takes and drops a shared flock per file, which in a
+            // store of 20,000 entries is 40,000 system calls per load. Writers replace files by renaming, so a reader
+            // never sees a half-written one and needs no lock on the file itself.
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var length = RandomAccess.GetLength(handle);
+            if (length > MaxFileBytes)
+            {
+                throw new KeyStoreException($"{path}: {length} bytes, larger than any key file ({MaxFileBytes / (1024 * 1024)} MB at most); remove it from the key store");
+            }
+
+            var content = new byte[length];
+            var read = 0;
+            while (read < content.Length)
+            {
+                var n = RandomAccess.Read(handle, content.AsSpan(read), read);
+                if (n == 0)
+                {
+                    return content[..read];
+                }
+
+                read += n;
+            }
+
+            return content;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

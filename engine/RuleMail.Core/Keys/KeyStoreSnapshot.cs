@@ -7,24 +7,37 @@ using Org.BouncyCastle.Bcpg.OpenPgp;
 namespace RuleMail.Keys;
 
 /// <summary>
-/// Everything in a key store folder at one moment, indexed by address. Immutable, so readers on any
-/// thread can share it while a writer builds the next one.
+/// Everything in a key store folder at one moment, indexed by address, fingerprint and OpenPGP key ID. Immutable, so
+/// readers on any thread can share it while a writer builds the next one. Entries carry the facts lookups and listings
+/// need; their certificates and key rings are parsed on first use (<see cref="KeyStoreCache"/> keeps the facts).
 /// </summary>
 internal sealed class KeyStoreSnapshot
 {
     private readonly Dictionary<string, List<SmimeCertificateEntry>> _smimeByAddress = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<PgpKeyEntry>> _pgpByAddress = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<PgpKeyEntry>> _pgpByDomainAlias = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, KeyEntry> _byFingerprint = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PgpKeyEntry> _pgpByKeyId = new(StringComparer.Ordinal);
 
-    private KeyStoreSnapshot(List<SmimeCertificateEntry> certificates, List<PgpKeyEntry> pgpKeys, List<CrlEntry> crls)
+    private KeyStoreSnapshot(List<SmimeCertificateEntry> certificates, List<PgpKeyEntry> pgpKeys, List<CrlEntry> crls, string contentId)
     {
         Certificates = certificates;
         PgpKeys = pgpKeys;
         Crls = crls;
+        ContentId = contentId;
         Entries = [.. certificates.Cast<KeyEntry>().Concat(pgpKeys).Concat(crls)
             .OrderBy(e => e.Addresses.Count > 0 ? e.Addresses[0] : "~" + e.DisplayName, StringComparer.Ordinal)
             .ThenBy(e => e.Kind)
             .ThenBy(e => e.Fingerprint, StringComparer.Ordinal)];
+        TrustAnchors = [.. certificates.Where(c => c.IsTrustAnchor)];
+        CertificateAuthorities = [.. certificates.Where(c => c.IsCertificateAuthority)];
+        PrivateCertificates = [.. certificates.Where(c => c.HasPrivateKey)];
+        PrivatePgpKeys = [.. pgpKeys.Where(k => k.HasPrivateKey)];
+
+        foreach (var entry in Entries)
+        {
+            _byFingerprint.TryAdd(entry.Fingerprint, entry);
+        }
 
         foreach (var certificate in certificates)
         {
@@ -45,6 +58,12 @@ internal sealed class KeyStoreSnapshot
             {
                 Index(_pgpByDomainAlias, key.DomainAlias, key);
             }
+
+            // The first key in file order wins, as a scan of PgpKeys in that order found it.
+            foreach (var subkey in key.Keys)
+            {
+                _pgpByKeyId.TryAdd(subkey.KeyId, key);
+            }
         }
     }
 
@@ -56,7 +75,18 @@ internal sealed class KeyStoreSnapshot
 
     public IReadOnlyList<CrlEntry> Crls { get; }
 
-    public bool HasPrivateMaterial => Certificates.Any(c => c.HasPrivateKey) || PgpKeys.Any(k => k.HasPrivateKey);
+    public IReadOnlyList<SmimeCertificateEntry> TrustAnchors { get; }
+
+    public IReadOnlyList<SmimeCertificateEntry> CertificateAuthorities { get; }
+
+    public IReadOnlyList<SmimeCertificateEntry> PrivateCertificates { get; }
+
+    public IReadOnlyList<PgpKeyEntry> PrivatePgpKeys { get; }
+
+    /// <summary>SHA-256 over every file name and content hash read: equal for two loads of the same files.</summary>
+    public string ContentId { get; }
+
+    public bool HasPrivateMaterial => PrivateCertificates.Count > 0 || PrivatePgpKeys.Count > 0;
 
     public IReadOnlyList<SmimeCertificateEntry> SmimeFor(string address) =>
         _smimeByAddress.TryGetValue(address, out var found) ? found : [];
@@ -67,80 +97,161 @@ internal sealed class KeyStoreSnapshot
     public IReadOnlyList<PgpKeyEntry> PgpForDomain(string domain) =>
         _pgpByDomainAlias.TryGetValue(domain, out var found) ? found : [];
 
-    public static KeyStoreSnapshot Empty { get; } = new([], [], []);
+    public KeyEntry? ByFingerprint(string fingerprint) => _byFingerprint.GetValueOrDefault(fingerprint);
 
+    /// <summary>The OpenPGP entry holding a primary key or subkey with this long key ID (16 upper-case hex digits).</summary>
+    public PgpKeyEntry? PgpByKeyId(string keyId) => _pgpByKeyId.GetValueOrDefault(keyId);
+
+    public static KeyStoreSnapshot Empty { get; } = new([], [], [], contentId: "");
+
+    /// <summary>
+    /// Reads the folder. Every file is read and hashed; what was derived before from the same bytes comes from the
+    /// store's <see cref="KeyStoreCache"/>, the rest is derived now (certificates parsed, OpenPGP self-signatures
+    /// verified) and the cache written back.
+    /// </summary>
+    /// <exception cref="KeyStoreException">The folder cannot be read, or holds a damaged file.</exception>
     public static KeyStoreSnapshot Load(KeyStoreFolder folder)
     {
         folder.CheckFormat();
+        var known = KeyStoreCache.Read(folder.Root);
+        var cache = new KeyStoreCache();
+        using var content = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        var smimeFiles = folder.Listing("smime", ".crt", ".key");
         var certificates = new List<SmimeCertificateEntry>();
-        foreach (var file in folder.Files("smime", ".crt"))
+        foreach (var file in smimeFiles[".crt"])
         {
-            var content = KeyStoreFolder.ReadIfPresent(file);
-            if (content is null)
+            var bytes = KeyStoreFolder.ReadIfPresent(file);
+            if (bytes is null)
             {
                 continue;
             }
 
             var fingerprint = KeyStoreFolder.FingerprintOf(file, ".crt");
-            var certificate = Damaged(file, () => X509CertificateLoader.LoadCertificate(FromPem(content, "CERTIFICATE")));
-            var entry = Damaged(file, () => SmimeCertificateEntry.Create(certificate, KeyStoreFolder.Exists(folder.SmimeKey(fingerprint)), null));
+            var hasPrivateKey = smimeFiles[".key"].Contains(folder.SmimeKey(fingerprint));
+            var hash = Hash(content, file, bytes, hasPrivateKey ? "key" : "");
+            SmimeCertificateEntry? parsed = null;
+            var facts = cache.Smime(hash, known, () =>
+            {
+                var certificate = Damaged(file, () => X509CertificateLoader.LoadCertificate(FromPem(bytes, "CERTIFICATE")));
+                parsed = Damaged(file, () => SmimeCertificateEntry.Create(certificate, hasPrivateKey, null));
+                return parsed.Facts;
+            });
+            var entry = parsed ?? SmimeCertificateEntry.FromFacts(facts, () => FromPem(bytes, "CERTIFICATE"), hasPrivateKey);
             CheckName(file, fingerprint, entry);
             certificates.Add(entry);
         }
 
         var crls = new List<CrlEntry>();
-        foreach (var file in folder.Files("crl", ".crl"))
+        var crlFiles = folder.Listing("crl", ".crl");
+        if (crlFiles[".crl"].Count > 0)
         {
-            var content = KeyStoreFolder.ReadIfPresent(file);
-            if (content is null)
+            var bySubject = new Dictionary<string, List<SmimeCertificateEntry>>(StringComparer.Ordinal);
+            foreach (var certificate in certificates)
+            {
+                Index(bySubject, certificate.Facts.SubjectKey, certificate);
+            }
+
+            foreach (var file in crlFiles[".crl"])
+            {
+                var bytes = KeyStoreFolder.ReadIfPresent(file);
+                if (bytes is null)
+                {
+                    continue;
+                }
+
+                _ = Hash(content, file, bytes, "");
+                var crl = Damaged(file, () => CrlEntry.Create(FromPem(bytes, "X509 CRL")));
+                CheckName(file, KeyStoreFolder.FingerprintOf(file, ".crl"), crl);
+
+                // A CRL was verified against its issuer when imported. It counts while that issuer verifies it, and
+                // still after the issuer was removed (revocation only takes trust away), but not when a certificate
+                // with the issuer's name is present and the signature does not verify: then it is forged.
+                var candidates = bySubject.GetValueOrDefault(NameKeys.Of(crl.Crl.IssuerDN), []).Concat(bySubject.GetValueOrDefault(NameKeys.Any, []));
+                var namedIssuers = candidates.Where(c => c.Parsed.SubjectDN.Equivalent(crl.Crl.IssuerDN)).ToList();
+                if (namedIssuers.Count == 0 || namedIssuers.Any(c => cache.Verdict(crl.Fingerprint, c.Fingerprint, known, () => IsIssuerOf(c, crl))))
+                {
+                    crls.Add(crl);
+                }
+            }
+
+            Revoke(certificates, crls);
+        }
+
+        var pgpFiles = folder.Listing("pgp", ".pub.asc", ".sec.asc", ".json");
+        var pgpKeys = new List<PgpKeyEntry>();
+        foreach (var file in pgpFiles[".pub.asc"])
+        {
+            var publicContent = KeyStoreFolder.ReadIfPresent(file);
+            if (publicContent is null)
             {
                 continue;
             }
 
-            var crl = Damaged(file, () => CrlEntry.Create(FromPem(content, "X509 CRL")));
-            CheckName(file, KeyStoreFolder.FingerprintOf(file, ".crl"), crl);
+            var fingerprint = KeyStoreFolder.FingerprintOf(file, ".pub.asc");
+            var secretFile = folder.PgpSecret(fingerprint);
+            var secretContent = pgpFiles[".sec.asc"].Contains(secretFile) ? KeyStoreFolder.ReadIfPresent(secretFile) : null;
+            var settingsFile = folder.PgpSettings(fingerprint);
+            var settings = pgpFiles[".json"].Contains(settingsFile) ? ReadSettings(settingsFile) : null;
+            var hash = Hash(content, file, publicContent, "");
+            hash += ":" + (secretContent is null ? "-" : Hash(content, secretFile, secretContent, ""));
+            content.AppendData(Encoding.UTF8.GetBytes($"alias:{settings}\n"));
 
-            // A CRL was verified against its issuer when imported. It counts while that issuer verifies it, and
-            // still after the issuer was removed (revocation only takes trust away), but not when a certificate
-            // with the issuer's name is present and the signature does not verify: then it is forged.
-            var namedIssuers = certificates.Where(c => c.Parsed.SubjectDN.Equivalent(crl.Crl.IssuerDN)).ToList();
-            if (namedIssuers.Count == 0 || namedIssuers.Any(c => IsIssuerOf(c, crl)))
+            PgpKeyEntry? parsed = null;
+            var facts = cache.Pgp(hash, known, () =>
             {
-                crls.Add(crl);
+                var publicRing = Damaged(file, () => new PgpPublicKeyRing(PgpUtilities.GetDecoderStream(new MemoryStream(publicContent))));
+                var secretRing = secretContent is null
+                    ? null
+                    : Damaged(secretFile, () => new PgpSecretKeyRing(PgpUtilities.GetDecoderStream(new MemoryStream(secretContent))));
+                parsed = Damaged(file, () => PgpKeyEntry.Create(publicRing, secretRing, settings));
+                return parsed.Facts;
+            });
+            var entry = parsed ?? PgpKeyEntry.FromFacts(facts, () => publicContent, () => secretContent, settings);
+            CheckName(file, fingerprint, entry);
+            pgpKeys.Add(entry);
+        }
+
+        cache.WriteIfChanged(folder.Root, known);
+        return new KeyStoreSnapshot(certificates, pgpKeys, crls, Convert.ToHexString(content.GetHashAndReset()));
+    }
+
+    /// <summary>
+    /// Marks the certificates the CRLs revoke. Only a certificate whose serial number a CRL lists is parsed, to
+    /// compare its issuer with the CRL's as <see cref="CrlEntry.RevocationOf"/> does.
+    /// </summary>
+    private static void Revoke(List<SmimeCertificateEntry> certificates, List<CrlEntry> crls)
+    {
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var crl in crls)
+        {
+            foreach (var revoked in crl.Crl.GetRevokedCertificates() ?? Enumerable.Empty<Org.BouncyCastle.X509.X509CrlEntry>())
+            {
+                _ = listed.Add(Convert.ToHexString(revoked.SerialNumber.ToByteArray()));
             }
         }
 
         for (var i = 0; i < certificates.Count; i++)
         {
+            if (!listed.Contains(certificates[i].Facts.BcSerial))
+            {
+                continue;
+            }
+
             var revokedAt = RevocationOf(crls, certificates[i]);
             if (revokedAt is not null)
             {
                 certificates[i] = certificates[i].With(certificates[i].HasPrivateKey, revokedAt);
             }
         }
+    }
 
-        var pgpKeys = new List<PgpKeyEntry>();
-        foreach (var file in folder.Files("pgp", ".pub.asc"))
-        {
-            var content = KeyStoreFolder.ReadIfPresent(file);
-            if (content is null)
-            {
-                continue;
-            }
-
-            var fingerprint = KeyStoreFolder.FingerprintOf(file, ".pub.asc");
-            var publicRing = Damaged(file, () => new PgpPublicKeyRing(PgpUtilities.GetDecoderStream(new MemoryStream(content))));
-            var secretContent = KeyStoreFolder.ReadIfPresent(folder.PgpSecret(fingerprint));
-            var secretRing = secretContent is null
-                ? null
-                : Damaged(folder.PgpSecret(fingerprint), () => new PgpSecretKeyRing(PgpUtilities.GetDecoderStream(new MemoryStream(secretContent))));
-            var settings = ReadSettings(folder.PgpSettings(fingerprint));
-            var entry = Damaged(file, () => PgpKeyEntry.Create(publicRing, secretRing, settings));
-            CheckName(file, fingerprint, entry);
-            pgpKeys.Add(entry);
-        }
-
-        return new KeyStoreSnapshot(certificates, pgpKeys, crls);
+    /// <summary>The SHA-256 of <paramref name="bytes"/> (hex), also added with the file's name and <paramref name="extra"/> to the content ID.</summary>
+    private static string Hash(IncrementalHash content, string file, byte[] bytes, string extra)
+    {
+        var hash = Convert.ToHexString(SHA256.HashData(bytes));
+        content.AppendData(Encoding.UTF8.GetBytes($"{Path.GetFileName(file)}:{hash}:{extra}\n"));
+        return hash;
     }
 
     /// <summary>The earliest revocation of <paramref name="certificate"/> that the store's CRLs record, or null.</summary>

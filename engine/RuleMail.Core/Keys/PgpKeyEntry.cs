@@ -9,33 +9,33 @@ namespace RuleMail.Keys;
 /// </summary>
 public sealed class PgpKeyEntry : KeyEntry
 {
-    private PgpKeyEntry(
-        PgpPublicKeyRing publicRing,
-        PgpSecretKeyRing? secretRing,
-        string? domainAlias,
-        IReadOnlyList<string> userIds,
-        IReadOnlyList<string> addresses,
-        IReadOnlyList<PgpSubkey> keys)
-        : base(
-            Convert.ToHexString(publicRing.GetPublicKey().GetFingerprint()),
-            addresses,
-            keys[0].Created,
-            keys[0].Expires)
+    private readonly Lazy<PgpPublicKeyRing> _publicRing;
+    private readonly Lazy<PgpSecretKeyRing?> _secretRing;
+
+    private PgpKeyEntry(PgpFacts facts, Lazy<PgpPublicKeyRing> publicRing, Lazy<PgpSecretKeyRing?> secretRing, string? domainAlias)
+        : base(facts.Fingerprint, facts.Addresses, facts.Keys[0].Created, facts.Keys[0].Expires)
     {
-        PublicRing = publicRing;
-        SecretRing = secretRing;
+        Facts = facts;
+        _publicRing = publicRing;
+        _secretRing = secretRing;
         DomainAlias = domainAlias;
-        UserIds = userIds;
-        Keys = keys;
+        UserIds = facts.UserIds;
+        Keys = facts.Keys;
     }
 
     public override KeyKind Kind => KeyKind.Pgp;
 
-    /// <summary>The public key ring as stored.</summary>
-    public PgpPublicKeyRing PublicRing { get; }
+    /// <summary>The public key ring as stored; parsed on first use.</summary>
+    public PgpPublicKeyRing PublicRing => _publicRing.Value;
 
-    /// <summary>The secret keys, still protected by the store passphrase; null when none are held.</summary>
-    internal PgpSecretKeyRing? SecretRing { get; }
+    /// <summary>The secret keys, still protected by the store passphrase; null when none are held. Parsed on first use.</summary>
+    internal PgpSecretKeyRing? SecretRing => _secretRing.Value;
+
+    /// <summary>Whether the key rings were parsed (a lookup that needs only the facts leaves them unparsed).</summary>
+    internal bool IsParsed => _publicRing.IsValueCreated;
+
+    /// <summary>What the verified self-signatures say (all that listing and lookups need).</summary>
+    internal PgpFacts Facts { get; }
 
     /// <summary>A domain whose every address this key serves when no key names the address itself.</summary>
     public string? DomainAlias { get; }
@@ -142,10 +142,34 @@ public sealed class PgpKeyEntry : KeyEntry
             keys.Add(Describe(subkey, secretRing, binding, revocation, isPrimary: false));
         }
 
-        return new PgpKeyEntry(publicRing, secretRing, domainAlias, userIds, addresses, keys);
+        var facts = new PgpFacts(Convert.ToHexString(primary.GetFingerprint()), userIds, addresses, keys);
+        return new PgpKeyEntry(facts, new(publicRing), new(secretRing), domainAlias);
     }
 
-    internal PgpKeyEntry WithDomainAlias(string? domainAlias) => Create(PublicRing, SecretRing, domainAlias);
+    /// <summary>
+    /// An entry from facts derived earlier from these key rings' bytes, which are parsed only when a ring itself is
+    /// asked for; the fingerprint is checked then, so facts that were not derived from these bytes are never paired with them.
+    /// </summary>
+    internal static PgpKeyEntry FromFacts(PgpFacts facts, Func<byte[]> publicRing, Func<byte[]?> secretRing, string? domainAlias) =>
+        new(
+            facts,
+            new(() => ParsePublic(facts, publicRing()), LazyThreadSafetyMode.ExecutionAndPublication),
+            new(() => secretRing() is { } secret ? new PgpSecretKeyRing(PgpUtilities.GetDecoderStream(new MemoryStream(secret))) : null, LazyThreadSafetyMode.ExecutionAndPublication),
+            domainAlias);
+
+    /// <summary>The same key serving another domain alias: nothing to verify again.</summary>
+    internal PgpKeyEntry WithDomainAlias(string? domainAlias) => new(Facts, _publicRing, _secretRing, domainAlias);
+
+    private static PgpPublicKeyRing ParsePublic(PgpFacts facts, byte[] content)
+    {
+        var ring = new PgpPublicKeyRing(PgpUtilities.GetDecoderStream(new MemoryStream(content)));
+        if (!string.Equals(Convert.ToHexString(ring.GetPublicKey().GetFingerprint()), facts.Fingerprint, StringComparison.Ordinal))
+        {
+            throw new KeyStoreException($"the key store's cached facts of {facts.Fingerprint} do not belong to its key ring; delete {KeyStoreCache.FileName} to rebuild them");
+        }
+
+        return ring;
+    }
 
     private static bool IsUserIdCertification(int type) =>
         type is PgpSignature.DefaultCertification or PgpSignature.NoCertification

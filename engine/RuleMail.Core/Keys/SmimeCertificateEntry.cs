@@ -13,49 +13,43 @@ public sealed class SmimeCertificateEntry : KeyEntry
     private const string EmailProtectionOid = "1.3.6.1.5.5.7.3.4";
     private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
 
-    private SmimeCertificateEntry(
-        X509Certificate2 certificate,
-        BcCertificate parsed,
-        IReadOnlyList<string> addresses,
-        KeyUsages usages,
-        bool hasPrivateKey,
-        DateTimeOffset? revokedAt)
-        : base(
-            Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256)),
-            addresses,
-            new DateTimeOffset(parsed.NotBefore, TimeSpan.Zero),
-            new DateTimeOffset(parsed.NotAfter, TimeSpan.Zero))
+    private readonly Lazy<X509Certificate2> _certificate;
+    private readonly Lazy<BcCertificate> _parsed;
+
+    private SmimeCertificateEntry(SmimeFacts facts, Lazy<X509Certificate2> certificate, Lazy<BcCertificate> parsed, bool hasPrivateKey, DateTimeOffset? revokedAt)
+        : base(facts.Fingerprint, facts.Addresses, facts.NotBefore, facts.NotAfter)
     {
-        Certificate = certificate;
-        Parsed = parsed;
-        Usages = usages;
+        Facts = facts;
+        _certificate = certificate;
+        _parsed = parsed;
         HasPrivateKey = hasPrivateKey;
         RevokedAt = revokedAt;
-        var keyUsage = parsed.GetKeyUsage();
-        IsCertificateAuthority = parsed.GetBasicConstraints() >= 0 && (keyUsage is null || keyUsage[5]);
-        _hasAltNameAddress = parsed.GetSubjectAlternativeNames()?.Any(n => n.Count == 2 && n[0] is int tag && tag == GeneralName.Rfc822Name) == true;
     }
-
-    private readonly bool _hasAltNameAddress;
 
     public override KeyKind Kind => KeyKind.Smime;
 
-    /// <summary>The certificate, for System.Security.Cryptography (never carries the private key).</summary>
-    public X509Certificate2 Certificate { get; }
+    /// <summary>The certificate, for System.Security.Cryptography (never carries the private key); parsed on first use.</summary>
+    public X509Certificate2 Certificate => _certificate.Value;
 
-    /// <summary>The same certificate parsed by BouncyCastle.</summary>
-    internal BcCertificate Parsed { get; }
+    /// <summary>The same certificate parsed by BouncyCastle; parsed on first use (apart from <see cref="Certificate"/>: most callers need one of them).</summary>
+    internal BcCertificate Parsed => _parsed.Value;
 
-    public override KeyUsages Usages { get; }
+    /// <summary>Whether a certificate object was made (a lookup that needs only the facts leaves them unmade).</summary>
+    internal bool IsParsed => _certificate.IsValueCreated || _parsed.IsValueCreated;
+
+    /// <summary>What was derived from the certificate's bytes (all that listing and lookups need).</summary>
+    internal SmimeFacts Facts { get; }
+
+    public override KeyUsages Usages => Facts.Usages;
 
     public override bool HasPrivateKey { get; }
 
     public override DateTimeOffset? RevokedAt { get; }
 
-    public bool IsCertificateAuthority { get; }
+    public bool IsCertificateAuthority => Facts.IsCertificateAuthority;
 
     /// <summary>An RSA key: S/MIME encryption to it is RSA key transport, the only kind RuleMail sends.</summary>
-    public bool IsRsa => Certificate.PublicKey.Oid.Value == KeyAlgorithmOids.Rsa;
+    public bool IsRsa => Facts.IsRsa;
 
     /// <summary>
     /// A CA certificate the admin imported: chains that reach it are trusted. A certificate that names a
@@ -63,25 +57,66 @@ public sealed class SmimeCertificateEntry : KeyEntry
     /// which says CA:TRUE) is that person's certificate, trusted for its own signatures only, so that
     /// importing a correspondent's certificate never lets it vouch for other addresses.
     /// </summary>
-    public bool IsTrustAnchor => IsCertificateAuthority && !_hasAltNameAddress;
+    public bool IsTrustAnchor => IsCertificateAuthority && !Facts.HasAltNameAddress;
 
-    public string Subject => Certificate.Subject;
+    public string Subject => Facts.Subject;
 
-    public string Issuer => Certificate.Issuer;
+    public string Issuer => Facts.Issuer;
 
-    public string SerialNumber => Certificate.SerialNumber;
+    public string SerialNumber => Facts.SerialNumber;
 
     public override string DisplayName => Subject;
 
     internal static SmimeCertificateEntry Create(X509Certificate2 certificate, bool hasPrivateKey, DateTimeOffset? revokedAt)
     {
         var parsed = new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(certificate.RawData);
-        return new SmimeCertificateEntry(certificate, parsed, ReadAddresses(parsed), ReadUsages(parsed), hasPrivateKey, revokedAt);
+        return new SmimeCertificateEntry(Derive(certificate, parsed), new(certificate), new(parsed), hasPrivateKey, revokedAt);
+    }
+
+    /// <summary>
+    /// An entry from facts derived earlier from <paramref name="der"/>, which is parsed only when the certificate itself
+    /// is asked for; its fingerprint is checked then, so facts that were not derived from these bytes are never paired with them.
+    /// </summary>
+    internal static SmimeCertificateEntry FromFacts(SmimeFacts facts, Func<byte[]> der, bool hasPrivateKey)
+    {
+        var checkedDer = new Lazy<byte[]>(() => Checked(facts, der()), LazyThreadSafetyMode.ExecutionAndPublication);
+        return new(
+            facts,
+            new(() => X509CertificateLoader.LoadCertificate(checkedDer.Value), LazyThreadSafetyMode.ExecutionAndPublication),
+            new(() => new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(checkedDer.Value), LazyThreadSafetyMode.ExecutionAndPublication),
+            hasPrivateKey,
+            revokedAt: null);
+    }
+
+    /// <summary>The facts of a certificate, as the store keeps them.</summary>
+    internal static SmimeFacts Derive(X509Certificate2 certificate, BcCertificate parsed)
+    {
+        var keyUsage = parsed.GetKeyUsage();
+        return new SmimeFacts(
+            Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256)),
+            ReadAddresses(parsed),
+            new DateTimeOffset(parsed.NotBefore, TimeSpan.Zero),
+            new DateTimeOffset(parsed.NotAfter, TimeSpan.Zero),
+            ReadUsages(parsed),
+            parsed.GetBasicConstraints() >= 0 && (keyUsage is null || keyUsage[5]),
+            parsed.GetSubjectAlternativeNames()?.Any(n => n.Count == 2 && n[0] is int tag && tag == GeneralName.Rfc822Name) == true,
+            certificate.PublicKey.Oid.Value == KeyAlgorithmOids.Rsa,
+            certificate.Subject,
+            certificate.Issuer,
+            certificate.SerialNumber,
+            Convert.ToHexString(parsed.SerialNumber.ToByteArray()),
+            NameKeys.Of(parsed.SubjectDN));
     }
 
     /// <summary>The same entry with another private-key or revocation state.</summary>
     internal SmimeCertificateEntry With(bool hasPrivateKey, DateTimeOffset? revokedAt) =>
-        new(Certificate, Parsed, Addresses, Usages, hasPrivateKey, revokedAt);
+        new(Facts, _certificate, _parsed, hasPrivateKey, revokedAt);
+
+    /// <summary><paramref name="der"/>, when its SHA-256 is the fingerprint the facts claim (the fingerprint of a certificate is the SHA-256 of its DER).</summary>
+    private static byte[] Checked(SmimeFacts facts, byte[] der) =>
+        string.Equals(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der)), facts.Fingerprint, StringComparison.Ordinal)
+            ? der
+            : throw new KeyStoreException($"the key store's cached facts of {facts.Fingerprint} do not belong to its certificate; delete {KeyStoreCache.FileName} to rebuild them");
 
     /// <summary>subjectAltName rfc822Name entries; the subject's emailAddress only when there are none.</summary>
     private static List<string> ReadAddresses(BcCertificate certificate)

@@ -82,7 +82,7 @@ public sealed class StoreFolderTests(OpenSslKeys openssl, GpgKeys gpg) : IClassF
         Assert.Contains(KeyStoreFolder.MarkerFile, files);
         Assert.All(
             files.Where(f => f != KeyStoreFolder.MarkerFile),
-            f => Assert.Matches(@"^(smime/[0-9A-F]{64}\.(crt|key)|crl/[0-9A-F]{64}\.crl|pgp/[0-9A-F]{40}\.(pub\.asc|sec\.asc|json))$", f));
+            f => Assert.Matches(@"^(smime/[0-9A-F]{64}\.(crt|key)|crl/[0-9A-F]{64}\.crl|pgp/[0-9A-F]{40}\.(pub\.asc|sec\.asc|json)|\.rulemail\.lock|\.rulemail-cache)$", f));
     }
 
     private TestStore Filled()

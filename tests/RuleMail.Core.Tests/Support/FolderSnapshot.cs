@@ -1,6 +1,9 @@
 namespace RuleMail.Core.Tests.Support;
 
-/// <summary>Every file under a folder (relative name and bytes), to prove a failed operation changed nothing.</summary>
+/// <summary>
+/// Every file under a folder (relative name and bytes), to prove a failed operation changed nothing. A key store's lock
+/// file and its cache of derived facts are left out: they are not its content, and any read may write the cache.
+/// </summary>
 internal sealed class FolderSnapshot
 {
     private FolderSnapshot(SortedDictionary<string, byte[]> files) => Files = files;
@@ -14,7 +17,13 @@ internal sealed class FolderSnapshot
         {
             foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
             {
-                files[Path.GetRelativePath(root, file)] = File.ReadAllBytes(file);
+                var name = Path.GetRelativePath(root, file);
+                if (name is ".rulemail.lock" or ".rulemail-cache")
+                {
+                    continue;
+                }
+
+                files[name] = File.ReadAllBytes(file);
             }
         }
 
@@ -32,3 +41,4 @@ internal sealed class FolderSnapshot
             $"the folder changed: added [{string.Join(", ", added)}], removed [{string.Join(", ", removed)}], changed [{string.Join(", ", changed)}]");
     }
 }
+

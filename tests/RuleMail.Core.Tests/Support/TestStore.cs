@@ -50,11 +50,5 @@ internal sealed class TestStore : IDisposable
     public void Dispose()
     {
         _folder.Dispose();
-
-        // KeyStoreFolder keeps its writers' lock file in the temp folder, named after the store's path, and
-        // never deletes it (deleting a lock file races with a waiting writer). Hundreds of test stores per
-        // run would leave hundreds of them; this one's path is gone now, so no writer can be waiting.
-        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(Directory))))[..24];
-        File.Delete(Path.Combine(Path.GetTempPath(), $"rulemail-keystore-{key}.lock"));
     }
 }
