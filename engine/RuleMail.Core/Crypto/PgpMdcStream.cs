@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace RuleMail.Crypto;
@@ -19,10 +20,14 @@ internal sealed class PgpMdcStream : Stream
 
     private readonly Stream _decrypted;
     private readonly IncrementalHash _sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-    private readonly byte[] _buffer = new byte[64 * 1024];
+    // Pooled, not allocated per message (64 KB zeroed by the allocator, then wiped again): the part that held plaintext
+    // is wiped before it goes back to the pool, so no other user of the pool ever sees it.
+    private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
     private int _start;
     private int _end;
+    private int _used;
     private bool _ended;
+    private bool _disposed;
 
     /// <summary>Reads and hashes the prefix at once; a stream too short to hold it throws <see cref="EndOfStreamException"/>.</summary>
     public PgpMdcStream(Stream decrypted, int blockSize)
@@ -52,6 +57,7 @@ internal sealed class PgpMdcStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (buffer.IsEmpty)
         {
             return 0;
@@ -105,9 +111,11 @@ internal sealed class PgpMdcStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
-            CryptographicOperations.ZeroMemory(_buffer);
+            _disposed = true;
+            CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, _used));
+            ArrayPool<byte>.Shared.Return(_buffer);
             _sha1.Dispose();
             _decrypted.Dispose();
         }
@@ -134,6 +142,7 @@ internal sealed class PgpMdcStream : Stream
             }
 
             _end += read;
+            _used = Math.Max(_used, _end);
         }
     }
 }
