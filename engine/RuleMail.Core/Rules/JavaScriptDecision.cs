@@ -32,14 +32,15 @@ internal static class JavaScriptDecision
             return null;
         }
 
-        if (value is not JsObject decision)
+        // A part of the frozen message is a plain object to the script, so it is read like one.
+        if (value is not (JsObject or JavaScriptFrozenObject))
         {
             error = $"decide() must return a decision object, null or undefined, not {Describe(value)}";
             return null;
         }
 
         var problems = new List<(string Key, string Message)>();
-        var result = DecisionKeys.Read(Entries(decision, 0), problems);
+        var result = DecisionKeys.Read(Entries((ObjectInstance)value, 0), problems);
         if (problems.Count > 0)
         {
             error = "decide() returned a bad decision: " + string.Join("; ", problems.Select(p => $"{p.Key}: {p.Message}"));
@@ -49,7 +50,7 @@ internal static class JavaScriptDecision
         return result;
     }
 
-    private static List<KeyValuePair<string, object?>> Entries(JsObject obj, int depth)
+    private static List<KeyValuePair<string, object?>> Entries(ObjectInstance obj, int depth)
     {
         var entries = new List<KeyValuePair<string, object?>>();
         foreach (var (key, property) in obj.GetOwnProperties())
@@ -106,7 +107,7 @@ internal static class JavaScriptDecision
             return value switch
             {
                 JsArray => Array.Empty<object?>(),
-                JsObject => Array.Empty<KeyValuePair<string, object?>>(),
+                JsObject or JavaScriptFrozenObject => Array.Empty<KeyValuePair<string, object?>>(),
                 _ => new Unsupported(Describe(value)),
             };
         }
@@ -114,7 +115,7 @@ internal static class JavaScriptDecision
         return value switch
         {
             JsArray array => Elements(array, depth + 1),
-            JsObject obj => Entries(obj, depth + 1),
+            JsObject or JavaScriptFrozenObject => Entries((ObjectInstance)value, depth + 1),
             _ => new Unsupported(Describe(value)),
         };
     }
