@@ -117,7 +117,9 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
 
                     plaintext.SetLength(0);
                     contentInfo.Position = 0;
-                    var content = EnvelopedParser(contentInfo)!.GetEncryptedContentInfo().GetEncryptedContent(Asn1Tags.OctetString);
+                    var again = EnvelopedParser(contentInfo)!;
+                    _ = again.GetRecipientInfos().ToAsn1Object(); // The parser reads in order: the recipients come first.
+                    var content = again.GetEncryptedContentInfo().GetEncryptedContent(Asn1Tags.OctetString);
                     using var symmetric = StreamedCipher(algorithm);
                     using var decryptor = symmetric.CreateDecryptor(contentKey, iv);
                     using var decrypting = new CryptoStream(((Asn1OctetStringParser)content).GetOctetStream(), decryptor, CryptoStreamMode.Read);
