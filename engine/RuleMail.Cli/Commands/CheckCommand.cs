@@ -32,7 +32,7 @@ internal static class CheckCommand
             // The message it returns may still read from the file, so the file stays open while the verdict is used.
             using var spool = path is null ? StandardInput.Spool(console) : null;
             using var raw = spool?.Open() ?? Open(path!);
-            var verdict = analysis.Analyse(raw, config.AccountAddress(parse.GetValue(account), from: null));
+            using var verdict = analysis.Analyse(raw, config.AccountAddress(parse.GetValue(account), from: null));
             if (parse.GetValue(output) is { } target)
             {
                 verdict.Message.WriteTo(Path.GetFullPath(target, console.WorkingDirectory));

@@ -44,7 +44,7 @@ public sealed class IncomingAnalysis
     /// <summary>The rule set that judges the next message.</summary>
     public RuleSet Rules => _rules.Current;
 
-    /// <summary>Judges one message as received.</summary>
+    /// <summary>Judges one message as received. Dispose the verdict when done with its message (it may own temporary files).</summary>
     /// <param name="raw">
     /// The message from its current position to its end, seekable; it is read in place (the verdict's message may keep
     /// referring to it), so keep it open while the verdict is used.
@@ -71,13 +71,21 @@ public sealed class IncomingAnalysis
 
         var size = raw.Length - raw.Position;
         var report = _security.Inspect(raw, accountAddress);
-        if (_provePassphrase)
+        try
         {
-            // A wrong passphrase would make "cannot be decrypted" of mail that can be: it is an error, never a verdict.
-            Store.VerifyPassphrase();
-        }
+            if (_provePassphrase)
+            {
+                // A wrong passphrase would make "cannot be decrypted" of mail that can be: it is an error, never a verdict.
+                Store.VerifyPassphrase();
+            }
 
-        var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, RuleMessage.Incoming, accountAddress, size), RuleDirection.Incoming);
-        return new IncomingVerdict(report.Security, report.Message, size, evaluation);
+            var evaluation = rules.Evaluate(RuleMessage.From(report.Message, report.Security, RuleMessage.Incoming, accountAddress, size), RuleDirection.Incoming);
+            return new IncomingVerdict(report.Security, report.Message, size, evaluation) { Report = report };
+        }
+        catch
+        {
+            report.Dispose();
+            throw;
+        }
     }
 }

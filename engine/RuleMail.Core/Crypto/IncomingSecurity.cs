@@ -17,9 +17,25 @@ public sealed class IncomingSecurity
     private readonly SmimeDecryption _smimeDecryption;
     private readonly PgpIncoming _pgp;
 
+    /// <summary>
+    /// Protected content whose stored (encoded) size is above this many bytes is decoded, decrypted and hashed through
+    /// temporary files (<see cref="Spool"/>) rather than arrays: a 100 MB message then costs little more memory than a
+    /// small one. Below it the in-memory path is faster.
+    /// </summary>
+    public const long DefaultStreamAbove = 4 * 1024 * 1024;
+
+    private readonly long _streamAbove;
+
     public IncomingSecurity(KeyStore store, SecurityPolicy? policy = null)
+        : this(store, policy, DefaultStreamAbove)
+    {
+    }
+
+    /// <param name="streamAbove">The size above which content is streamed (<see cref="DefaultStreamAbove"/>); tests lower it.</param>
+    internal IncomingSecurity(KeyStore store, SecurityPolicy? policy, long streamAbove)
     {
         ArgumentNullException.ThrowIfNull(store);
+        _streamAbove = streamAbove;
         Policy = policy ?? SecurityPolicy.Default;
         _smimeSignatures = new SmimeSignatureCheck(store, Policy);
         _smimeDecryption = new SmimeDecryption(store, Policy);
@@ -112,22 +128,39 @@ public sealed class IncomingSecurity
             OwnHeaders.Remove(message.Body.Headers);
         }
 
+        var spools = new List<Spool>();
         try
         {
-            return InspectRoot(message, accountAddress);
+            return InspectRoot(message, accountAddress, spools) with { Spools = spools };
         }
 #pragma warning disable CA1031 // One bad message must never stop the others: any surprise becomes a result.
         catch (Exception e) when (e is not (OutOfMemoryException or KeyStoreException))
 #pragma warning restore CA1031
         {
+            Release(spools);
             // Keep what the root says it is: an encrypted message fails on its encryption, a signed one on its signature.
             var failure = SecurityOutcome.Failed(SecurityComments.Malformed(e.Message.Split('\n')[0].TrimEnd('.')));
             var (type, encrypted) = Shape(message.Body);
             return new IncomingReport(encrypted ? new SecurityResult(type, null, failure) : new SecurityResult(type, failure, null), message);
         }
+        catch
+        {
+            Release(spools);
+            throw;
+        }
     }
 
-    private IncomingReport InspectRoot(MimeMessage message, string? accountAddress)
+    private static void Release(List<Spool> spools)
+    {
+        foreach (var spool in spools)
+        {
+            spool.Dispose();
+        }
+
+        spools.Clear();
+    }
+
+    private IncomingReport InspectRoot(MimeMessage message, string? accountAddress, List<Spool> spools)
     {
         var sender = SoleSender(message, out var senderProblem);
         IReadOnlyList<string> senders = sender is null ? [] : [sender];
@@ -137,8 +170,40 @@ public sealed class IncomingSecurity
         SecurityOutcome? encryption = null;
         SecurityOutcome? sign = null;
 
-        // 1. Encryption, at the root only.
-        if (Pkcs7Content(message.Body, out var cmsType) is { } cms && cmsType != SmimeDecryption.SignedDataOid)
+        // 1. Encryption, at the root only. Large enveloped-data goes through spool files: decoded once into one, decrypted
+        //    into another, parsed from there; whatever that path does not read takes the in-memory path below.
+        var streamed = false;
+        if (LargeEnveloped(message.Body, spools) is { } large)
+        {
+            type = SecurityResult.SmimeType;
+            var plaintext = Spool.Create(SpoolFolder);
+            spools.Add(plaintext);
+            if (_smimeDecryption.DecryptLarge(large.Stream, plaintext.Stream, RecipientOrder.Preferred(message, accountAddress)) is { } opened)
+            {
+                large.Dispose(); // The ciphertext is not needed any more: free its disk space at once.
+                streamed = true;
+                encryption = opened.Outcome;
+                if (!opened.Decrypted)
+                {
+                    plaintext.Dispose();
+                    return Report(type, null, encryption, view);
+                }
+
+                view = SignedContent.WithBody(message, Inner(plaintext.Stream, ref damaged));
+            }
+            else
+            {
+                large.Dispose();
+                plaintext.Dispose();
+                type = null;
+            }
+        }
+
+        if (streamed)
+        {
+            // Decrypted above, from the spool.
+        }
+        else if (Pkcs7Content(message.Body, out var cmsType) is { } cms && cmsType != SmimeDecryption.SignedDataOid)
         {
             type = SecurityResult.SmimeType;
             if (cmsType is null)
@@ -278,6 +343,57 @@ public sealed class IncomingSecurity
     /// Decrypted or unwrapped bytes as the view's body, bounded like a message before they are parsed; on a bound or
     /// a parse failure the body is empty and <paramref name="damaged"/> says why.
     /// </summary>
+    private MimeEntity Inner(Stream spool, ref string? damaged)
+    {
+        spool.Position = 0;
+        if (StructureScan.Run(spool, Policy).Problem is { } problem)
+        {
+            damaged ??= $"the protected content: {problem}";
+            return new TextPart("plain") { Text = string.Empty };
+        }
+
+        spool.Position = 0;
+        try
+        {
+            return Clean(MimeEntity.Load(ParserOptions, spool, persistent: true));
+        }
+        catch (FormatException e)
+        {
+            damaged ??= $"the protected content cannot be parsed ({e.Message.TrimEnd('.')})";
+            return new TextPart("plain") { Text = string.Empty };
+        }
+    }
+
+    /// <summary>Where spool files go: the system's temporary folder (the host's spool folder is its own).</summary>
+    private static string? SpoolFolder => null;
+
+    /// <summary>
+    /// A root application/(x-)pkcs7-mime part larger than the streaming threshold, decoded once into a spool file, when
+    /// it holds enveloped-data; null otherwise (the spool, if one was made, is released).
+    /// </summary>
+    private Spool? LargeEnveloped(MimeEntity? body, List<Spool> spools)
+    {
+        if (body is not MimePart part || !IsPkcs7Mime(part) || SignedContent.StoredSize(part) is not { } size || size <= _streamAbove)
+        {
+            return null;
+        }
+
+        var spool = Spool.Create(SpoolFolder);
+        spools.Add(spool);
+        SignedContent.DecodeTo(part, spool.Stream);
+        if (SmimeDecryption.ContentType(spool.Stream) == SmimeDecryption.EnvelopedDataOid)
+        {
+            return spool;
+        }
+
+        spool.Dispose();
+        return null;
+    }
+
+    private static bool IsPkcs7Mime(MimePart part) =>
+        part.ContentType.MimeType.Equals("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) ||
+        part.ContentType.MimeType.Equals("application/x-pkcs7-mime", StringComparison.OrdinalIgnoreCase);
+
     private MimeEntity Inner(byte[] bytes, ref string? damaged)
     {
         using (var scanned = new MemoryStream(bytes, writable: false))
@@ -319,8 +435,16 @@ public sealed class IncomingSecurity
                     return (SecurityOutcome.Failed(SecurityComments.Malformed("a multipart/signed needs exactly the content and the signature")), view, type);
                 }
 
-                var content = SignedContent.Canonical(signed[0]);
                 var signature = SignedContent.Decoded(signaturePart);
+                if (!isPgp && SignedContent.StoredSize(signed[0]) > _streamAbove)
+                {
+                    // Large signed content is hashed as it is written, never copied into an array.
+                    var signedEntity = signed[0];
+                    var streamed = _smimeSignatures.VerifyDetached(SignedContent.CanonicalDigest(signedEntity), () => SignedContent.Canonical(signedEntity), signature, senders);
+                    return (streamed, view, type);
+                }
+
+                var content = SignedContent.Canonical(signed[0]);
                 var outcome = isPgp
                     ? _pgp.VerifyDetached(content, signature, senders)
                     : _smimeSignatures.VerifyDetached(content, signature, senders);

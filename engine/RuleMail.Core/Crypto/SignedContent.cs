@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using MimeKit;
 using MimeKit.IO;
 
@@ -15,6 +16,67 @@ internal static class SignedContent
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Dos;
         return Exactly(target => entity.WriteTo(options, target));
+    }
+
+    /// <summary>
+    /// The digest of <see cref="Canonical"/>'s bytes, written straight into the hash: a large entity (read from its spool
+    /// or the raw message file) is never copied into an array. Each algorithm is computed once per <paramref name="entity"/>.
+    /// </summary>
+    public static Func<HashAlgorithmName, byte[]> CanonicalDigest(MimeEntity entity)
+    {
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = NewLineFormat.Dos;
+        var digests = new Dictionary<HashAlgorithmName, byte[]>();
+        return name =>
+        {
+            if (!digests.TryGetValue(name, out var digest))
+            {
+                using var hashing = new HashingStream(name);
+                entity.WriteTo(options, hashing);
+                digests[name] = digest = hashing.Digest();
+            }
+
+            return digest;
+        };
+    }
+
+    /// <summary>
+    /// The encoded size of an entity's leaf contents as they are stored (no copy, no decoding): whether it is large
+    /// enough for the streamed path. Null when a content's length is not known without reading it.
+    /// </summary>
+    public static long? StoredSize(MimeEntity entity)
+    {
+        switch (entity)
+        {
+            case MimePart { Content: null }:
+                return 0;
+            case MimePart { Content.Stream: { CanSeek: true } stream }:
+                return stream.Length;
+            case Multipart multipart:
+                long total = 0;
+                foreach (var child in multipart)
+                {
+                    if (StoredSize(child) is not { } size)
+                    {
+                        return null;
+                    }
+
+                    total += size;
+                }
+
+                return total;
+            case MessagePart { Message.Body: { } body }:
+                return StoredSize(body);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Decodes a leaf part's content into <paramref name="target"/> (base64 or quoted-printable undone) and rewinds it.</summary>
+    public static void DecodeTo(MimePart part, Stream target)
+    {
+        part.Content?.DecodeTo(target);
+        target.Position = 0;
     }
 
     /// <summary>The decoded content of a leaf part (base64 or quoted-printable undone).</summary>
@@ -56,5 +118,47 @@ internal static class SignedContent
             .Select(h => h.Clone()));
         copy.Body = body;
         return copy;
+    }
+
+    /// <summary>A write-only stream that hashes what is written to it.</summary>
+    private sealed class HashingStream(HashAlgorithmName name) : Stream
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(name);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public byte[] Digest() => _hash.GetHashAndReset();
+
+        public override void Write(byte[] buffer, int offset, int count) => _hash.AppendData(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => _hash.AppendData(buffer);
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _hash.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 }

@@ -3,6 +3,9 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
+using Org.BouncyCastle.Asn1;
+using ContentInfoParser = Org.BouncyCastle.Asn1.Cms.ContentInfoParser;
+using EnvelopedDataParser = Org.BouncyCastle.Asn1.Cms.EnvelopedDataParser;
 using RuleMail.Keys;
 
 namespace RuleMail.Crypto;
@@ -50,6 +53,146 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
     }
 
+    /// <summary>
+    /// Opens enveloped-data too large to hold in memory: <paramref name="contentInfo"/> (the decoded CMS, on a spool) is
+    /// read with BouncyCastle's streaming ASN.1 parser and its content decrypted with .NET's AES/3DES (OpenSSL) straight
+    /// into <paramref name="plaintext"/>, which holds the plaintext, rewound, on success and is emptied otherwise. The
+    /// same key order, attempt limit, facts and comments as <see cref="Decrypt"/>. Null when the message uses what this
+    /// path does not read (a recipient other than RSA key transport, a cipher other than AES-CBC or 3DES): the caller
+    /// then takes the in-memory path, so no message is judged differently for its size.
+    /// </summary>
+    public (SecurityOutcome Outcome, bool Decrypted)? DecryptLarge(Stream contentInfo, Stream plaintext, IReadOnlyList<string> preferred)
+    {
+        List<AuthEnvelopedData.Recipient> recipients;
+        string algorithm;
+        byte[] iv;
+        try
+        {
+            contentInfo.Position = 0;
+            var enveloped = EnvelopedParser(contentInfo);
+            if (enveloped is null)
+            {
+                return null;
+            }
+
+            recipients = [];
+            foreach (var info in Asn1Set.GetInstance(enveloped.GetRecipientInfos().ToAsn1Object()))
+            {
+                if (info.ToAsn1Object() is not Asn1Sequence keyTransport)
+                {
+                    return null;
+                }
+
+                recipients.Add(AuthEnvelopedData.Recipient.Read(new AsnReader(keyTransport.GetDerEncoded(), AsnEncodingRules.DER).ReadSequence()));
+            }
+
+            var encrypted = enveloped.GetEncryptedContentInfo();
+            algorithm = encrypted.ContentEncryptionAlgorithm.Algorithm.Id;
+            if (!StreamedKeySizes.ContainsKey(algorithm) || encrypted.ContentEncryptionAlgorithm.Parameters is not Asn1OctetString parameters)
+            {
+                return null;
+            }
+
+            iv = parameters.GetOctets();
+        }
+        catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException or ArgumentException or CryptographicException or AsnContentException)
+        {
+            return null; // Damaged or unusual: the in-memory path says what is wrong, in its words.
+        }
+
+        var cipher = CmsAlgorithms.CipherOf(algorithm);
+        var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.None };
+        var pairs = Pairs(recipients, r => r.Identity, AuthEnvelopedData.Recipient.IdentitiesOf, preferred);
+        try
+        {
+            var (outcome, opened) = TryKeys(facts, pairs, _rsaKeys, (candidate, recipient, key) =>
+            {
+                var contentKey = key.Decrypt(recipient.EncryptedKey, recipient.Padding);
+                try
+                {
+                    if (contentKey.Length != StreamedKeySizes[algorithm])
+                    {
+                        throw new CryptographicException("the content key has the wrong size");
+                    }
+
+                    plaintext.SetLength(0);
+                    contentInfo.Position = 0;
+                    var again = EnvelopedParser(contentInfo)!;
+                    _ = again.GetRecipientInfos().ToAsn1Object(); // The parser reads in order: the recipients come first.
+                    var content = again.GetEncryptedContentInfo().GetEncryptedContent(Asn1Tags.OctetString);
+                    using var symmetric = StreamedCipher(algorithm);
+                    using var decryptor = symmetric.CreateDecryptor(contentKey, iv);
+                    using var decrypting = new CryptoStream(((Asn1OctetStringParser)content).GetOctetStream(), decryptor, CryptoStreamMode.Read);
+                    decrypting.CopyTo(plaintext, 81920);
+                }
+                catch (CryptographicException)
+                {
+                    plaintext.SetLength(0);
+                    throw;
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(contentKey);
+                }
+
+                plaintext.Position = 0;
+                return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: false) }, plaintext);
+            });
+            return (outcome, opened is not null);
+        }
+        catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException)
+        {
+            plaintext.SetLength(0);
+            return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), false);
+        }
+    }
+
+    /// <summary>Content encryption the streamed path decrypts, with its key size in bytes.</summary>
+    private static readonly Dictionary<string, int> StreamedKeySizes = new(StringComparer.Ordinal)
+    {
+        ["2.16.840.1.101.3.4.1.2"] = 16,
+        ["2.16.840.1.101.3.4.1.22"] = 24,
+        ["2.16.840.1.101.3.4.1.42"] = 32,
+        ["1.2.840.113549.3.7"] = 24,
+    };
+
+    private static SymmetricAlgorithm StreamedCipher(string algorithm)
+    {
+#pragma warning disable CA5350 // Legacy ciphers still decrypt old mail (DESIGN.md's policy); the comment names them as legacy.
+        SymmetricAlgorithm cipher = algorithm == "1.2.840.113549.3.7" ? TripleDES.Create() : Aes.Create();
+#pragma warning restore CA5350
+        cipher.Mode = CipherMode.CBC;
+        cipher.Padding = PaddingMode.PKCS7;
+        return cipher;
+    }
+
+    /// <summary>The enveloped-data of a ContentInfo read as a stream, or null when it holds another type.</summary>
+    private static EnvelopedDataParser? EnvelopedParser(Stream contentInfo)
+    {
+        var info = new ContentInfoParser(new Asn1StreamParser(contentInfo).ReadObject() as Asn1SequenceParser ?? throw new IOException("not a ContentInfo"));
+        return info.ContentType.Id == EnvelopedDataOid
+            ? new EnvelopedDataParser((Asn1SequenceParser)info.GetContent(Asn1Tags.Sequence))
+            : null;
+    }
+
+    /// <summary>The CMS content type of a ContentInfo on a stream (read from its first bytes, then rewound), or null when it is not one.</summary>
+    public static string? ContentType(Stream contentInfo)
+    {
+        try
+        {
+            contentInfo.Position = 0;
+            return new Asn1StreamParser(contentInfo).ReadObject() is Asn1SequenceParser sequence ? new ContentInfoParser(sequence).ContentType?.Id : null;
+        }
+        catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException or ArgumentException)
+        {
+            return null;
+        }
+        finally
+        {
+            contentInfo.Position = 0;
+        }
+    }
+
     private (SecurityOutcome, byte[]?) DecryptEnveloped(byte[] contentInfo, IReadOnlyList<string> preferred)
     {
         var cms = new EnvelopedCms();
@@ -90,12 +233,13 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
     /// message or throws a <see cref="CryptographicException"/> to go on with the next pair. Key objects come from
     /// <paramref name="keys"/> and go back to it.
     /// </summary>
-    private (SecurityOutcome, byte[]?) TryKeys<TRecipient, TKey>(
+    private (SecurityOutcome, TResult?) TryKeys<TRecipient, TKey, TResult>(
         SecurityOutcome facts,
         IEnumerable<(SmimeCertificateEntry Candidate, TRecipient Recipient)> pairs,
         SmimeKeyPool<TKey> keys,
-        Func<SmimeCertificateEntry, TRecipient, TKey, (SecurityOutcome, byte[]?)> attempt)
+        Func<SmimeCertificateEntry, TRecipient, TKey, (SecurityOutcome, TResult?)> attempt)
         where TKey : AsymmetricAlgorithm
+        where TResult : class
     {
         var attempts = 0;
         CryptographicException? failure = null;

@@ -38,11 +38,32 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
     public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyCollection<string> senders)
     {
-        if (CmsSignedData.TryRead(signature) is { Content: null } read && JudgeRead(read, content, senders) is { } judged)
+        if (CmsSignedData.TryRead(signature) is { Content: null } read && JudgeRead(read, hash => CryptographicOperations.HashData(hash, content), senders) is { } judged)
         {
             return judged;
         }
 
+        return JudgeDetached(content, signature, senders);
+    }
+
+    /// <summary>
+    /// Verifies a detached signature over content too large to copy into an array: <paramref name="digestOf"/> hashes it
+    /// as a stream. Judged by the same code as <see cref="VerifyDetached(byte[], byte[], IReadOnlyCollection{string})"/>;
+    /// only when that path cannot decide alone is the content materialised (<paramref name="content"/>) for SignedCms,
+    /// so every outcome and reason is the same as for a small message.
+    /// </summary>
+    public SecurityOutcome VerifyDetached(Func<HashAlgorithmName, byte[]> digestOf, Func<byte[]> content, byte[] signature, IReadOnlyCollection<string> senders)
+    {
+        if (CmsSignedData.TryRead(signature) is { Content: null } read && JudgeRead(read, digestOf, senders) is { } judged)
+        {
+            return judged;
+        }
+
+        return JudgeDetached(content(), signature, senders);
+    }
+
+    private SecurityOutcome JudgeDetached(byte[] content, byte[] signature, IReadOnlyCollection<string> senders)
+    {
         var cms = new SignedCms(new ContentInfo(content), detached: true);
         try
         {
@@ -59,7 +80,8 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     /// <summary>Verifies opaque signed-data; on success of decoding, <paramref name="content"/> is what was signed.</summary>
     public SecurityOutcome VerifyOpaque(byte[] signedData, IReadOnlyCollection<string> senders, out byte[]? content)
     {
-        if (CmsSignedData.TryRead(signedData) is { Content: { } encapsulated } read && JudgeRead(read, encapsulated, senders) is { } judged)
+        if (CmsSignedData.TryRead(signedData) is { Content: { } encapsulated } read
+            && JudgeRead(read, hash => CryptographicOperations.HashData(hash, encapsulated), senders) is { } judged)
         {
             content = encapsulated;
             return judged;
@@ -129,7 +151,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     /// Null when this path cannot decide alone: an unusual limit, algorithm or certificate, or any signature that does not
     /// check out, which SignedCms then judges as before, so a failure always gets the same reason.
     /// </summary>
-    private SecurityOutcome? JudgeRead(CmsSignedData data, byte[] content, IReadOnlyCollection<string> senders)
+    private SecurityOutcome? JudgeRead(CmsSignedData data, Func<HashAlgorithmName, byte[]> digestOf, IReadOnlyCollection<string> senders)
     {
         if (data.Certificates.Count > MaxEmbeddedCertificates || data.Signers.Count == 0 || data.Signers.Count > policy.MaxSignatures)
         {
@@ -158,7 +180,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
                 return null;
             }
 
-            var outcome = Judge(certificate, signer.Digest.Oid, signer.Signature.Oid, () => CheckSignature(signer, certificate, content), Embedded, senders);
+            var outcome = Judge(certificate, signer.Digest.Oid, signer.Signature.Oid, () => CheckSignature(signer, certificate, digestOf), Embedded, senders);
             if (outcome is null)
             {
                 return null;
@@ -176,7 +198,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
     }
 
     /// <summary>True when the signature checks out with the certificate's cached key; null when this path cannot say so.</summary>
-    private static bool? CheckSignature(CmsSignedData.Signer signer, SmimeSignerCertificate certificate, byte[] content)
+    private static bool? CheckSignature(CmsSignedData.Signer signer, SmimeSignerCertificate certificate, Func<HashAlgorithmName, byte[]> digestOf)
     {
         var digest = CmsAlgorithms.DigestName(signer.Digest.Oid);
         HashAlgorithmName? hashName = digest switch
@@ -192,7 +214,7 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
             return null;
         }
 
-        var contentDigest = CryptographicOperations.HashData(hash, content);
+        var contentDigest = digestOf(hash);
         byte[] signedDigest;
         if (signer.SignedAttributes is { } attributes)
         {

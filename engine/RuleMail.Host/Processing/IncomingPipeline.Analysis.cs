@@ -73,7 +73,7 @@ internal sealed partial class IncomingPipeline
         {
             // The analysis parses the spool itself: unparseable mail is a "damaged" result (quarantined by the default
             // rules on its first attempt), not an exception retried eight times. The spool stays open meanwhile.
-            var verdict = services.Incoming.Analyse(spool, account.Address);
+            using var verdict = services.Incoming.Analyse(spool, account.Address);
             services.AnalysisFault?.Invoke(verdict);
             var decision = verdict.Decision;
             var entry = NewEntry(message, source.Folder, hash, now) with

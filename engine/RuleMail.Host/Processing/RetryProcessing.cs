@@ -114,7 +114,7 @@ internal sealed class RetryProcessing(HostServices services, AccountConfig accou
         }
 
         spool.Position = 0;
-        var verdict = services.Incoming.Analyse(spool, account.Address);
+        using var verdict = services.Incoming.Analyse(spool, account.Address);
         var securityJson = ContractJson.Serialize(verdict.Security);
         var decisionJson = DecisionJson.Serialize(verdict.Decision);
         if (SameJson(securityJson, entry.SecurityJson) && SameJson(decisionJson, entry.DecisionJson))

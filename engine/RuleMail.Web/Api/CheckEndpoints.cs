@@ -44,7 +44,7 @@ internal static class CheckEndpoints
             return refusal;
         }
 
-        var verdict = analysis.Analyse(body!, config.AccountAddress(account, from: null));
+        using var verdict = analysis.Analyse(body!, config.AccountAddress(account, from: null));
         // Webhook URLs redacted: an agent checks mail, it does not read the rules' credentials.
         var document = CheckDocument.From(verdict.Security, verdict.Rules).Redacted();
         if (@out == "mime" && Integrity.Held(verdict.Security))

@@ -173,7 +173,7 @@ internal static class RulesEndpoints
         if (way == RuleDirection.Incoming)
         {
             var address = config.AccountAddress(account, from: null);
-            var verdict = rules is null ? incoming.Analyse(body, address) : incoming.Analyse(body, address, rules);
+            using var verdict = rules is null ? incoming.Analyse(body, address) : incoming.Analyse(body, address, rules);
             return TypedResults.Ok(RuleTestDocument.From(RuleDirection.Incoming, verdict.Security, verdict.Rules).Redacted());
         }
 

@@ -157,7 +157,7 @@ internal static class PipelineChild
             var size = spool.Length;
             spool.Position = 0;
             var parsed = await Step("parse (MimeMessage.LoadAsync, persistent)", () => MimeMessage.LoadAsync(spool, persistent: true));
-            var inspected = await Step("decrypt/verify (IncomingSecurity.Inspect)", () => Task.FromResult(security.Inspect(parsed, Address)));
+            using var inspected = await Step("decrypt/verify (IncomingSecurity.Inspect)", () => Task.FromResult(security.Inspect(parsed, Address)));
             var model = await Step("rule model (RuleMessage.From)",
                 () => Task.FromResult(RuleMessage.From(inspected.Message, inspected.Security, "incoming", Address, size)));
             await Step("rules (RuleSet.Evaluate)", () => Task.FromResult(services.Rules.Evaluate(model, RuleDirection.Incoming)));

@@ -1,0 +1,45 @@
+namespace RuleMail.Crypto;
+
+/// <summary>
+/// A temporary file for content too large to hold in memory: the decoded CMS of a large S/MIME part, or the plaintext
+/// decrypted from it. Decrypted plaintext is sensitive, so the file is readable by this user only (0600) and is deleted
+/// when it is disposed (and by the system when the process dies, <see cref="FileOptions.DeleteOnClose"/>).
+/// </summary>
+/// <remarks>Not thread-safe: one message's analysis owns it.</remarks>
+internal sealed class Spool : IDisposable
+{
+    private Spool(FileStream stream) => Stream = stream;
+
+    /// <summary>The file, open for reading and writing, positioned at its start when created.</summary>
+    public FileStream Stream { get; }
+
+    /// <summary>Creates an empty spool file in <paramref name="folder"/> (the system's temporary folder when null).</summary>
+    public static Spool Create(string? folder = null)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            Options = FileOptions.DeleteOnClose,
+            BufferSize = 64 * 1024,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // Plaintext: readable by RuleMail only.
+        }
+
+        var path = Path.Combine(folder ?? Path.GetTempPath(), $"rulemail-{Guid.NewGuid():N}.spool");
+        return new Spool(new FileStream(path, options));
+    }
+
+    /// <summary>Empties the file, for another attempt to write it.</summary>
+    public void Clear()
+    {
+        Stream.SetLength(0);
+        Stream.Position = 0;
+    }
+
+    /// <summary>Closes and deletes the file.</summary>
+    public void Dispose() => Stream.Dispose();
+}
