@@ -2,8 +2,10 @@ namespace RuleMail.Crypto;
 
 /// <summary>
 /// A temporary file for content too large to hold in memory: the decoded CMS of a large S/MIME part, or the plaintext
-/// decrypted from it. Decrypted plaintext is sensitive, so the file is readable by this user only (0600) and is deleted
-/// when it is disposed (and by the system when the process dies, <see cref="FileOptions.DeleteOnClose"/>).
+/// decrypted from it. Decrypted plaintext is sensitive, so the file is readable by this user only (0600) and, on Unix,
+/// has no name from the moment it is made: it is unlinked right after it is opened, so only the open handle reaches it
+/// and a process that is killed leaves nothing behind (.NET's <see cref="FileOptions.DeleteOnClose"/> unlinks only when
+/// the handle is disposed; it stays for Windows, which cannot unlink an open file).
 /// </summary>
 /// <remarks>Not thread-safe: one message's analysis owns it.</remarks>
 internal sealed class Spool : IDisposable
@@ -30,7 +32,21 @@ internal sealed class Spool : IDisposable
         }
 
         var path = Path.Combine(folder ?? Path.GetTempPath(), $"rulemail-{Guid.NewGuid():N}.spool");
-        return new Spool(new FileStream(path, options));
+        var stream = new FileStream(path, options);
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+        }
+
+        return new Spool(stream);
     }
 
     /// <summary>Empties the file, for another attempt to write it.</summary>

@@ -83,23 +83,22 @@ public sealed class LargeSmimeTests(SmimeMail mail) : IClassFixture<SmimeMail>
 
     [Fact]
     [UnsupportedOSPlatform("windows")]
-    public void The_spool_files_are_readable_by_their_owner_only_and_gone_once_the_report_is_disposed()
+    public void The_spool_files_are_readable_by_their_owner_only_and_have_no_name_a_crash_could_leave_behind()
     {
         using var store = Store();
         var report = Inspect(store, SignedEncrypted(), Threshold);
-        var paths = report.Spools.Select(s => s.Stream.Name).ToList();
-        Assert.NotEmpty(paths);
-        var live = paths.Where(File.Exists).ToList();
+        Assert.NotEmpty(report.Spools);
+        Assert.All(report.Spools, spool => Assert.False(File.Exists(spool.Stream.Name), $"{spool.Stream.Name} has a name: a kill -9 would leave it"));
+        var live = report.Spools.Where(s => !s.Stream.SafeFileHandle.IsClosed).ToList();
         Assert.NotEmpty(live); // The plaintext the view reads from.
-        foreach (var path in live)
-        {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-        }
+        Assert.All(live, spool => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(spool.Stream.SafeFileHandle)));
 
+        // The view reads the plaintext from the nameless file.
         Assert.Contains("Line 1999", IncomingMail.TextOf(report.Message), StringComparison.Ordinal);
+        var handles = report.Spools.Select(s => s.Stream.SafeFileHandle).ToList();
         report.Dispose();
 
-        Assert.All(paths, path => Assert.False(File.Exists(path), $"{path} was left behind"));
+        Assert.All(handles, handle => Assert.True(handle.IsClosed));
     }
 
     /// <summary>The message with one byte of its decoded CMS flipped, <paramref name="fromEnd"/> bytes before its end.</summary>
