@@ -176,7 +176,7 @@ public sealed class IncomingSecurity
         if (LargeEnveloped(message.Body, spools) is { } large)
         {
             type = SecurityResult.SmimeType;
-            var plaintext = Spool.Create(SpoolFolder);
+            var plaintext = Spool.Create();
             spools.Add(plaintext);
             if (_smimeDecryption.DecryptLarge(large.Stream, plaintext.Stream, RecipientOrder.Preferred(message, accountAddress)) is { } opened)
             {
@@ -340,8 +340,8 @@ public sealed class IncomingSecurity
     }
 
     /// <summary>
-    /// Decrypted or unwrapped bytes as the view's body, bounded like a message before they are parsed; on a bound or
-    /// a parse failure the body is empty and <paramref name="damaged"/> says why.
+    /// Decrypted or unwrapped content (in memory or on a spool file, read in place) as the view's body, bounded like a
+    /// message before it is parsed; on a bound or a parse failure the body is empty and <paramref name="damaged"/> says why.
     /// </summary>
     private MimeEntity Inner(Stream spool, ref string? damaged)
     {
@@ -364,9 +364,6 @@ public sealed class IncomingSecurity
         }
     }
 
-    /// <summary>Where spool files go: the system's temporary folder (the host's spool folder is its own).</summary>
-    private static string? SpoolFolder => null;
-
     /// <summary>
     /// A root application/(x-)pkcs7-mime part larger than the streaming threshold, decoded once into a spool file, when
     /// it holds enveloped-data; null otherwise (the spool, if one was made, is released).
@@ -378,7 +375,7 @@ public sealed class IncomingSecurity
             return null;
         }
 
-        var spool = Spool.Create(SpoolFolder);
+        var spool = Spool.Create();
         spools.Add(spool);
         SignedContent.DecodeTo(part, spool.Stream);
         if (SmimeDecryption.ContentType(spool.Stream) == SmimeDecryption.EnvelopedDataOid)
@@ -394,27 +391,10 @@ public sealed class IncomingSecurity
         part.ContentType.MimeType.Equals("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) ||
         part.ContentType.MimeType.Equals("application/x-pkcs7-mime", StringComparison.OrdinalIgnoreCase);
 
-    private MimeEntity Inner(byte[] bytes, ref string? damaged)
-    {
-        using (var scanned = new MemoryStream(bytes, writable: false))
-        {
-            if (StructureScan.Run(scanned, Policy).Problem is { } problem)
-            {
-                damaged ??= $"the protected content: {problem}";
-                return new TextPart("plain") { Text = string.Empty };
-            }
-        }
-
-        try
-        {
-            return Clean(SignedContent.Parse(bytes));
-        }
-        catch (FormatException e)
-        {
-            damaged ??= $"the protected content cannot be parsed ({e.Message.TrimEnd('.')})";
-            return new TextPart("plain") { Text = string.Empty };
-        }
-    }
+    /// <summary>Decrypted or unwrapped bytes as the view's body, as <see cref="Inner(Stream, ref string?)"/>.</summary>
+#pragma warning disable CA2000 // The entity keeps reading from the stream; a MemoryStream holds nothing to release.
+    private MimeEntity Inner(byte[] bytes, ref string? damaged) => Inner(new MemoryStream(bytes, writable: false), ref damaged);
+#pragma warning restore CA2000
 
     private (SecurityOutcome? Sign, MimeMessage View, string? Type) VerifyRoot(MimeMessage view, IReadOnlyList<string> senders, ref string? damaged)
     {

@@ -13,9 +13,16 @@ internal static class SignedContent
     /// </summary>
     public static byte[] Canonical(MimeEntity entity)
     {
+        var options = CanonicalFormat();
+        return Exactly(target => entity.WriteTo(options, target));
+    }
+
+    /// <summary>How the canonical form is written: as transmitted, with CRLF line endings.</summary>
+    private static FormatOptions CanonicalFormat()
+    {
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Dos;
-        return Exactly(target => entity.WriteTo(options, target));
+        return options;
     }
 
     /// <summary>
@@ -24,8 +31,7 @@ internal static class SignedContent
     /// </summary>
     public static Func<HashAlgorithmName, byte[]> CanonicalDigest(MimeEntity entity)
     {
-        var options = FormatOptions.Default.Clone();
-        options.NewLineFormat = NewLineFormat.Dos;
+        var options = CanonicalFormat();
         var digests = new Dictionary<HashAlgorithmName, byte[]>();
         return name =>
         {

@@ -15,8 +15,8 @@ internal sealed class Spool : IDisposable
     /// <summary>The file, open for reading and writing, positioned at its start when created.</summary>
     public FileStream Stream { get; }
 
-    /// <summary>Creates an empty spool file in <paramref name="folder"/> (the system's temporary folder when null).</summary>
-    public static Spool Create(string? folder = null)
+    /// <summary>Creates an empty spool file in the system's temporary folder (the host's spool folder is its own).</summary>
+    public static Spool Create()
     {
         var options = new FileStreamOptions
         {
@@ -31,7 +31,7 @@ internal sealed class Spool : IDisposable
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // Plaintext: readable by RuleMail only.
         }
 
-        var path = Path.Combine(folder ?? Path.GetTempPath(), $"rulemail-{Guid.NewGuid():N}.spool");
+        var path = Path.Combine(Path.GetTempPath(), $"rulemail-{Guid.NewGuid():N}.spool");
         var stream = new FileStream(path, options);
         if (!OperatingSystem.IsWindows())
         {
