@@ -32,15 +32,14 @@ internal static class JavaScriptDecision
             return null;
         }
 
-        // A part of the frozen message is a plain object to the script, so it is read like one.
-        if (value is not (JsObject or JavaScriptFrozenObject))
+        if (PlainObject(value) is not { } decision)
         {
             error = $"decide() must return a decision object, null or undefined, not {Describe(value)}";
             return null;
         }
 
         var problems = new List<(string Key, string Message)>();
-        var result = DecisionKeys.Read(Entries((ObjectInstance)value, 0), problems);
+        var result = DecisionKeys.Read(Entries(decision, 0), problems);
         if (problems.Count > 0)
         {
             error = "decide() returned a bad decision: " + string.Join("; ", problems.Select(p => $"{p.Key}: {p.Message}"));
@@ -49,6 +48,12 @@ internal static class JavaScriptDecision
 
         return result;
     }
+
+    /// <summary>
+    /// The value as a plain object, or null: an object literal, or a part of the frozen message (a plain object to the
+    /// script, so it is read like one). Arrays, functions, dates and other built-ins are not.
+    /// </summary>
+    private static ObjectInstance? PlainObject(JsValue value) => value is JsObject or JavaScriptFrozenObject ? (ObjectInstance)value : null;
 
     private static List<KeyValuePair<string, object?>> Entries(ObjectInstance obj, int depth)
     {
@@ -107,7 +112,7 @@ internal static class JavaScriptDecision
             return value switch
             {
                 JsArray => Array.Empty<object?>(),
-                JsObject or JavaScriptFrozenObject => Array.Empty<KeyValuePair<string, object?>>(),
+                _ when PlainObject(value) is not null => Array.Empty<KeyValuePair<string, object?>>(),
                 _ => new Unsupported(Describe(value)),
             };
         }
@@ -115,7 +120,7 @@ internal static class JavaScriptDecision
         return value switch
         {
             JsArray array => Elements(array, depth + 1),
-            JsObject or JavaScriptFrozenObject => Entries((ObjectInstance)value, depth + 1),
+            _ when PlainObject(value) is { } obj => Entries(obj, depth + 1),
             _ => new Unsupported(Describe(value)),
         };
     }
