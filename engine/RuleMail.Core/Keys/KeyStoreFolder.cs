@@ -41,16 +41,11 @@ internal sealed class KeyStoreFolder(string root)
     public string PgpSettings(string fingerprint) => Path.Combine(Root, "pgp", fingerprint + ".json");
 
     /// <summary>
-    /// The files of one sub-folder. A folder that is not there is empty; one that cannot be read is an error:
-    /// <see cref="Directory.Exists"/> says false for both, and a store read as empty would judge every
-    /// signature unknown and every encrypted message undecryptable, for good.
-    /// </summary>
-    /// <exception cref="KeyStoreException">The store folder or the sub-folder cannot be read.</exception>
-    public IEnumerable<string> Files(string folder, string suffix) => Listing(folder, suffix)[suffix];
-
-    /// <summary>
     /// The files of one sub-folder with each of <paramref name="suffixes"/> (full paths, in ordinal order), from one
     /// listing of the folder: a store of thousands of entries is listed once per load, not once per file kind or file.
+    /// A folder that is not there is empty; one that cannot be read is an error: <see cref="Directory.Exists"/> says
+    /// false for both, and a store read as empty would judge every signature unknown and every encrypted message
+    /// undecryptable, for good.
     /// </summary>
     /// <exception cref="KeyStoreException">The store folder or the sub-folder cannot be read.</exception>
     public Dictionary<string, SortedSet<string>> Listing(string folder, params string[] suffixes)
