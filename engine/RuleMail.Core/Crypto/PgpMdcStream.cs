@@ -22,7 +22,8 @@ internal sealed class PgpMdcStream : Stream
     private readonly IncrementalHash _sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
     // Pooled, not allocated per message (64 KB zeroed by the allocator, then wiped again): the part that held plaintext
     // is wiped before it goes back to the pool, so no other user of the pool ever sees it.
-    private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+    private readonly ArrayPool<byte> _pool;
+    private readonly byte[] _buffer;
     private int _start;
     private int _end;
     private int _used;
@@ -31,9 +32,18 @@ internal sealed class PgpMdcStream : Stream
 
     /// <summary>Reads and hashes the prefix at once; a stream too short to hold it throws <see cref="EndOfStreamException"/>.</summary>
     public PgpMdcStream(Stream decrypted, int blockSize)
+        : this(decrypted, blockSize, ArrayPool<byte>.Shared)
+    {
+    }
+
+    /// <summary>As the public constructor, with the pool the buffer comes from and goes back to (tests watch it).</summary>
+    internal PgpMdcStream(Stream decrypted, int blockSize, ArrayPool<byte> pool)
     {
         ArgumentNullException.ThrowIfNull(decrypted);
+        ArgumentNullException.ThrowIfNull(pool);
         _decrypted = decrypted;
+        _pool = pool;
+        _buffer = pool.Rent(64 * 1024);
         var prefix = new byte[blockSize + 2];
         decrypted.ReadExactly(prefix);
         _sha1.AppendData(prefix);
@@ -115,7 +125,7 @@ internal sealed class PgpMdcStream : Stream
         {
             _disposed = true;
             CryptographicOperations.ZeroMemory(_buffer.AsSpan(0, _used));
-            ArrayPool<byte>.Shared.Return(_buffer);
+            _pool.Return(_buffer);
             _sha1.Dispose();
             _decrypted.Dispose();
         }

@@ -39,24 +39,42 @@ public sealed class PgpMdcStreamTests
     public void The_buffer_goes_back_to_the_pool_wiped()
     {
         var content = Enumerable.Repeat((byte)0x5A, 20_000).ToArray();
-        var stream = new PgpMdcStream(new MemoryStream(WithMdc(content)), BlockSize);
+        var pool = new WatchingPool();
+        var stream = new PgpMdcStream(new MemoryStream(WithMdc(content)), BlockSize, pool);
         stream.CopyTo(Stream.Null);
         Assert.True(stream.Verify());
+        Assert.Contains((byte)0x5A, pool.Rented!);
 
         stream.Dispose();
 
-        // The shared pool hands the array this thread returned last back to this thread first.
-        var again = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
+        // What the pool got back, as it was at that moment: the same array, with no byte of the plaintext left in it.
+        Assert.Same(pool.Rented, pool.Returned);
+        Assert.DoesNotContain((byte)0x5A, pool.ReturnedContent!);
+        Assert.Throws<ObjectDisposedException>(() => stream.Read(new byte[1], 0, 1));
+    }
+
+    /// <summary>A pool of its own (the shared one is shared with every test running at the same time) that keeps what it lent and a copy of what came back.</summary>
+    private sealed class WatchingPool : ArrayPool<byte>
+    {
+        public byte[]? Rented { get; private set; }
+
+        public byte[]? Returned { get; private set; }
+
+        public byte[]? ReturnedContent { get; private set; }
+
+        public override byte[] Rent(int minimumLength)
         {
-            Assert.DoesNotContain(again.Take(content.Length + 64), b => b == 0x5A);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(again);
+            Assert.Null(Rented);
+            Rented = new byte[minimumLength];
+            return Rented;
         }
 
-        Assert.Throws<ObjectDisposedException>(() => stream.Read(new byte[1], 0, 1));
+        public override void Return(byte[] array, bool clearArray = false)
+        {
+            Assert.Null(Returned);
+            Returned = array;
+            ReturnedContent = [.. array];
+        }
     }
 
     /// <summary>A random prefix and its check bytes, the content, then the MDC packet over all of it (RFC 4880 section 5.13).</summary>
