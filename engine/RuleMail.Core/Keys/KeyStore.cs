@@ -14,8 +14,9 @@ namespace RuleMail.Keys;
 /// Thread-safe: lookups read an immutable snapshot (indexed by address, fingerprint and key ID, so a lookup costs the
 /// same in a store of 100 entries or 20,000); <see cref="Import"/>, <see cref="Remove"/> and <see cref="Reload"/> take
 /// the lock file in the store folder (so several processes may share the folder) and swap in a new snapshot. A load
-/// reads and hashes every file but parses and verifies only what <see cref="KeyStoreCache"/> does not know yet;
-/// certificates and key rings are parsed when first used.
+/// lists every file but reads only what <see cref="KeyStoreCache"/> cannot vouch for (certificates it has not seen,
+/// every OpenPGP ring and CRL) and parses and verifies only what it does not know yet; certificates and key rings are
+/// parsed when first used, and a certificate file is checked then to be the one its name says.
 /// </remarks>
 public sealed class KeyStore
 {

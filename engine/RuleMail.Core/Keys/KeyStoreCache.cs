@@ -8,23 +8,32 @@ namespace RuleMail.Keys;
 /// not parse every certificate or verify every OpenPGP self-signature again, in this process or the next.
 /// </summary>
 /// <remarks>
-/// <para>The key files stay the source of truth. Each record is keyed by the SHA-256 of the bytes it was derived from
-/// (certificate, key rings; a CRL verdict by the CRL's and the issuer's fingerprints, which are SHA-256 of their DER),
-/// and a load hashes every file it reads: a file whose bytes changed — even with the same size and time — misses and is
-/// derived again, a removed file's record is dropped, and a record is never used for other bytes than its own.</para>
-/// <para>A cache file that is damaged, truncated, of another format or written by another build of RuleMail (its
-/// module version differs) is ignored whole and rebuilt. The cache holds nothing that is not in the key files; whoever
+/// <para>The key files stay the source of truth. A certificate's facts are keyed by its fingerprint, the SHA-256 of
+/// its DER, which is also its file's name: a load takes them by name without reading the file, and the file is read
+/// and checked to still be that certificate when it is used (a file changed or damaged in place is refused there, and
+/// derived afresh once the cache is gone). OpenPGP key rings change in place (new subkeys, user IDs, revocations), so
+/// their facts are keyed by the SHA-256 of the files' bytes, and a load reads and hashes each: a ring whose bytes
+/// changed — even with the same size and time — misses and is derived again. A CRL verdict is keyed by the CRL's and
+/// the issuer's fingerprints. A removed file's record is dropped, and a record is never used for other bytes than its
+/// own.</para>
+/// <para>Each build of RuleMail keeps its own cache file (<see cref="FileName"/>); a cache file that is damaged,
+/// truncated, of another format or written by another build (its module version differs) is ignored whole and rebuilt. The cache holds nothing that is not in the key files; whoever
 /// can write it can write the key files beside it, so it opens no new way to put a key in the store.</para>
 /// <para>Not thread-safe while being filled; <see cref="KeyStoreSnapshot.Load"/> uses one per load.</para>
 /// </remarks>
 internal sealed class KeyStoreCache
 {
-    public const string FileName = ".rulemail-cache";
+    /// <summary>What every cache file's name starts with.</summary>
+    public const string FilePrefix = ".rulemail-cache";
 
-    private const int Format = 1;
+    /// <summary>How many cache files of other builds a write leaves in the store (the most recently written).</summary>
+    private const int OtherBuildsKept = 3;
+
+    private const int Format = 2;
     private const byte SmimeRecord = 1;
     private const byte PgpRecord = 2;
     private const byte VerdictRecord = 3;
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
     private static readonly byte[] Magic = "RuleMail key store cache\n"u8.ToArray();
 
     private readonly Dictionary<string, SmimeFacts> _smime = new(StringComparer.Ordinal);
@@ -33,6 +42,13 @@ internal sealed class KeyStoreCache
 
     /// <summary>The build whose derivations the cache holds: facts derived by other code are not taken on trust.</summary>
     private static Guid Build { get; } = typeof(KeyStoreCache).Assembly.ManifestModule.ModuleVersionId;
+
+    /// <summary>
+    /// This build's cache file: one per build, so that two builds sharing a store (a published service and a
+    /// <c>dotnet run</c> from the source tree, or nodes during an upgrade) do not each throw the other's away and derive
+    /// the whole store on every command.
+    /// </summary>
+    public static string FileName { get; } = $"{FilePrefix}-{Build:N}"[..(FilePrefix.Length + 13)];
 
     public int Count => _smime.Count + _pgp.Count + _verdicts.Count;
 
@@ -97,8 +113,23 @@ internal sealed class KeyStoreCache
         }
     }
 
-    /// <summary>The facts of the certificate with content hash <paramref name="key"/>: from <paramref name="known"/>, or derived now.</summary>
-    public SmimeFacts Smime(string key, KeyStoreCache known, Func<SmimeFacts> derive) => Take(_smime, known._smime, key, derive);
+    /// <summary>The facts <paramref name="known"/> holds for the certificate named <paramref name="fingerprint"/> (kept in this cache too), or null.</summary>
+    public SmimeFacts? SmimeKnown(string fingerprint, KeyStoreCache known)
+    {
+        if (!_smime.TryGetValue(fingerprint, out var facts) && known._smime.TryGetValue(fingerprint, out facts))
+        {
+            _smime[fingerprint] = facts;
+        }
+
+        return facts;
+    }
+
+    /// <summary>Keeps the facts just derived from the certificate named <paramref name="fingerprint"/>.</summary>
+    public void SmimeDerived(string fingerprint, SmimeFacts facts)
+    {
+        _smime[fingerprint] = facts;
+        Derived++;
+    }
 
     /// <summary>The facts of the OpenPGP key with content hash <paramref name="key"/>: from <paramref name="known"/>, or verified now.</summary>
     public PgpFacts Pgp(string key, KeyStoreCache known, Func<PgpFacts> derive) => Take(_pgp, known._pgp, key, derive);
@@ -119,7 +150,7 @@ internal sealed class KeyStoreCache
 
         try
         {
-            KeyStoreFolder.WriteAtomically(Path.Combine(root, FileName), Serialize(), secret: false);
+            Write(root);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -127,14 +158,44 @@ internal sealed class KeyStoreCache
         }
     }
 
-    /// <summary>The facts the cache holds for the certificate bytes with SHA-256 <paramref name="key"/> (hex), if any.</summary>
+    /// <summary>The facts the cache holds for the certificate with fingerprint <paramref name="key"/> (SHA-256 of its DER, hex), if any.</summary>
     internal SmimeFacts? SmimeOf(string key) => _smime.GetValueOrDefault(key);
 
     /// <summary>Puts facts under <paramref name="key"/> as a load would (tests forge caches with it).</summary>
     internal void Put(string key, SmimeFacts facts) => _smime[key] = facts;
 
     /// <summary>Writes the cache whatever it holds.</summary>
-    internal void Write(string root) => KeyStoreFolder.WriteAtomically(Path.Combine(root, FileName), Serialize(), secret: false);
+    internal void Write(string root)
+    {
+        KeyStoreFolder.WriteAtomically(Path.Combine(root, FileName), Serialize(), secret: false);
+        PruneOtherBuilds(root);
+    }
+
+    /// <summary>A cache file of some build: <see cref="FilePrefix"/> alone (builds before one file per build) or with a build's 12 hex digits.</summary>
+    private static bool IsCacheFileName(string name) =>
+        name == FilePrefix ||
+        (name.Length == FileName.Length && name.StartsWith(FilePrefix + "-", StringComparison.Ordinal) &&
+         !name.AsSpan(FilePrefix.Length + 1).ContainsAnyExcept(LowerHex));
+
+    /// <summary>Deletes the cache files of other builds but the <see cref="OtherBuildsKept"/> most recently written (best effort).</summary>
+    private static void PruneOtherBuilds(string root)
+    {
+        try
+        {
+            var others = new DirectoryInfo(root).EnumerateFiles(FilePrefix + "*")
+                .Where(f => f.Name != FileName && IsCacheFileName(f.Name))
+                .OrderByDescending(f => f.LastWriteTimeUtc)
+                .Skip(OtherBuildsKept);
+            foreach (var old in others)
+            {
+                old.Delete();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another process pruned it first, or the store is read-only: the files only take room.
+        }
+    }
 
     private T Take<T>(Dictionary<string, T> into, Dictionary<string, T> known, string key, Func<T> derive)
     {

@@ -13,7 +13,7 @@ namespace RuleMail.Keys;
 /// pgp/FPR.sec.asc            OpenPGP secret key ring, protected by the store passphrase (armored)
 /// pgp/FPR.json               settings of the key (domain alias)
 /// .rulemail.lock             the writers' lock (empty)
-/// .rulemail-cache            facts derived from the files above, keyed by their SHA-256 (see KeyStoreCache)
+/// .rulemail-cache-BUILD      facts derived from the files above, one file per RuleMail build (see KeyStoreCache)
 /// </code>
 /// Every write goes to a temporary file that is then renamed over the target, so a crash never leaves a
 /// half-written file and readers never see one. Writers take an exclusive lock (see <see cref="Lock"/>).
@@ -128,7 +128,7 @@ internal sealed class KeyStoreFolder(string root)
         new($"{path}: cannot read the key store ({e.Message.TrimEnd('.')}); give the user running rulemail read access to the whole key store folder", e);
 
     public static string FingerprintOf(string file, string suffix) =>
-        Path.GetFileName(file)[..^suffix.Length];
+        Path.GetFileName(file.AsSpan())[..^suffix.Length].ToString();
 
     public void CheckFormat()
     {

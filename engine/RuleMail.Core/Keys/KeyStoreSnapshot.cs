@@ -105,9 +105,9 @@ internal sealed class KeyStoreSnapshot
     public static KeyStoreSnapshot Empty { get; } = new([], [], [], contentId: "");
 
     /// <summary>
-    /// Reads the folder. Every file is read and hashed; what was derived before from the same bytes comes from the
-    /// store's <see cref="KeyStoreCache"/>, the rest is derived now (certificates parsed, OpenPGP self-signatures
-    /// verified) and the cache written back.
+    /// Reads the folder. Certificates the store's <see cref="KeyStoreCache"/> knows by name (their fingerprint) are not
+    /// read now; every other file is read and hashed, what was derived before from the same bytes comes from the cache,
+    /// the rest is derived now (certificates parsed, OpenPGP self-signatures verified) and the cache written back.
     /// </summary>
     /// <exception cref="KeyStoreException">The folder cannot be read, or holds a damaged file.</exception>
     public static KeyStoreSnapshot Load(KeyStoreFolder folder)
@@ -118,27 +118,45 @@ internal sealed class KeyStoreSnapshot
         using var content = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         var smimeFiles = folder.Listing("smime", ".crt", ".key");
-        var certificates = new List<SmimeCertificateEntry>();
+        var certificates = new List<SmimeCertificateEntry>(smimeFiles[".crt"].Count);
+        var line = new byte[256];
+        var privateKeys = smimeFiles[".key"].Select(f => KeyStoreFolder.FingerprintOf(f, ".key")).ToHashSet(StringComparer.Ordinal);
         foreach (var file in smimeFiles[".crt"])
         {
-            var bytes = KeyStoreFolder.ReadIfPresent(file);
-            if (bytes is null)
+            // A certificate file is named by the SHA-256 of its DER, and its facts depend on nothing else, so the cache
+            // files them by that name and a load reads only the certificates it has not seen: the rest are read when
+            // used, and checked then to still be the certificate their name says (CertificateOf).
+            var fingerprint = KeyStoreFolder.FingerprintOf(file, ".crt");
+            var hasPrivateKey = privateKeys.Contains(fingerprint);
+            SmimeCertificateEntry entry;
+            if (cache.SmimeKnown(fingerprint, known) is { } facts)
             {
-                continue;
+                entry = SmimeCertificateEntry.FromFacts(facts, () => CertificateOf(file, fingerprint), hasPrivateKey);
+            }
+            else
+            {
+                var bytes = KeyStoreFolder.ReadIfPresent(file);
+                if (bytes is null)
+                {
+                    continue;
+                }
+
+                var certificate = Damaged(file, () => X509CertificateLoader.LoadCertificate(FromPem(bytes, "CERTIFICATE")));
+                entry = Damaged(file, () => SmimeCertificateEntry.Create(certificate, hasPrivateKey, null));
+                cache.SmimeDerived(fingerprint, entry.Facts);
             }
 
-            var fingerprint = KeyStoreFolder.FingerprintOf(file, ".crt");
-            var hasPrivateKey = smimeFiles[".key"].Contains(folder.SmimeKey(fingerprint));
-            var hash = Hash(content, file, bytes, hasPrivateKey ? "key" : "");
-            SmimeCertificateEntry? parsed = null;
-            var facts = cache.Smime(hash, known, () =>
-            {
-                var certificate = Damaged(file, () => X509CertificateLoader.LoadCertificate(FromPem(bytes, "CERTIFICATE")));
-                parsed = Damaged(file, () => SmimeCertificateEntry.Create(certificate, hasPrivateKey, null));
-                return parsed.Facts;
-            });
-            var entry = parsed ?? SmimeCertificateEntry.FromFacts(facts, () => FromPem(bytes, "CERTIFICATE"), hasPrivateKey);
             CheckName(file, fingerprint, entry);
+            // The line the content ID has for this file, written without a string or an array per file (a name that does
+            // not fit the buffer, which no fingerprint does, takes the slow way).
+            if (System.Text.Unicode.Utf8.TryWrite(line, $"{fingerprint}.crt:{fingerprint}:{(hasPrivateKey ? "key" : "")}\n", out var written))
+            {
+                content.AppendData(line.AsSpan(0, written));
+            }
+            else
+            {
+                content.AppendData(Encoding.UTF8.GetBytes($"{fingerprint}.crt:{fingerprint}:{(hasPrivateKey ? "key" : "")}\n"));
+            }
             certificates.Add(entry);
         }
 
@@ -244,6 +262,20 @@ internal sealed class KeyStoreSnapshot
                 certificates[i] = certificates[i].With(certificates[i].HasPrivateKey, revokedAt);
             }
         }
+    }
+
+    /// <summary>
+    /// The DER of the certificate file <paramref name="file"/>, read now (a load from the cache does not read it) and
+    /// required to be the certificate its name says: a file changed or damaged since is refused where it is used.
+    /// </summary>
+    private static byte[] CertificateOf(string file, string fingerprint)
+    {
+        var bytes = KeyStoreFolder.ReadIfPresent(file)
+            ?? throw new KeyStoreException($"{file}: the certificate file was removed after the key store was loaded; reload the key store");
+        var der = Damaged(file, () => FromPem(bytes, "CERTIFICATE"));
+        return string.Equals(Convert.ToHexString(SHA256.HashData(der)), fingerprint, StringComparison.Ordinal)
+            ? der
+            : throw new KeyStoreException($"{file}: damaged key store file: it no longer holds the certificate its name says; restore it, or remove {fingerprint} and import the certificate again");
     }
 
     /// <summary>The SHA-256 of <paramref name="bytes"/> (hex), also added with the file's name and <paramref name="extra"/> to the content ID.</summary>

@@ -74,16 +74,20 @@ public sealed class SmimeCertificateEntry : KeyEntry
     }
 
     /// <summary>
-    /// An entry from facts derived earlier from <paramref name="der"/>, which is parsed only when the certificate itself
-    /// is asked for; its fingerprint is checked then, so facts that were not derived from these bytes are never paired with them.
+    /// An entry from facts derived earlier from the certificate <paramref name="der"/> gives, which is called only when
+    /// the certificate itself is asked for. <paramref name="der"/> must refuse bytes that are not the certificate whose
+    /// fingerprint the facts carry (the key store checks the file against its name), so facts are never paired with
+    /// another certificate.
     /// </summary>
     internal static SmimeCertificateEntry FromFacts(SmimeFacts facts, Func<byte[]> der, bool hasPrivateKey)
     {
-        var checkedDer = new Lazy<byte[]>(() => Checked(facts, der()), LazyThreadSafetyMode.ExecutionAndPublication);
+        // A failure is not kept (PublicationOnly): a certificate file restored after a failed read is read again when next
+        // used, though the store's content, named by fingerprints, did not change.
+        var bytes = new Lazy<byte[]>(der, LazyThreadSafetyMode.PublicationOnly);
         return new(
             facts,
-            new(() => X509CertificateLoader.LoadCertificate(checkedDer.Value), LazyThreadSafetyMode.ExecutionAndPublication),
-            new(() => new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(checkedDer.Value), LazyThreadSafetyMode.ExecutionAndPublication),
+            new(() => X509CertificateLoader.LoadCertificate(bytes.Value), LazyThreadSafetyMode.PublicationOnly),
+            new(() => new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(bytes.Value), LazyThreadSafetyMode.PublicationOnly),
             hasPrivateKey,
             revokedAt: null);
     }
@@ -111,12 +115,6 @@ public sealed class SmimeCertificateEntry : KeyEntry
     /// <summary>The same entry with another private-key or revocation state.</summary>
     internal SmimeCertificateEntry With(bool hasPrivateKey, DateTimeOffset? revokedAt) =>
         new(Facts, _certificate, _parsed, hasPrivateKey, revokedAt);
-
-    /// <summary><paramref name="der"/>, when its SHA-256 is the fingerprint the facts claim (the fingerprint of a certificate is the SHA-256 of its DER).</summary>
-    private static byte[] Checked(SmimeFacts facts, byte[] der) =>
-        string.Equals(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der)), facts.Fingerprint, StringComparison.Ordinal)
-            ? der
-            : throw new KeyStoreException($"the key store's cached facts of {facts.Fingerprint} do not belong to its certificate; delete {KeyStoreCache.FileName} to rebuild them");
 
     /// <summary>subjectAltName rfc822Name entries; the subject's emailAddress only when there are none.</summary>
     private static List<string> ReadAddresses(BcCertificate certificate)

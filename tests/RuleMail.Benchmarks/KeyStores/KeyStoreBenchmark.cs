@@ -8,12 +8,13 @@ using RuleMail.Keys;
 namespace RuleMail.Benchmarks.KeyStores;
 
 /// <summary>
-/// <c>keystore [--entries N] [--pgp N] [--runs N] [--small N] [--baseline RULEMAIL.DLL] [--keep DIR]</c>: builds a key
+/// <c>keystore [--entries N] [--pgp N] [--runs N] [--small N] [--baseline RULEMAIL.DLL] [--rulemail RULEMAIL.DLL] [--keep DIR]</c>: builds a key
 /// store of the sample store plus N generated entries (<see cref="KeyStoreMaterial"/>), then times whole
 /// <c>dotnet rulemail.dll</c> processes — <c>check</c> of the demo mailbox's S/MIME and PGP messages, <c>options</c>,
 /// <c>keys list --json</c> — first with nothing cached (every file derived), then cold (one file of the store changed
 /// before each run), then warm; beside them <c>gpg --list-keys ADDRESS</c> over the same OpenPGP keys (the peer), and,
-/// with <c>--baseline</c>, the same commands of another build. Last, the in-process per-message lookups
+/// with <c>--baseline</c>, the same commands of another build. <c>--rulemail</c> times that <c>rulemail.dll</c> (a
+/// published one, say) instead of the one built beside the benchmark. Last, the in-process per-message lookups
 /// (<see cref="KeyStore.FindSmime(string, KeyUsages, bool)"/>, <see cref="KeyStore.FindPgp(string, KeyUsages, bool)"/>)
 /// in a small store and the big one. Prints Markdown tables.
 /// </summary>
@@ -32,6 +33,7 @@ internal static class KeyStoreBenchmark
         var small = Option(args, "--small", 100);
         var baseline = Text(args, "--baseline");
         var keep = Text(args, "--keep");
+        var rulemail = Text(args, "--rulemail") is { } given ? Path.GetFullPath(given) : RuleMailProcess.Assembly;
 
         using var temp = new TempDirectory("keystore-bench");
         var root = keep ?? temp.Path;
@@ -75,13 +77,16 @@ internal static class KeyStoreBenchmark
         };
 
         var count = KeyStore.Open(big, new KeyStoreOptions { Passphrase = new KeyStorePassphrase(File.ReadAllLines(Path.Combine(sample, "passphrase.txt"))[0]) }).Entries.Count;
-        File.Delete(Path.Combine(big, ".rulemail-cache"));
-        Console.WriteLine(Invariant($"key store {big}: {count} entries; rulemail {RuleMailProcess.Assembly}"));
+        foreach (var cache in Directory.GetFiles(big, ".rulemail-cache*"))
+        {
+            File.Delete(cache);
+        }
+        Console.WriteLine(Invariant($"key store {big}: {count} entries; rulemail {rulemail}"));
         Console.WriteLine();
 
-        var first = Time(root, commands[3].Arguments);
+        var first = Time(root, commands[3].Arguments, rulemail);
         Console.WriteLine(Invariant($"first command, nothing cached (every certificate parsed, every OpenPGP key verified): {first:F2} s CPU, {LastWall:F2} s wall"));
-        Console.WriteLine(Invariant($"start-up alone (rulemail --help): {Time(root, ["--help"]):F3} s CPU"));
+        Console.WriteLine(Invariant($"start-up alone (rulemail --help): {Time(root, ["--help"], rulemail):F3} s CPU"));
         var timer = Stopwatch.StartNew();
         var opened = KeyStore.Open(big);
         Console.WriteLine(Invariant($"in-process KeyStore.Open, cache present: {timer.Elapsed.TotalMilliseconds:F0} ms ({opened.Entries.Count} entries)"));
@@ -96,14 +101,14 @@ internal static class KeyStoreBenchmark
             for (var run = 0; run < runs; run++)
             {
                 ChangeOneFile(big, run);
-                cold.Add(Time(root, arguments));
+                cold.Add(Time(root, arguments, rulemail));
             }
 
-            _ = Time(root, arguments);
+            _ = Time(root, arguments, rulemail);
             var walls = new List<double>();
             var warm = Enumerable.Range(0, runs).Select(_ =>
             {
-                var cpu = Time(root, arguments);
+                var cpu = Time(root, arguments, rulemail);
                 walls.Add(LastWall);
                 return cpu;
             }).Order().ToList();
@@ -114,7 +119,7 @@ internal static class KeyStoreBenchmark
         GpgPeer(root, big, pgp, runs);
         if (baseline is not null)
         {
-            Baseline(root, baseline, commands, Math.Min(runs, 2));
+            Baseline(root, baseline, rulemail, commands, Math.Min(runs, 2));
         }
 
         Lookups(little, big);
@@ -160,7 +165,7 @@ internal static class KeyStoreBenchmark
         Console.WriteLine();
     }
 
-    private static void Baseline(string root, string dll, (string Name, string[] Arguments)[] commands, int runs)
+    private static void Baseline(string root, string dll, string rulemail, (string Name, string[] Arguments)[] commands, int runs)
     {
         Console.WriteLine(Invariant($"baseline {dll}, warm (its own start-up included):"));
         Console.WriteLine();
@@ -169,7 +174,7 @@ internal static class KeyStoreBenchmark
         foreach (var (name, arguments) in commands)
         {
             var theirs = Enumerable.Range(0, runs).Select(_ => Time(root, arguments, dll)).Order().ToList();
-            var ours = Enumerable.Range(0, runs).Select(_ => Time(root, arguments)).Order().ToList();
+            var ours = Enumerable.Range(0, runs).Select(_ => Time(root, arguments, rulemail)).Order().ToList();
             Console.WriteLine(Invariant($"| {name} | {Median(theirs):F3} | {Median(ours):F3} | {Median(theirs) / Median(ours):F1}x |"));
         }
 

@@ -53,7 +53,7 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
     }
 
     [Fact]
-    public void A_file_changed_with_the_same_size_and_time_is_read_again()
+    public void A_certificate_file_changed_in_place_is_refused_where_it_is_used_and_by_a_load_without_the_cache()
     {
         var (first, second) = TwoCertificatesOfTheSameSize();
         using var store = new TestStore();
@@ -62,14 +62,41 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
         var time = File.GetLastWriteTimeUtc(file);
         _ = store.Open();
 
+        // Another certificate written over the file, with the same size and time: a load from the cache takes the
+        // certificate by its name and does not read the file, but the file is read and checked wherever it is used.
         File.WriteAllBytes(file, second);
         File.SetLastWriteTimeUtc(file, time);
-
         Assert.Equal(new FileInfo(file).Length, first.Length);
-        var error = Assert.Throws<KeyStoreException>(() => store.Open());
-        Assert.Contains("does not match its fingerprint", error.Message, StringComparison.Ordinal);
+
+        var loaded = store.Open();
+        var entry = Assert.Single(loaded.FindSmime("first@example.org"));
+        var error = Assert.Throws<KeyStoreException>(() => entry.Certificate);
+        Assert.StartsWith(file + ": damaged key store file: it no longer holds the certificate its name says", error.Message, StringComparison.Ordinal);
+        Assert.Throws<KeyStoreException>(() => loaded.FindSmime("first@example.org", KeyUsages.Encrypt)!.Certificate);
+        Assert.Empty(loaded.FindSmime("other@example.org"));
+
+        // Without the cache the file is parsed at load, and the load refuses it; a store loaded before keeps its content.
+        File.Delete(store.PathOf(KeyStoreCache.FileName));
+        var refused = Assert.Throws<KeyStoreException>(() => store.Open());
+        Assert.Contains("does not match its fingerprint", refused.Message, StringComparison.Ordinal);
         Assert.Throws<KeyStoreException>(() => store.Store.Reload());
         Assert.Equal("first@example.org", Assert.Single(store.Store.Certificates).Addresses[0]);
+    }
+
+    [Fact]
+    public void A_certificate_file_removed_after_the_load_is_an_error_where_it_is_used()
+    {
+        using var store = new TestStore();
+        store.Import(openssl["bob.crt"]);
+        _ = store.Open();
+        var loaded = store.Open();
+        var bob = Assert.Single(loaded.FindSmime("bob@example.org"));
+        Assert.False(bob.IsParsed);
+
+        File.Delete(store.PathOf("smime", bob.Fingerprint + ".crt"));
+
+        var error = Assert.Throws<KeyStoreException>(() => bob.Certificate);
+        Assert.Contains("was removed after the key store was loaded; reload the key store", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -79,8 +106,7 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
         var host = store.Open();
         var bob = Assert.Single(host.FindSmime("bob@example.org"));
         var bobFile = store.PathOf("smime", bob.Fingerprint + ".crt");
-        var bobHash = HashOf(File.ReadAllBytes(bobFile));
-        Assert.NotNull(KeyStoreCache.Read(store.Directory).SmimeOf(bobHash));
+        Assert.NotNull(KeyStoreCache.Read(store.Directory).SmimeOf(bob.Fingerprint));
 
         File.Delete(bobFile);
         var change = host.Reload();
@@ -89,7 +115,7 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
         Assert.Null(host.FindByFingerprint(bob.Fingerprint));
         Assert.Contains(change.Removed, e => e.Fingerprint == bob.Fingerprint);
         Assert.Empty(store.Open().FindSmime("bob@example.org"));
-        Assert.Null(KeyStoreCache.Read(store.Directory).SmimeOf(bobHash));
+        Assert.Null(KeyStoreCache.Read(store.Directory).SmimeOf(bob.Fingerprint));
 
         store.Import(openssl["bob.crt"]);
         Assert.Single(host.Reload().Added);
@@ -118,25 +144,60 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
     }
 
     [Fact]
-    public void A_cache_entry_for_other_bytes_is_not_used_but_one_for_these_bytes_is()
+    public void Each_build_keeps_its_own_cache_and_a_write_leaves_the_three_newest_of_other_builds()
+    {
+        using var store = Filled();
+        var ours = store.PathOf(KeyStoreCache.FileName);
+        Assert.Matches(@"^\.rulemail-cache-[0-9a-f]{12}$", KeyStoreCache.FileName);
+        var now = new DateTime(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc);
+        var others = new[] { ".rulemail-cache", ".rulemail-cache-000000000001", ".rulemail-cache-000000000002", ".rulemail-cache-000000000003", ".rulemail-cache-000000000004" };
+        for (var i = 0; i < others.Length; i++)
+        {
+            File.WriteAllText(store.PathOf(others[i]), "another build's cache");
+            File.SetLastWriteTimeUtc(store.PathOf(others[i]), now.AddHours(-10 + i));
+        }
+
+        File.WriteAllText(store.PathOf(".rulemail-cache-notes.txt"), "not a cache file");
+
+        // A load with this build's cache present writes nothing and so leaves the others alone.
+        _ = store.Open();
+        Assert.All(others, o => Assert.True(File.Exists(store.PathOf(o)), o));
+
+        // A write (this build's cache gone) keeps the three most recently written of the others.
+        File.Delete(ours);
+        _ = store.Open();
+        Assert.True(File.Exists(ours));
+        Assert.Equal(others[2..], others.Where(o => File.Exists(store.PathOf(o))));
+        Assert.True(File.Exists(store.PathOf(".rulemail-cache-notes.txt")));
+    }
+
+    [Fact]
+    public void Certificate_facts_are_taken_only_for_the_certificate_they_name()
     {
         using var store = new TestStore();
         store.Import(openssl["alice.crt"]);
         var alice = Assert.Single(store.Store.Certificates);
+        var bob = SmimeCertificateEntry.Create(X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(openssl.Bytes("bob.crt"))), hasPrivateKey: false, revokedAt: null);
         var forged = alice.Facts with { Addresses = ["mallory@example.org"] };
 
-        // Facts claiming alice's certificate, filed under the hash of other bytes (an older or another file): not used.
+        // Facts claiming alice's certificate, filed under another certificate's name: not used.
         var cache = new KeyStoreCache();
-        cache.Put(HashOf(openssl.Bytes("bob.crt")), forged);
+        cache.Put(bob.Fingerprint, forged);
         cache.Write(store.Directory);
         var loaded = store.Open();
         Assert.Empty(loaded.FindSmime("mallory@example.org"));
         Assert.DoesNotContain("mallory@example.org", Assert.Single(loaded.Certificates).Addresses);
         Assert.Single(loaded.FindSmime("alice@example.org"));
 
-        // The control: the same facts under the hash of the file's own bytes are taken, so the test above can fail.
+        // Bob's facts filed under alice's name: the name and the facts disagree, which only a damaged cache does.
         cache = new KeyStoreCache();
-        cache.Put(HashOf(File.ReadAllBytes(store.PathOf("smime", alice.Fingerprint + ".crt"))), forged);
+        cache.Put(alice.Fingerprint, bob.Facts);
+        cache.Write(store.Directory);
+        Assert.Contains("does not match its fingerprint", Assert.Throws<KeyStoreException>(() => store.Open()).Message, StringComparison.Ordinal);
+
+        // The control: the forged facts under alice's own name are taken, so the tests above can fail.
+        cache = new KeyStoreCache();
+        cache.Put(alice.Fingerprint, forged);
         cache.Write(store.Directory);
         Assert.Single(store.Open().FindSmime("mallory@example.org"));
     }
@@ -149,17 +210,16 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
         var alice = Assert.Single(store.Store.Certificates);
         var bob = SmimeCertificateEntry.Create(X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(openssl.Bytes("bob.crt"))), hasPrivateKey: false, revokedAt: null);
 
-        // Alice's bytes under bob's name, with bob's facts filed under their hash: the names agree, the parse does not.
+        // Alice's bytes under bob's name, with bob's facts filed under that name: the names agree, the parse does not.
         var file = store.PathOf("smime", alice.Fingerprint + ".crt");
-        var bytes = File.ReadAllBytes(file);
         File.Move(file, store.PathOf("smime", bob.Fingerprint + ".crt"));
         var cache = new KeyStoreCache();
-        cache.Put(HashOf(bytes), bob.Facts);
+        cache.Put(bob.Fingerprint, bob.Facts);
         cache.Write(store.Directory);
         var entry = Assert.Single(store.Open().Certificates);
 
         var error = Assert.Throws<KeyStoreException>(() => entry.Certificate);
-        Assert.Contains("do not belong", error.Message, StringComparison.Ordinal);
+        Assert.Contains("it no longer holds the certificate its name says", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -295,8 +355,6 @@ public sealed class CacheTests(OpenSslKeys openssl, GpgKeys gpg) : IClassFixture
                 throw new ArgumentException(damage, nameof(damage));
         }
     }
-
-    private static string HashOf(byte[] content) => Convert.ToHexString(SHA256.HashData(content));
 
     /// <summary>Two self-signed certificates whose PEM files have the same length (ECDSA signatures vary by a byte or two).</summary>
     private static (byte[] First, byte[] Second) TwoCertificatesOfTheSameSize()

@@ -17,7 +17,6 @@ public sealed class StoreFolderTests(OpenSslKeys openssl, GpgKeys gpg) : IClassF
     }
 
     [Theory]
-    [InlineData("smime", ".crt")]
     [InlineData("pgp", ".pub.asc")]
     [InlineData("crl", ".crl")]
     public void A_damaged_store_file_is_reported_by_name(string folder, string suffix)
@@ -31,6 +30,35 @@ public sealed class StoreFolderTests(OpenSslKeys openssl, GpgKeys gpg) : IClassF
 
         Assert.Contains(file, error.Message, StringComparison.Ordinal);
         Assert.Contains("damaged", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_damaged_certificate_file_is_reported_by_name_where_it_is_used_and_when_its_facts_are_not_cached()
+    {
+        using var store = Filled();
+        var file = Directory.GetFiles(store.PathOf("smime"), "*.crt")[0];
+        var fingerprint = Path.GetFileNameWithoutExtension(file);
+        var content = File.ReadAllBytes(file);
+        File.WriteAllBytes(file, content[..(content.Length / 2)]);
+
+        // The cache knows the certificate by its name, so the load does not read the file; every use of it does.
+        var loaded = store.Open();
+        var entry = Assert.IsType<SmimeCertificateEntry>(loaded.FindByFingerprint(fingerprint));
+        foreach (var use in new Action[] { () => _ = entry.Certificate, () => _ = entry.Certificate })
+        {
+            var error = Assert.Throws<KeyStoreException>(use);
+            Assert.StartsWith(file + ": damaged key store file", error.Message, StringComparison.Ordinal);
+        }
+
+        // Put back, the same loaded store reads it (a failed read is not kept).
+        File.WriteAllBytes(file, content);
+        Assert.Equal(fingerprint, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(entry.Certificate.RawData)));
+
+        File.WriteAllBytes(file, content[..(content.Length / 2)]);
+        File.Delete(store.PathOf(KeyStoreCache.FileName));
+        var refused = Assert.Throws<KeyStoreException>(() => store.Open());
+        Assert.Contains(file, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("damaged", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -82,7 +110,7 @@ public sealed class StoreFolderTests(OpenSslKeys openssl, GpgKeys gpg) : IClassF
         Assert.Contains(KeyStoreFolder.MarkerFile, files);
         Assert.All(
             files.Where(f => f != KeyStoreFolder.MarkerFile),
-            f => Assert.Matches(@"^(smime/[0-9A-F]{64}\.(crt|key)|crl/[0-9A-F]{64}\.crl|pgp/[0-9A-F]{40}\.(pub\.asc|sec\.asc|json)|\.rulemail\.lock|\.rulemail-cache)$", f));
+            f => Assert.Matches(@"^(smime/[0-9A-F]{64}\.(crt|key)|crl/[0-9A-F]{64}\.crl|pgp/[0-9A-F]{40}\.(pub\.asc|sec\.asc|json)|\.rulemail\.lock|\.rulemail-cache-[0-9a-f]{12})$", f));
     }
 
     private TestStore Filled()

@@ -18,7 +18,7 @@ internal sealed class FolderSnapshot
             foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
             {
                 var name = Path.GetRelativePath(root, file);
-                if (name is ".rulemail.lock" or ".rulemail-cache")
+                if (name == ".rulemail.lock" || name.StartsWith(".rulemail-cache", StringComparison.Ordinal))
                 {
                     continue;
                 }
