@@ -63,6 +63,11 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
     /// </summary>
     public (SecurityOutcome Outcome, bool Decrypted)? DecryptLarge(Stream contentInfo, Stream plaintext, IReadOnlyList<string> preferred)
     {
+        if (ContentType(contentInfo) == AuthEnvelopedData.ContentTypeOid)
+        {
+            return DecryptLargeAuthEnveloped(contentInfo, plaintext, preferred);
+        }
+
         List<AuthEnvelopedData.Recipient> recipients;
         string algorithm;
         byte[] iv;
@@ -88,7 +93,8 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
 
             var encrypted = enveloped.GetEncryptedContentInfo();
             algorithm = encrypted.ContentEncryptionAlgorithm.Algorithm.Id;
-            if (!StreamedKeySizes.ContainsKey(algorithm) || encrypted.ContentEncryptionAlgorithm.Parameters is not Asn1OctetString parameters)
+            if (CmsAlgorithms.CipherOf(algorithm).Family is not (CmsAlgorithms.CipherFamily.AesCbc or CmsAlgorithms.CipherFamily.TripleDesCbc)
+                || encrypted.ContentEncryptionAlgorithm.Parameters is not Asn1OctetString parameters)
             {
                 return null;
             }
@@ -110,7 +116,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                 var contentKey = key.Decrypt(recipient.EncryptedKey, recipient.Padding);
                 try
                 {
-                    if (contentKey.Length != StreamedKeySizes[algorithm])
+                    if (contentKey.Length != cipher.KeyBytes)
                     {
                         throw new CryptographicException("the content key has the wrong size");
                     }
@@ -120,7 +126,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                     var again = EnvelopedParser(contentInfo)!;
                     _ = again.GetRecipientInfos().ToAsn1Object(); // The parser reads in order: the recipients come first.
                     var content = again.GetEncryptedContentInfo().GetEncryptedContent(Asn1Tags.OctetString);
-                    using var symmetric = StreamedCipher(algorithm);
+                    using var symmetric = StreamedCipher(cipher);
                     using var decryptor = symmetric.CreateDecryptor(contentKey, iv);
                     using var decrypting = new CryptoStream(((Asn1OctetStringParser)content).GetOctetStream(), decryptor, CryptoStreamMode.Read);
                     decrypting.CopyTo(plaintext, 81920);
@@ -147,23 +153,53 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
     }
 
-    /// <summary>Content encryption the streamed path decrypts, with its key size in bytes.</summary>
-    private static readonly Dictionary<string, int> StreamedKeySizes = new(StringComparer.Ordinal)
+    /// <summary>
+    /// Opens authEnveloped-data (AES-GCM) too large to hold in memory (<see cref="LargeAuthEnvelopedData"/>), as
+    /// <see cref="DecryptLarge"/> does enveloped-data and with the same judgement as <see cref="DecryptAuthEnveloped"/>: a
+    /// tag that does not match fails the integrity check, and <paramref name="plaintext"/> is then empty.
+    /// </summary>
+    private (SecurityOutcome Outcome, bool Decrypted)? DecryptLargeAuthEnveloped(Stream contentInfo, Stream plaintext, IReadOnlyList<string> preferred)
     {
-        ["2.16.840.1.101.3.4.1.2"] = 16,
-        ["2.16.840.1.101.3.4.1.22"] = 24,
-        ["2.16.840.1.101.3.4.1.42"] = 32,
-        ["1.2.840.113549.3.7"] = 24,
-    };
+        if (LargeAuthEnvelopedData.Read(contentInfo) is not { } data)
+        {
+            return null;
+        }
 
-    private static SymmetricAlgorithm StreamedCipher(string algorithm)
+        var cipher = CmsAlgorithms.CipherOf(data.Algorithm);
+        var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.Aead };
+        var pairs = Pairs(data.Recipients, r => r.Identity, AuthEnvelopedData.Recipient.IdentitiesOf, preferred);
+        try
+        {
+            var (outcome, opened) = TryKeys(facts, pairs, _rsaKeys, (candidate, recipient, key) =>
+            {
+                try
+                {
+                    data.Decrypt(recipient, key, plaintext);
+                    return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: true) }, plaintext);
+                }
+                catch (AuthenticationTagMismatchException)
+                {
+                    // The content key opened, so this was the right recipient: the content itself was changed.
+                    return (facts with { Comment = SecurityComments.IntegrityCheckFailed }, null);
+                }
+            });
+            return (outcome, opened is not null);
+        }
+        catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException)
+        {
+            plaintext.SetLength(0);
+            return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), false);
+        }
+    }
+
+    private static SymmetricAlgorithm StreamedCipher(CmsAlgorithms.Cipher cipher)
     {
 #pragma warning disable CA5350 // Legacy ciphers still decrypt old mail (DESIGN.md's policy); the comment names them as legacy.
-        SymmetricAlgorithm cipher = algorithm == "1.2.840.113549.3.7" ? TripleDES.Create() : Aes.Create();
+        SymmetricAlgorithm symmetric = cipher.Family == CmsAlgorithms.CipherFamily.TripleDesCbc ? TripleDES.Create() : Aes.Create();
 #pragma warning restore CA5350
-        cipher.Mode = CipherMode.CBC;
-        cipher.Padding = PaddingMode.PKCS7;
-        return cipher;
+        symmetric.Mode = CipherMode.CBC;
+        symmetric.Padding = PaddingMode.PKCS7;
+        return symmetric;
     }
 
     /// <summary>The enveloped-data of a ContentInfo read as a stream, or null when it holds another type.</summary>
