@@ -57,9 +57,10 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
     /// Opens enveloped-data too large to hold in memory: <paramref name="contentInfo"/> (the decoded CMS, on a spool) is
     /// read with BouncyCastle's streaming ASN.1 parser and its content decrypted with .NET's AES/3DES (OpenSSL) straight
     /// into <paramref name="plaintext"/>, which holds the plaintext, rewound, on success and is emptied otherwise. The
-    /// same key order, attempt limit, facts and comments as <see cref="Decrypt"/>. Null when the message uses what this
-    /// path does not read (a recipient other than RSA key transport, a cipher other than AES-CBC or 3DES): the caller
-    /// then takes the in-memory path, so no message is judged differently for its size.
+    /// same key order, attempt limit, facts and comments as <see cref="Decrypt"/>. AuthEnvelopedData (AES-GCM) is opened
+    /// the same way by <see cref="LargeAuthEnvelopedData"/>, its plaintext released only once the tag is verified. Null
+    /// when the message uses what this path does not read (a recipient other than RSA key transport, a cipher other than
+    /// AES-CBC, 3DES or AES-GCM): the caller then takes the in-memory path, so no message is judged differently for its size.
     /// </summary>
     public (SecurityOutcome Outcome, bool Decrypted)? DecryptLarge(Stream contentInfo, Stream plaintext, IReadOnlyList<string> preferred)
     {
