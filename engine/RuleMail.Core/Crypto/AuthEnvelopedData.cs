@@ -17,12 +17,8 @@ internal sealed class AuthEnvelopedData
     public const string ContentTypeOid = "1.2.840.113549.1.9.16.1.23";
     private const string RsaOaepOid = "1.2.840.113549.1.1.7";
 
-    private static readonly Dictionary<string, int> GcmKeySizes = new(StringComparer.Ordinal)
-    {
-        ["2.16.840.1.101.3.4.1.6"] = 16,
-        ["2.16.840.1.101.3.4.1.26"] = 24,
-        ["2.16.840.1.101.3.4.1.46"] = 32,
-    };
+    /// <summary>The tag length GCMParameters imply when they name none (RFC 5084 section 3.2).</summary>
+    public const int DefaultTagLength = 12;
 
     private AuthEnvelopedData(List<Recipient> recipients, string algorithm, byte[] nonce, int tagLength, byte[] ciphertext, byte[]? additionalData, byte[] tag)
     {
@@ -83,14 +79,14 @@ internal sealed class AuthEnvelopedData
         encryptedContentInfo.ReadObjectIdentifier();
         var algorithm = encryptedContentInfo.ReadSequence();
         var algorithmOid = algorithm.ReadObjectIdentifier();
-        if (!GcmKeySizes.ContainsKey(algorithmOid))
+        if (CmsAlgorithms.CipherOf(algorithmOid).Family != CmsAlgorithms.CipherFamily.AesGcm)
         {
             throw new CryptographicException($"unsupported content encryption {algorithmOid} (AES-GCM expected)");
         }
 
         var gcm = algorithm.ReadSequence();
         var nonce = gcm.ReadOctetString();
-        var tagLength = gcm.HasData ? (int)gcm.ReadInteger() : 12;
+        var tagLength = gcm.HasData ? (int)gcm.ReadInteger() : DefaultTagLength;
         var ciphertext = encryptedContentInfo.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
 
         byte[]? additionalData = null;
@@ -120,16 +116,26 @@ internal sealed class AuthEnvelopedData
     public byte[] Decrypt(Recipient recipient, RSA key)
     {
         var contentKey = key.Decrypt(recipient.EncryptedKey, recipient.Padding);
-        if (contentKey.Length != GcmKeySizes[Algorithm] || Tag.Length != TagLength)
-        {
-            throw new CryptographicException("the content key or tag has the wrong size");
-        }
+        CheckSizes(Algorithm, contentKey, Tag.Length, TagLength);
 
         var plaintext = new byte[Ciphertext.Length];
         using var aes = new AesGcm(contentKey, TagLength);
         aes.Decrypt(Nonce, Ciphertext, Tag, plaintext, AdditionalData);
         CryptographicOperations.ZeroMemory(contentKey);
         return plaintext;
+    }
+
+    /// <summary>
+    /// Throws <see cref="CryptographicException"/> (the key did not fit: the next key is tried) when the content key is not
+    /// the size the algorithm needs or the tag not the length the parameters name; the key is wiped first then.
+    /// </summary>
+    public static void CheckSizes(string algorithm, byte[] contentKey, int tagLength, int expectedTagLength)
+    {
+        if (contentKey.Length != CmsAlgorithms.CipherOf(algorithm).KeyBytes || tagLength != expectedTagLength)
+        {
+            CryptographicOperations.ZeroMemory(contentKey);
+            throw new CryptographicException("the content key or tag has the wrong size");
+        }
     }
 
     /// <summary>A key transport recipient.</summary>

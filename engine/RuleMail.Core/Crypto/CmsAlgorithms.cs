@@ -52,16 +52,16 @@ internal static class CmsAlgorithms
 
     private static readonly Dictionary<string, Cipher> Ciphers = new(StringComparer.Ordinal)
     {
-        ["2.16.840.1.101.3.4.1.2"] = new("aes128-cbc", "AES-128-CBC", Legacy: false),
-        ["2.16.840.1.101.3.4.1.22"] = new("aes192-cbc", "AES-192-CBC", Legacy: false),
-        ["2.16.840.1.101.3.4.1.42"] = new("aes256-cbc", "AES-256-CBC", Legacy: false),
-        ["2.16.840.1.101.3.4.1.6"] = new("aes128-gcm", "AES-128-GCM", Legacy: false),
-        ["2.16.840.1.101.3.4.1.26"] = new("aes192-gcm", "AES-192-GCM", Legacy: false),
-        ["2.16.840.1.101.3.4.1.46"] = new("aes256-gcm", "AES-256-GCM", Legacy: false),
+        ["2.16.840.1.101.3.4.1.2"] = new("aes128-cbc", "AES-128-CBC", Legacy: false, CipherFamily.AesCbc, KeyBytes: 16),
+        ["2.16.840.1.101.3.4.1.22"] = new("aes192-cbc", "AES-192-CBC", Legacy: false, CipherFamily.AesCbc, KeyBytes: 24),
+        ["2.16.840.1.101.3.4.1.42"] = new("aes256-cbc", "AES-256-CBC", Legacy: false, CipherFamily.AesCbc, KeyBytes: 32),
+        ["2.16.840.1.101.3.4.1.6"] = new("aes128-gcm", "AES-128-GCM", Legacy: false, CipherFamily.AesGcm, KeyBytes: 16),
+        ["2.16.840.1.101.3.4.1.26"] = new("aes192-gcm", "AES-192-GCM", Legacy: false, CipherFamily.AesGcm, KeyBytes: 24),
+        ["2.16.840.1.101.3.4.1.46"] = new("aes256-gcm", "AES-256-GCM", Legacy: false, CipherFamily.AesGcm, KeyBytes: 32),
         ["2.16.840.1.101.3.4.1.7"] = new("aes128-ccm", "AES-128-CCM", Legacy: false),
         ["2.16.840.1.101.3.4.1.27"] = new("aes192-ccm", "AES-192-CCM", Legacy: false),
         ["2.16.840.1.101.3.4.1.47"] = new("aes256-ccm", "AES-256-CCM", Legacy: false),
-        ["1.2.840.113549.3.7"] = new("3des", "3DES", Legacy: true),
+        ["1.2.840.113549.3.7"] = new("3des", "3DES", Legacy: true, CipherFamily.TripleDesCbc, KeyBytes: 24),
         ["1.2.840.113549.3.2"] = new("rc2", "RC2", Legacy: true),
         ["1.3.14.3.2.7"] = new("des", "DES", Legacy: true),
     };
@@ -123,6 +123,26 @@ internal static class CmsAlgorithms
         }
     }
 
-    /// <summary>A content cipher: the name the result reports, the name a comment shows, and whether it is a legacy one.</summary>
-    internal sealed record Cipher(string Name, string Display, bool Legacy);
+    /// <summary>
+    /// A content cipher: the name the result reports, the name a comment shows, whether it is a legacy one, and for the
+    /// ciphers RuleMail decrypts itself (<see cref="CipherFamily"/> not <see cref="CipherFamily.Other"/>) the content key's size in bytes.
+    /// The one table of content ciphers: the in-memory and the streamed paths both read it.
+    /// </summary>
+    internal sealed record Cipher(string Name, string Display, bool Legacy, CipherFamily Family = CipherFamily.Other, int KeyBytes = 0);
+
+    /// <summary>How a content cipher is run where RuleMail runs it itself rather than through EnvelopedCms.</summary>
+    internal enum CipherFamily
+    {
+        /// <summary>Left to EnvelopedCms (or not supported).</summary>
+        Other,
+
+        /// <summary>AES in CBC mode with PKCS#7 padding, the IV as the algorithm's parameters.</summary>
+        AesCbc,
+
+        /// <summary>Triple DES (EDE3) in CBC mode with PKCS#7 padding.</summary>
+        TripleDesCbc,
+
+        /// <summary>AES-GCM (RFC 5084): authEnveloped-data.</summary>
+        AesGcm,
+    }
 }

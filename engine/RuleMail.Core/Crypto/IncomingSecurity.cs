@@ -170,10 +170,19 @@ public sealed class IncomingSecurity
         SecurityOutcome? encryption = null;
         SecurityOutcome? sign = null;
 
-        // 1. Encryption, at the root only. Large enveloped-data goes through spool files: decoded once into one, decrypted
-        //    into another, parsed from there; whatever that path does not read takes the in-memory path below.
+        // 1. Encryption, at the root only. Large enveloped-data and authEnveloped-data go through spool files: decoded once
+        //    into one, decrypted into another (AES-GCM: and its tag verified before anything reads it), parsed from there;
+        //    whatever that path does not read takes the in-memory path below. Large opaque signed-data keeps its decoded
+        //    spool for step 2.
         var streamed = false;
-        if (LargeEnveloped(message.Body, spools) is { } large)
+        var large = LargeCms(message.Body, spools, out var largeType);
+        Spool? largeSigned = null;
+        if (large is not null && largeType == SmimeDecryption.SignedDataOid)
+        {
+            largeSigned = large;
+            streamed = true; // Not encrypted, and not to be decoded into memory below: step 2 verifies it from its spool.
+        }
+        else if (large is not null)
         {
             type = SecurityResult.SmimeType;
             var plaintext = Spool.Create();
@@ -261,7 +270,7 @@ public sealed class IncomingSecurity
         // 2. A signature over the whole (decrypted) content.
         if (sign is null && damaged is null)
         {
-            (sign, view, var signType) = VerifyRoot(view, senders, ref damaged);
+            (sign, view, var signType) = VerifyRoot(view, senders, spools, largeSigned, ref damaged);
             type ??= signType;
         }
 
@@ -365,11 +374,13 @@ public sealed class IncomingSecurity
     }
 
     /// <summary>
-    /// A root application/(x-)pkcs7-mime part larger than the streaming threshold, decoded once into a spool file, when
-    /// it holds enveloped-data; null otherwise (the spool, if one was made, is released).
+    /// An application/(x-)pkcs7-mime part larger than the streaming threshold, decoded once into a spool file, when it
+    /// holds enveloped-data, authEnveloped-data or signed-data (<paramref name="cmsType"/> says which); null otherwise (the
+    /// spool, if one was made, is released).
     /// </summary>
-    private Spool? LargeEnveloped(MimeEntity? body, List<Spool> spools)
+    private Spool? LargeCms(MimeEntity? body, List<Spool> spools, out string? cmsType)
     {
+        cmsType = null;
         if (body is not MimePart part || !IsPkcs7Mime(part) || SignedContent.StoredSize(part) is not { } size || size <= _streamAbove)
         {
             return null;
@@ -378,13 +389,39 @@ public sealed class IncomingSecurity
         var spool = Spool.Create();
         spools.Add(spool);
         SignedContent.DecodeTo(part, spool.Stream);
-        if (SmimeDecryption.ContentType(spool.Stream) == SmimeDecryption.EnvelopedDataOid)
+        cmsType = SmimeDecryption.ContentType(spool.Stream);
+        if (cmsType is SmimeDecryption.EnvelopedDataOid or AuthEnvelopedData.ContentTypeOid or SmimeDecryption.SignedDataOid)
         {
             return spool;
         }
 
         spool.Dispose();
         return null;
+    }
+
+    /// <summary>
+    /// Verifies large opaque signed-data from its decoded CMS on <paramref name="signedData"/>: the content is copied into
+    /// a spool of its own while hashed, and the signer judged as for small mail. When that cannot decide alone, the whole
+    /// signed-data is judged in memory by the small path (<see cref="SmimeSignatureCheck.VerifyOpaque"/>), so the outcome,
+    /// the reason and the view are always the small path's.
+    /// </summary>
+    private (SecurityOutcome Outcome, MimeMessage View) VerifyLargeOpaque(MimeMessage view, Spool signedData, IReadOnlyList<string> senders, List<Spool> spools, ref string? damaged)
+    {
+        var content = Spool.Create();
+        spools.Add(content);
+        if (LargeSignedData.Read(signedData.Stream, content.Stream) is { } data && _smimeSignatures.VerifyOpaqueLarge(data, senders) is { } judged)
+        {
+            signedData.Dispose(); // The encoding is not needed any more: free its disk space at once.
+            return (judged, SignedContent.WithBody(view, Inner(content.Stream, ref damaged)));
+        }
+
+        content.Dispose();
+        var bytes = new byte[signedData.Stream.Length];
+        signedData.Stream.Position = 0;
+        signedData.Stream.ReadExactly(bytes);
+        signedData.Dispose();
+        var outcome = _smimeSignatures.VerifyOpaque(bytes, senders, out var inMemory);
+        return (outcome, inMemory is null ? view : SignedContent.WithBody(view, Inner(inMemory, ref damaged)));
     }
 
     private static bool IsPkcs7Mime(MimePart part) =>
@@ -396,8 +433,28 @@ public sealed class IncomingSecurity
     private MimeEntity Inner(byte[] bytes, ref string? damaged) => Inner(new MemoryStream(bytes, writable: false), ref damaged);
 #pragma warning restore CA2000
 
-    private (SecurityOutcome? Sign, MimeMessage View, string? Type) VerifyRoot(MimeMessage view, IReadOnlyList<string> senders, ref string? damaged)
+    /// <param name="largeSigned">The root's decoded CMS when step 1 found it to be large signed-data; others large are decoded here.</param>
+    private (SecurityOutcome? Sign, MimeMessage View, string? Type) VerifyRoot(
+        MimeMessage view, IReadOnlyList<string> senders, List<Spool> spools, Spool? largeSigned, ref string? damaged)
     {
+        if (largeSigned is null && LargeCms(view.Body, spools, out var largeType) is { } decoded)
+        {
+            if (largeType == SmimeDecryption.SignedDataOid)
+            {
+                largeSigned = decoded;
+            }
+            else
+            {
+                decoded.Dispose(); // Not signed: read as small mail is below.
+            }
+        }
+
+        if (largeSigned is not null)
+        {
+            var (outcome, unwrapped) = VerifyLargeOpaque(view, largeSigned, senders, spools, ref damaged);
+            return (outcome, unwrapped, SecurityResult.SmimeType);
+        }
+
         switch (view.Body)
         {
             case Multipart { ContentType.MimeType: var signedType } signed when signedType.Equals("multipart/signed", StringComparison.OrdinalIgnoreCase):

@@ -57,12 +57,18 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
     /// Opens enveloped-data too large to hold in memory: <paramref name="contentInfo"/> (the decoded CMS, on a spool) is
     /// read with BouncyCastle's streaming ASN.1 parser and its content decrypted with .NET's AES/3DES (OpenSSL) straight
     /// into <paramref name="plaintext"/>, which holds the plaintext, rewound, on success and is emptied otherwise. The
-    /// same key order, attempt limit, facts and comments as <see cref="Decrypt"/>. Null when the message uses what this
-    /// path does not read (a recipient other than RSA key transport, a cipher other than AES-CBC or 3DES): the caller
-    /// then takes the in-memory path, so no message is judged differently for its size.
+    /// same key order, attempt limit, facts and comments as <see cref="Decrypt"/>. AuthEnvelopedData (AES-GCM) is opened
+    /// the same way by <see cref="LargeAuthEnvelopedData"/>, its plaintext released only once the tag is verified. Null
+    /// when the message uses what this path does not read (a recipient other than RSA key transport, a cipher other than
+    /// AES-CBC, 3DES or AES-GCM): the caller then takes the in-memory path, so no message is judged differently for its size.
     /// </summary>
     public (SecurityOutcome Outcome, bool Decrypted)? DecryptLarge(Stream contentInfo, Stream plaintext, IReadOnlyList<string> preferred)
     {
+        if (ContentType(contentInfo) == AuthEnvelopedData.ContentTypeOid)
+        {
+            return DecryptLargeAuthEnveloped(contentInfo, plaintext, preferred);
+        }
+
         List<AuthEnvelopedData.Recipient> recipients;
         string algorithm;
         byte[] iv;
@@ -88,7 +94,8 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
 
             var encrypted = enveloped.GetEncryptedContentInfo();
             algorithm = encrypted.ContentEncryptionAlgorithm.Algorithm.Id;
-            if (!StreamedKeySizes.ContainsKey(algorithm) || encrypted.ContentEncryptionAlgorithm.Parameters is not Asn1OctetString parameters)
+            if (CmsAlgorithms.CipherOf(algorithm).Family is not (CmsAlgorithms.CipherFamily.AesCbc or CmsAlgorithms.CipherFamily.TripleDesCbc)
+                || encrypted.ContentEncryptionAlgorithm.Parameters is not Asn1OctetString parameters)
             {
                 return null;
             }
@@ -110,7 +117,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                 var contentKey = key.Decrypt(recipient.EncryptedKey, recipient.Padding);
                 try
                 {
-                    if (contentKey.Length != StreamedKeySizes[algorithm])
+                    if (contentKey.Length != cipher.KeyBytes)
                     {
                         throw new CryptographicException("the content key has the wrong size");
                     }
@@ -120,7 +127,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
                     var again = EnvelopedParser(contentInfo)!;
                     _ = again.GetRecipientInfos().ToAsn1Object(); // The parser reads in order: the recipients come first.
                     var content = again.GetEncryptedContentInfo().GetEncryptedContent(Asn1Tags.OctetString);
-                    using var symmetric = StreamedCipher(algorithm);
+                    using var symmetric = StreamedCipher(cipher);
                     using var decryptor = symmetric.CreateDecryptor(contentKey, iv);
                     using var decrypting = new CryptoStream(((Asn1OctetStringParser)content).GetOctetStream(), decryptor, CryptoStreamMode.Read);
                     decrypting.CopyTo(plaintext, 81920);
@@ -147,23 +154,53 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
     }
 
-    /// <summary>Content encryption the streamed path decrypts, with its key size in bytes.</summary>
-    private static readonly Dictionary<string, int> StreamedKeySizes = new(StringComparer.Ordinal)
+    /// <summary>
+    /// Opens authEnveloped-data (AES-GCM) too large to hold in memory (<see cref="LargeAuthEnvelopedData"/>), as
+    /// <see cref="DecryptLarge"/> does enveloped-data and with the same judgement as <see cref="DecryptAuthEnveloped"/>: a
+    /// tag that does not match fails the integrity check, and <paramref name="plaintext"/> is then empty.
+    /// </summary>
+    private (SecurityOutcome Outcome, bool Decrypted)? DecryptLargeAuthEnveloped(Stream contentInfo, Stream plaintext, IReadOnlyList<string> preferred)
     {
-        ["2.16.840.1.101.3.4.1.2"] = 16,
-        ["2.16.840.1.101.3.4.1.22"] = 24,
-        ["2.16.840.1.101.3.4.1.42"] = 32,
-        ["1.2.840.113549.3.7"] = 24,
-    };
+        if (LargeAuthEnvelopedData.Read(contentInfo) is not { } data)
+        {
+            return null;
+        }
 
-    private static SymmetricAlgorithm StreamedCipher(string algorithm)
+        var cipher = CmsAlgorithms.CipherOf(data.Algorithm);
+        var facts = new SecurityOutcome(false, string.Empty) { Cipher = cipher.Name, Integrity = Integrity.Aead };
+        var pairs = Pairs(data.Recipients, r => r.Identity, AuthEnvelopedData.Recipient.IdentitiesOf, preferred);
+        try
+        {
+            var (outcome, opened) = TryKeys(facts, pairs, _rsaKeys, (candidate, recipient, key) =>
+            {
+                try
+                {
+                    data.Decrypt(recipient, key, plaintext);
+                    return (facts with { Success = true, Comment = Decrypted(candidate, cipher, integrity: true) }, plaintext);
+                }
+                catch (AuthenticationTagMismatchException)
+                {
+                    // The content key opened, so this was the right recipient: the content itself was changed.
+                    return (facts with { Comment = SecurityComments.IntegrityCheckFailed }, null);
+                }
+            });
+            return (outcome, opened is not null);
+        }
+        catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException)
+        {
+            plaintext.SetLength(0);
+            return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), false);
+        }
+    }
+
+    private static SymmetricAlgorithm StreamedCipher(CmsAlgorithms.Cipher cipher)
     {
 #pragma warning disable CA5350 // Legacy ciphers still decrypt old mail (DESIGN.md's policy); the comment names them as legacy.
-        SymmetricAlgorithm cipher = algorithm == "1.2.840.113549.3.7" ? TripleDES.Create() : Aes.Create();
+        SymmetricAlgorithm symmetric = cipher.Family == CmsAlgorithms.CipherFamily.TripleDesCbc ? TripleDES.Create() : Aes.Create();
 #pragma warning restore CA5350
-        cipher.Mode = CipherMode.CBC;
-        cipher.Padding = PaddingMode.PKCS7;
-        return cipher;
+        symmetric.Mode = CipherMode.CBC;
+        symmetric.Padding = PaddingMode.PKCS7;
+        return symmetric;
     }
 
     /// <summary>The enveloped-data of a ContentInfo read as a stream, or null when it holds another type.</summary>

@@ -102,6 +102,15 @@ internal sealed class SmimeSignatureCheck(KeyStore store, SecurityPolicy policy)
         return Judge(cms, signedData, senders);
     }
 
+    /// <summary>
+    /// Verifies opaque signed-data too large to hold in memory (<see cref="LargeSignedData"/>: its content on a spool, its
+    /// digests computed as it was copied there) by the same code as <see cref="VerifyOpaque"/>. Null when that code cannot
+    /// decide alone: the caller then judges the whole signed-data with <see cref="VerifyOpaque"/>, so every outcome and
+    /// reason is the same as for a small message.
+    /// </summary>
+    public SecurityOutcome? VerifyOpaqueLarge(LargeSignedData data, IReadOnlyCollection<string> senders) =>
+        JudgeRead(data.Detached, data.DigestOf, senders);
+
     private SecurityOutcome Judge(SignedCms cms, byte[] encoded, IReadOnlyCollection<string> senders)
     {
         // Every certificate the message carries becomes an X509Certificate2 (an OpenSSL parse, about 0.25 ms each)
