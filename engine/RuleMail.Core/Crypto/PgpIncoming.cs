@@ -39,8 +39,9 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         ArgumentNullException.ThrowIfNull(plaintext);
 
         // Each reader gets its own window on the message: MimeKit's bound stream seeks to its own position before every read.
+        // BouncyCastle's armor and packet readers read byte by byte: buffered, that is a memory access, not a file read.
         var length = message.Length;
-        return Decrypt(() => new BoundStream(message, 0, length, leaveOpen: true), plaintext, preferred, senders);
+        return Decrypt(() => new BufferedStream(new BoundStream(message, 0, length, leaveOpen: true), 64 * 1024), plaintext, preferred, senders);
     }
 
     private PgpDecryption Decrypt(Func<Stream> open, Spool? spool, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
