@@ -18,11 +18,5 @@ public sealed record IncomingReport(SecurityResult Security, MimeMessage Message
     internal IReadOnlyList<Spool> Spools { get; init; } = [];
 
     /// <summary>Deletes the temporary files; <see cref="Message"/> must not be read afterwards.</summary>
-    public void Dispose()
-    {
-        foreach (var spool in Spools)
-        {
-            spool.Dispose();
-        }
-    }
+    public void Dispose() => Spool.DisposeAll(Spools);
 }

@@ -152,11 +152,7 @@ public sealed class IncomingSecurity
 
     private static void Release(List<Spool> spools)
     {
-        foreach (var spool in spools)
-        {
-            spool.Dispose();
-        }
-
+        Spool.DisposeAll(spools);
         spools.Clear();
     }
 
@@ -208,11 +204,8 @@ public sealed class IncomingSecurity
             }
         }
 
-        if (streamed)
-        {
-            // Decrypted above, from the spool.
-        }
-        else if (Pkcs7Content(message.Body, out var cmsType) is { } cms && cmsType != SmimeDecryption.SignedDataOid)
+        // Streamed above, the root is an application/pkcs7-mime part: none of the branches below applies to it any more.
+        if (!streamed && Pkcs7Content(message.Body, out var cmsType) is { } cms && cmsType != SmimeDecryption.SignedDataOid)
         {
             type = SecurityResult.SmimeType;
             if (cmsType is null)
@@ -243,15 +236,37 @@ public sealed class IncomingSecurity
                 return Report(type, null, SecurityOutcome.Failed(SecurityComments.Malformed("a multipart/encrypted that is not PGP/MIME (RFC 3156)")), view);
             }
 
-            var opened = _pgp.Decrypt(SignedContent.Decoded(payload), RecipientOrder.Preferred(message, accountAddress), senders);
-            encryption = opened.Encryption;
-            if (opened.Plaintext is null)
+            if (SignedContent.StoredSize(payload) > _streamAbove)
             {
-                return Report(type, null, encryption, view);
-            }
+                // Large: read in place (decoded once into a spool only when its transfer encoding must be undone), the literal
+                // data decrypted into a spool; nothing of it is read before the integrity check passed.
+                var plaintext = Spool.Create();
+                spools.Add(plaintext);
+                var ciphertext = PgpSource(payload, spools);
+                var spooled = _pgp.DecryptLarge(ciphertext.Stream, plaintext, RecipientOrder.Preferred(message, accountAddress), senders);
+                ciphertext.Spool?.Dispose(); // Not needed any more: free its disk space at once.
+                encryption = spooled.Encryption;
+                if (!encryption.Success)
+                {
+                    plaintext.Dispose();
+                    return Report(type, null, encryption, view);
+                }
 
-            sign = opened.Signature;
-            view = SignedContent.WithBody(message, Inner(opened.Plaintext, ref damaged));
+                sign = spooled.Signature;
+                view = SignedContent.WithBody(message, Inner(plaintext.Stream, ref damaged));
+            }
+            else
+            {
+                var opened = _pgp.Decrypt(SignedContent.Decoded(payload), RecipientOrder.Preferred(message, accountAddress), senders);
+                encryption = opened.Encryption;
+                if (opened.Plaintext is null)
+                {
+                    return Report(type, null, encryption, view);
+                }
+
+                sign = opened.Signature;
+                view = SignedContent.WithBody(message, Inner(opened.Plaintext, ref damaged));
+            }
         }
         else if (message.Body is TextPart inline && inline.IsPlain && IsWholeArmor(inline.Text, "MESSAGE"))
         {
@@ -424,6 +439,26 @@ public sealed class IncomingSecurity
         return (outcome, inMemory is null ? view : SignedContent.WithBody(view, Inner(inMemory, ref damaged)));
     }
 
+    /// <summary>
+    /// The OpenPGP message of a large PGP/MIME part as a seekable stream: the part's stored content itself when it has no
+    /// transfer encoding to undo (the usual 7bit armor), read in place; otherwise decoded once into a spool (the reader
+    /// needs to seek: BouncyCastle's armor detection looks at the first byte and goes back, and the session-key packets
+    /// are read a second time), whose spool the caller may release once the message is decrypted.
+    /// </summary>
+    private static (Stream Stream, Spool? Spool) PgpSource(MimePart part, List<Spool> spools)
+    {
+        if (part.Content is { Stream.CanSeek: true } content
+            && content.Encoding is ContentEncoding.Default or ContentEncoding.SevenBit or ContentEncoding.EightBit or ContentEncoding.Binary)
+        {
+            return (content.Stream, null);
+        }
+
+        var spool = Spool.Create();
+        spools.Add(spool);
+        SignedContent.DecodeTo(part, spool.Stream);
+        return (spool.Stream, spool);
+    }
+
     private static bool IsPkcs7Mime(MimePart part) =>
         part.ContentType.MimeType.Equals("application/pkcs7-mime", StringComparison.OrdinalIgnoreCase) ||
         part.ContentType.MimeType.Equals("application/x-pkcs7-mime", StringComparison.OrdinalIgnoreCase);
@@ -473,11 +508,13 @@ public sealed class IncomingSecurity
                 }
 
                 var signature = SignedContent.Decoded(signaturePart);
-                if (!isPgp && SignedContent.StoredSize(signed[0]) > _streamAbove)
+                if (SignedContent.StoredSize(signed[0]) > _streamAbove)
                 {
                     // Large signed content is hashed as it is written, never copied into an array.
                     var signedEntity = signed[0];
-                    var streamed = _smimeSignatures.VerifyDetached(SignedContent.CanonicalDigest(signedEntity), () => SignedContent.Canonical(signedEntity), signature, senders);
+                    var streamed = isPgp
+                        ? _pgp.VerifyDetached(PgpSignedContent.Written(target => SignedContent.WriteCanonical(signedEntity, target)), signature, senders)
+                        : _smimeSignatures.VerifyDetached(SignedContent.CanonicalDigest(signedEntity), () => SignedContent.Canonical(signedEntity), signature, senders);
                     return (streamed, view, type);
                 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MimeKit.IO;
 using Org.BouncyCastle.Bcpg;
 using Org.BouncyCastle.Bcpg.OpenPgp;
 using Org.BouncyCastle.Crypto;
@@ -22,11 +23,32 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     /// </summary>
     private const long SignatureBytesEach = 64 * 1024;
 
-    public PgpDecryption Decrypt(byte[] message, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
+    public PgpDecryption Decrypt(byte[] message, IReadOnlyList<string> preferred, IReadOnlyList<string> senders) =>
+        Decrypt(() => new MemoryStream(message, writable: false), null, preferred, senders);
+
+    /// <summary>
+    /// Decrypts a large message read in place from <paramref name="message"/> (seekable, armored or binary; not closed): the
+    /// literal data goes to <paramref name="plaintext"/> as it is decrypted and inflated, and embedded signatures are hashed
+    /// from there. Everything is judged as <see cref="Decrypt(byte[], IReadOnlyList{string}, IReadOnlyList{string})"/> judges it;
+    /// on success <see cref="PgpDecryption.Plaintext"/> is null and the plaintext is the spool's, which is emptied whenever
+    /// the outcome is a failure (the integrity check or a limit), so nothing unchecked is left to read.
+    /// </summary>
+    public PgpDecryption DecryptLarge(Stream message, Spool plaintext, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(plaintext);
+
+        // Each reader gets its own window on the message: MimeKit's bound stream seeks to its own position before every read.
+        // BouncyCastle's armor and packet readers read byte by byte: buffered, that is a memory access, not a file read.
+        var length = message.Length;
+        return Decrypt(() => new BufferedStream(new BoundStream(message, 0, length, leaveOpen: true), 64 * 1024), plaintext, preferred, senders);
+    }
+
+    private PgpDecryption Decrypt(Func<Stream> open, Spool? spool, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
     {
         try
         {
-            var list = EncryptedDataList(message);
+            var list = EncryptedDataList(open());
             if (list is null)
             {
                 return new(SecurityOutcome.Failed(SecurityComments.Malformed("the OpenPGP part holds no encrypted message")), null, null);
@@ -44,7 +66,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                 return new(SecurityOutcome.Failed(SecurityComments.NoIntegrityProtection) with { Integrity = Integrity.None }, null, null);
             }
 
-            return OpenWithStoreKeys(encrypted, PgpRsaSession.Packets(message, encrypted), preferred, senders);
+            return OpenWithStoreKeys(encrypted, PgpRsaSession.Packets(open(), encrypted), preferred, senders, spool);
         }
         catch (PgpLimitException e)
         {
@@ -57,7 +79,11 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     }
 
     /// <summary>Verifies a detached signature (RFC 3156 multipart/signed) over <paramref name="content"/>.</summary>
-    public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyList<string> senders)
+    public SecurityOutcome VerifyDetached(byte[] content, byte[] signature, IReadOnlyList<string> senders) =>
+        VerifyDetached(PgpSignedContent.Of(content), signature, senders);
+
+    /// <summary>As <see cref="VerifyDetached(byte[], byte[], IReadOnlyList{string})"/>, over content in memory or written out (a large entity).</summary>
+    public SecurityOutcome VerifyDetached(PgpSignedContent content, byte[] signature, IReadOnlyList<string> senders)
     {
         PgpSignatureList? signatures;
         var inflation = new PgpInflation(policy, Math.Min(policy.MaxDecompressedBytes, policy.MaxSignatures * SignatureBytesEach));
@@ -106,7 +132,8 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     /// then the anonymous ones (key ID 0), each against the keys in preference order.
     /// </summary>
     private PgpDecryption OpenWithStoreKeys(
-        List<PgpPublicKeyEncryptedData> encrypted, IReadOnlyList<PublicKeyEncSessionPacket>? packets, IReadOnlyList<string> preferred, IReadOnlyList<string> senders)
+        List<PgpPublicKeyEncryptedData> encrypted, IReadOnlyList<PublicKeyEncSessionPacket>? packets, IReadOnlyList<string> preferred, IReadOnlyList<string> senders,
+        Spool? spool)
     {
         var candidates = Candidates(preferred).ToList();
         var byKeyId = encrypted.Select((data, i) => (Data: data, Packet: packets?[i])).ToLookup(e => e.Data.KeyId);
@@ -122,7 +149,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
 
                 if (TryOpen(match.Data, match.Packet, entry, keyId) is { } opened)
                 {
-                    return Read(opened.Clear, opened.Verify, opened.Cipher, entry, senders);
+                    return Read(opened.Clear, opened.Verify, opened.Cipher, entry, senders, spool);
                 }
             }
         }
@@ -139,7 +166,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
 
                 if (TryOpen(hidden.Data, hidden.Packet, entry, keyId) is { } opened)
                 {
-                    return Read(opened.Clear, opened.Verify, opened.Cipher, entry, senders);
+                    return Read(opened.Clear, opened.Verify, opened.Cipher, entry, senders, spool);
                 }
             }
         }
@@ -186,13 +213,16 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     /// Reads the decrypted packets: compressed data through <see cref="PgpInflation"/>, the literal data into memory
     /// (bounded by the inflation limits, or by the message itself when it is not compressed), the signatures counted.
     /// The plaintext is handed out only after the MDC verified; a limit hit on the way discards it like a failed check.
+    /// With a <paramref name="spool"/>, the literal data goes there instead of memory, under the same limits, and is
+    /// emptied on every failure; nothing of it is hashed, parsed or returned before the check passed.
     /// </summary>
-    private PgpDecryption Read(Stream clear, Func<bool> verify, SymmetricKeyAlgorithmTag cipher, PgpKeyEntry entry, IReadOnlyList<string> senders)
+    private PgpDecryption Read(Stream clear, Func<bool> verify, SymmetricKeyAlgorithmTag cipher, PgpKeyEntry entry, IReadOnlyList<string> senders, Spool? spool)
     {
         using var owned = clear;
         var facts = new SecurityOutcome(false, string.Empty) { Cipher = PgpAlgorithms.CipherName(cipher), Integrity = Integrity.Mdc };
         var inflation = new PgpInflation(policy, policy.MaxDecompressedBytes);
         byte[]? literal = null;
+        var spooled = false;
         var onePassCount = 0;
         var signatureCount = 0;
         var signatures = new List<PgpSignature>();
@@ -209,9 +239,14 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
                     case PgpOnePassSignatureList list:
                         onePassCount += list.Count;
                         break;
-                    case PgpLiteralData data2:
+                    case PgpLiteralData data2 when spool is null:
                         Wipe(literal);
                         literal = ReadAll(data2.GetInputStream());
+                        break;
+                    case PgpLiteralData data2:
+                        spool.Clear();
+                        data2.GetInputStream().CopyTo(spool.Stream);
+                        spooled = true;
                         break;
                     case PgpSignatureList list:
                         signatureCount += list.Count;
@@ -227,17 +262,17 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
             clear.CopyTo(Stream.Null);
             if (!verify())
             {
-                return Refuse(literal, facts, SecurityComments.IntegrityCheckFailed);
+                return Refuse(literal, spool, facts, SecurityComments.IntegrityCheckFailed);
             }
         }
         catch (Exception e) when (e is PgpException or IOException or InvalidOperationException or ArgumentException
                                       or CryptoException or IndexOutOfRangeException)
         {
             // A limit that was hit says why; with integrity protection on, any other damage that breaks the decoding is an integrity failure.
-            return Refuse(literal, facts, inflation.Refusal ?? SecurityComments.IntegrityCheckFailed);
+            return Refuse(literal, spool, facts, inflation.Refusal ?? SecurityComments.IntegrityCheckFailed);
         }
 
-        if (literal is null)
+        if (literal is null && !spooled)
         {
             return new(facts with { Comment = SecurityComments.Malformed("the OpenPGP message holds no data") }, null, null);
         }
@@ -249,7 +284,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         }
         else if (signatures.Count > 0)
         {
-            signature = JudgeEmbedded(literal, signatures, senders);
+            signature = JudgeEmbedded(literal is not null ? PgpSignedContent.Of(literal) : PgpSignedContent.OfSpool(spool!), signatures, senders);
         }
 
         var recipient = entry.Addresses.Count > 0 ? entry.Addresses[0] : entry.DisplayName;
@@ -259,9 +294,10 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         return new(facts with { Success = true, Comment = SecurityComments.DecryptedFor(recipient, detail) }, literal, signature);
     }
 
-    private static PgpDecryption Refuse(byte[]? literal, SecurityOutcome facts, string comment)
+    private static PgpDecryption Refuse(byte[]? literal, Spool? spool, SecurityOutcome facts, string comment)
     {
         Wipe(literal);
+        spool?.Clear();
         return new(facts with { Comment = comment }, null, null);
     }
 
@@ -314,7 +350,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         }
     }
 
-    private SecurityOutcome JudgeEmbedded(byte[] literal, List<PgpSignature> signatures, IReadOnlyList<string> senders)
+    private SecurityOutcome JudgeEmbedded(PgpSignedContent literal, List<PgpSignature> signatures, IReadOnlyList<string> senders)
     {
         // The one-pass headers are not used to verify: the literal is in memory, and a header could name another
         // digest than the signature it announces; the signature packet alone says what was signed and how.
@@ -337,7 +373,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
     /// Judges one signature over <paramref name="content"/>: the key must be in the store, digest and key must meet the policy
     /// (checked before any hashing), the signature must match, the key must be valid now and be the sender's.
     /// </summary>
-    private SecurityOutcome Judge(PgpSignature signature, byte[] content, IReadOnlyList<string> senders)
+    private SecurityOutcome Judge(PgpSignature signature, PgpSignedContent content, IReadOnlyList<string> senders)
     {
         var digest = PgpAlgorithms.DigestName(signature.HashAlgorithm);
         var keyIdText = signature.KeyId.ToString("X16", CultureInfo.InvariantCulture);
@@ -365,7 +401,7 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         try
         {
             // RSA goes through OpenSSL (the key converted once); anything else is BouncyCastle's, as it always was.
-            valid = PgpRsaSignature.Verify(signature, publicKey, content) ?? VerifyWithBouncyCastle(signature, publicKey, content);
+            valid = PgpRsaSignature.Verify(signature, publicKey, content) ?? content.VerifyWithBouncyCastle(signature, publicKey);
         }
         catch (Exception e) when (e is PgpException or InvalidOperationException or ArgumentException or CryptoException)
         {
@@ -409,13 +445,6 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         return facts with { Success = true, Comment = SecurityComments.SignedBy(sender, $"PGP key {entry.Fingerprint}") };
     }
 
-    private static bool VerifyWithBouncyCastle(PgpSignature signature, PgpPublicKey publicKey, byte[] content)
-    {
-        signature.InitVerify(publicKey);
-        signature.Update(content);
-        return signature.Verify();
-    }
-
     /// <summary>Secret keys: those of the preferred addresses first, then every other; expired keys still open old mail.</summary>
     private IEnumerable<(PgpKeyEntry Entry, long KeyId)> Candidates(IReadOnlyList<string> preferred)
     {
@@ -435,9 +464,9 @@ internal sealed class PgpIncoming(KeyStore store, SecurityPolicy policy)
         }
     }
 
-    private static PgpEncryptedDataList? EncryptedDataList(byte[] message)
+    private static PgpEncryptedDataList? EncryptedDataList(Stream message)
     {
-        var factory = new PgpObjectFactory(PgpUtilities.GetDecoderStream(new MemoryStream(message, writable: false)));
+        var factory = new PgpObjectFactory(PgpUtilities.GetDecoderStream(message));
         for (var item = factory.NextPgpObject(); item is not null; item = factory.NextPgpObject())
         {
             if (item is PgpEncryptedDataList list)

@@ -21,13 +21,14 @@ internal static class PgpRsaSession
     /// The session-key packets of the message in order, when they pair one to one with BouncyCastle's
     /// <paramref name="encrypted"/> (same count, same key IDs); null when they do not, and BouncyCastle opens them all.
     /// </summary>
-    public static IReadOnlyList<PublicKeyEncSessionPacket>? Packets(byte[] message, IReadOnlyList<PgpPublicKeyEncryptedData> encrypted)
+    /// <param name="message">The message from its start (armored or binary), seekable; read only as far as its session-key packets.</param>
+    public static IReadOnlyList<PublicKeyEncSessionPacket>? Packets(Stream message, IReadOnlyList<PgpPublicKeyEncryptedData> encrypted)
     {
         ArgumentNullException.ThrowIfNull(encrypted);
         var packets = new List<PublicKeyEncSessionPacket>();
         try
         {
-            var input = new BcpgInputStream(PgpUtilities.GetDecoderStream(new MemoryStream(message, writable: false)));
+            var input = new BcpgInputStream(PgpUtilities.GetDecoderStream(message));
             while (true)
             {
                 var tag = input.NextPacketTag();

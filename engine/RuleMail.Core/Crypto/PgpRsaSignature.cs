@@ -23,13 +23,51 @@ internal static class PgpRsaSignature
     {
         ArgumentNullException.ThrowIfNull(signature);
         ArgumentNullException.ThrowIfNull(key);
-        if (!PgpRsa.IsRsa(signature.KeyAlgorithm) || signature.Version is not (3 or 4) || HashName(signature.HashAlgorithm) is not { } name
-            || PgpRsa.Public(key) is not { } rsa)
+        if (!ForOpenSsl(signature, key, out var name, out var rsa))
         {
             return null;
         }
 
-        var digest = Digest(signature, name, content);
+        return Holds(signature, rsa, name, Digest(signature, name, content));
+    }
+
+    /// <summary>As <see cref="Verify(PgpSignature, PgpPublicKey, ReadOnlySpan{byte})"/>, over content in memory or written out in pieces.</summary>
+    public static bool? Verify(PgpSignature signature, PgpPublicKey key, PgpSignedContent content)
+    {
+        ArgumentNullException.ThrowIfNull(signature);
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(content);
+        if (content.Bytes is { } bytes)
+        {
+            return Verify(signature, key, bytes);
+        }
+
+        if (!ForOpenSsl(signature, key, out var name, out var rsa))
+        {
+            return null;
+        }
+
+        return Holds(signature, rsa, name, content.Digest(signature.SignatureType, name, signature.GetSignatureTrailer()));
+    }
+
+    /// <summary>Whether OpenSSL checks this signature: RSA, packet version 3 or 4, a digest it knows, a key it took.</summary>
+    private static bool ForOpenSsl(PgpSignature signature, PgpPublicKey key, out HashAlgorithmName name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RSA? rsa)
+    {
+        name = default;
+        rsa = null;
+        if (!PgpRsa.IsRsa(signature.KeyAlgorithm) || signature.Version is not (3 or 4) || HashName(signature.HashAlgorithm) is not { } known)
+        {
+            return false;
+        }
+
+        name = known;
+        rsa = PgpRsa.Public(key);
+        return rsa is not null;
+    }
+
+    /// <summary>The RSA step over a computed digest: its clear 16-bit prefix must match, then OpenSSL checks the value.</summary>
+    private static bool Holds(PgpSignature signature, RSA rsa, HashAlgorithmName name, byte[] digest)
+    {
         var prefix = signature.GetDigestPrefix();
         if (prefix is null || prefix.Length != 2 || prefix[0] != digest[0] || prefix[1] != digest[1])
         {
@@ -69,7 +107,8 @@ internal static class PgpRsaSignature
         using var hash = IncrementalHash.CreateHash(name);
         if (signatureType == PgpSignature.CanonicalTextDocument)
         {
-            AppendCanonical(hash, content);
+            byte last = 0;
+            AppendCanonical(hash, content, ref last);
         }
         else
         {
@@ -83,10 +122,12 @@ internal static class PgpRsaSignature
     private static byte[] Digest(PgpSignature signature, HashAlgorithmName name, ReadOnlySpan<byte> content) =>
         Digest(signature.SignatureType, name, content, signature.GetSignatureTrailer());
 
-    /// <summary>Every CR, every LF and every CR LF becomes CR LF (a lone CR too), byte for byte as BouncyCastle canonicalizes.</summary>
-    private static void AppendCanonical(IncrementalHash hash, ReadOnlySpan<byte> content)
+    /// <summary>
+    /// Every CR, every LF and every CR LF becomes CR LF (a lone CR too), byte for byte as BouncyCastle canonicalizes;
+    /// <paramref name="last"/> carries the byte before <paramref name="content"/> when content comes in pieces (0 at the start).
+    /// </summary>
+    internal static void AppendCanonical(IncrementalHash hash, ReadOnlySpan<byte> content, ref byte last)
     {
-        byte last = 0;
         var start = 0;
         for (var i = 0; i < content.Length; i++)
         {

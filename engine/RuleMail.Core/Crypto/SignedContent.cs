@@ -17,6 +17,9 @@ internal static class SignedContent
         return Exactly(target => entity.WriteTo(options, target));
     }
 
+    /// <summary>Writes <see cref="Canonical"/>'s bytes into <paramref name="target"/>, for content too large for an array.</summary>
+    public static void WriteCanonical(MimeEntity entity, Stream target) => entity.WriteTo(CanonicalFormat(), target);
+
     /// <summary>How the canonical form is written: as transmitted, with CRLF line endings.</summary>
     private static FormatOptions CanonicalFormat()
     {

@@ -58,4 +58,14 @@ internal sealed class Spool : IDisposable
 
     /// <summary>Closes and deletes the file.</summary>
     public void Dispose() => Stream.Dispose();
+
+    /// <summary>Closes and deletes every file of <paramref name="spools"/> (disposing one twice does nothing).</summary>
+    public static void DisposeAll(IEnumerable<Spool> spools)
+    {
+        ArgumentNullException.ThrowIfNull(spools);
+        foreach (var spool in spools)
+        {
+            spool.Dispose();
+        }
+    }
 }

@@ -145,6 +145,7 @@ internal static class PipelineBenchmark
     {
         var attachment = (long)(options.LargeMb * 1024 * 1024);
         var rows = new List<(MailKind Kind, long Size, RunMeasure Run, List<StepMeasure> Steps)>();
+        GpgMeasure? peer = null;
         using var work = new TempDirectory("bench-large");
         foreach (var kind in MailKind.All)
         {
@@ -154,6 +155,12 @@ internal static class PipelineBenchmark
             var user = $"large-{kind.Name}";
             await AppendAsync(dovecot, user, Copies(kind, user, 1));
             await AppendFileAsync(dovecot, user, path);
+            if (kind == MailKind.PgpSignedEncrypted)
+            {
+                Console.WriteLine($"{kind.Label}: gpg --decrypt of the same OpenPGP message, the peer ...");
+                peer = PipelineGpgPeer.Measure(path, work);
+            }
+
             File.Delete(path);
             Console.WriteLine(Invariant($"{kind.Label}: {size / MiB:F1} MiB appended; fetching it in a child process ..."));
             var run = await ChildAsync<RunMeasure>("run", dovecot, user, kind);
@@ -187,6 +194,14 @@ internal static class PipelineBenchmark
             foreach (var step in steps)
             {
                 Console.WriteLine(Invariant($"| {step.Step} | {step.Seconds:F2} s | {step.Allocated / MiB:F1} MiB | {step.PeakAboveStart / MiB:F0} MiB | {step.LiveAfter / MiB:F0} MiB |"));
+            }
+
+            if (kind == MailKind.PgpSignedEncrypted && peer is not null && steps.FirstOrDefault(s => s.Step.StartsWith("decrypt/verify", StringComparison.Ordinal)) is { } inspect)
+            {
+                Console.WriteLine(Invariant(
+                    $"| peer: gpg --decrypt of the same OpenPGP message (median of 3, warm agent; its whole peak resident size) | {peer.Seconds:F2} s | | {peer.PeakBytes / MiB:F0} MiB | |"));
+                Console.WriteLine();
+                Console.WriteLine(Invariant($"decrypt/verify ÷ gpg: time {inspect.Seconds / peer.Seconds:F2}×; peak {inspect.PeakAboveStart / (double)size:F2}× the message size (gpg {peer.PeakBytes / (double)size:F2}×)"));
             }
         }
 
