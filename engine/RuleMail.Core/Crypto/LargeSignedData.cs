@@ -101,7 +101,8 @@ internal sealed class LargeSignedData
             }
 
             var explicitContent = Header(contentInfo, Explicit0);
-            CopyOctets(contentInfo, ReadHeader(contentInfo), content, hashes.Values, depth: 0);
+            // One buffer for every segment: a constructed string may hold millions of empty ones, two bytes each.
+            CopyOctets(contentInfo, ReadHeader(contentInfo), content, hashes.Values, new byte[Chunk], depth: 0);
             Close(contentInfo, explicitContent);
             Close(contentInfo, encapsulated);
 
@@ -189,7 +190,7 @@ internal sealed class LargeSignedData
     }
 
     /// <summary>The eContent OCTET STRING, primitive or constructed of segments, copied into <paramref name="target"/> and hashed.</summary>
-    private static void CopyOctets(Stream source, Tlv octets, Stream target, IEnumerable<IncrementalHash> hashes, int depth)
+    private static void CopyOctets(Stream source, Tlv octets, Stream target, IEnumerable<IncrementalHash> hashes, byte[] buffer, int depth)
     {
         if (!octets.Tag.HasSameClassAndValue(Asn1Tag.PrimitiveOctetString) || depth > MaxDepth)
         {
@@ -198,7 +199,6 @@ internal sealed class LargeSignedData
 
         if (!octets.Tag.IsConstructed)
         {
-            var buffer = new byte[Chunk];
             for (var left = octets.Length ?? throw new AsnContentException("a primitive value of indefinite length"); left > 0;)
             {
                 var read = source.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
@@ -221,7 +221,7 @@ internal sealed class LargeSignedData
 
         while (!AtEnd(source, octets))
         {
-            CopyOctets(source, ReadHeader(source), target, hashes, depth + 1);
+            CopyOctets(source, ReadHeader(source), target, hashes, buffer, depth + 1);
         }
 
         Close(source, octets);
