@@ -119,7 +119,6 @@ internal sealed class KeyStoreSnapshot
 
         var smimeFiles = folder.Listing("smime", ".crt", ".key");
         var certificates = new List<SmimeCertificateEntry>(smimeFiles[".crt"].Count);
-        var line = new byte[256];
         var privateKeys = smimeFiles[".key"].Select(f => KeyStoreFolder.FingerprintOf(f, ".key")).ToHashSet(StringComparer.Ordinal);
         foreach (var file in smimeFiles[".crt"])
         {
@@ -147,16 +146,7 @@ internal sealed class KeyStoreSnapshot
             }
 
             CheckName(file, fingerprint, entry);
-            // The line the content ID has for this file, written without a string or an array per file (a name that does
-            // not fit the buffer, which no fingerprint does, takes the slow way).
-            if (System.Text.Unicode.Utf8.TryWrite(line, $"{fingerprint}.crt:{fingerprint}:{(hasPrivateKey ? "key" : "")}\n", out var written))
-            {
-                content.AppendData(line.AsSpan(0, written));
-            }
-            else
-            {
-                content.AppendData(Encoding.UTF8.GetBytes($"{fingerprint}.crt:{fingerprint}:{(hasPrivateKey ? "key" : "")}\n"));
-            }
+            AppendLine(content, file, fingerprint, hasPrivateKey ? "key" : "");
             certificates.Add(entry);
         }
 
@@ -282,8 +272,23 @@ internal sealed class KeyStoreSnapshot
     private static string Hash(IncrementalHash content, string file, byte[] bytes, string extra)
     {
         var hash = Convert.ToHexString(SHA256.HashData(bytes));
-        content.AppendData(Encoding.UTF8.GetBytes($"{Path.GetFileName(file)}:{hash}:{extra}\n"));
+        AppendLine(content, file, hash, extra);
         return hash;
+    }
+
+    /// <summary>
+    /// The content ID's line for one file: its name, the hash of what it holds (a certificate's is its name's fingerprint)
+    /// and <paramref name="extra"/>. Written on the stack, with no string or array per file: 1 KB holds any file name.
+    /// </summary>
+    private static void AppendLine(IncrementalHash content, string file, string hash, string extra)
+    {
+        Span<byte> line = stackalloc byte[1024];
+        if (!System.Text.Unicode.Utf8.TryWrite(line, $"{Path.GetFileName(file.AsSpan())}:{hash}:{extra}\n", out var written))
+        {
+            throw new KeyStoreException($"{file}: the file name is too long for a key store file");
+        }
+
+        content.AppendData(line[..written]);
     }
 
     /// <summary>The earliest revocation of <paramref name="certificate"/> that the store's CRLs record, or null.</summary>
