@@ -104,19 +104,9 @@ internal static class PgpRsaSignature
     /// <summary>The digest a signature of this type signs: the content as the signature type wants it, then <paramref name="trailer"/>.</summary>
     public static byte[] Digest(int signatureType, HashAlgorithmName name, ReadOnlySpan<byte> content, ReadOnlySpan<byte> trailer)
     {
-        using var hash = IncrementalHash.CreateHash(name);
-        if (signatureType == PgpSignature.CanonicalTextDocument)
-        {
-            byte last = 0;
-            AppendCanonical(hash, content, ref last);
-        }
-        else
-        {
-            hash.AppendData(content);
-        }
-
-        hash.AppendData(trailer);
-        return hash.GetHashAndReset();
+        using var digest = new SignatureDigest(signatureType, name);
+        digest.Append(content);
+        return digest.Finish(trailer);
     }
 
     private static byte[] Digest(PgpSignature signature, HashAlgorithmName name, ReadOnlySpan<byte> content) =>
@@ -126,7 +116,7 @@ internal static class PgpRsaSignature
     /// Every CR, every LF and every CR LF becomes CR LF (a lone CR too), byte for byte as BouncyCastle canonicalizes;
     /// <paramref name="last"/> carries the byte before <paramref name="content"/> when content comes in pieces (0 at the start).
     /// </summary>
-    internal static void AppendCanonical(IncrementalHash hash, ReadOnlySpan<byte> content, ref byte last)
+    private static void AppendCanonical(IncrementalHash hash, ReadOnlySpan<byte> content, ref byte last)
     {
         var start = 0;
         for (var i = 0; i < content.Length; i++)
@@ -147,5 +137,36 @@ internal static class PgpRsaSignature
         }
 
         hash.AppendData(content[start..]);
+    }
+
+    /// <summary>
+    /// The digest a signature of one type signs, over content given whole or in pieces: the content as the signature type
+    /// wants it (a canonical-text signature's line endings carried across pieces), then the trailer.
+    /// </summary>
+    internal sealed class SignatureDigest(int signatureType, HashAlgorithmName name) : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(name);
+        private readonly bool _canonical = signatureType == PgpSignature.CanonicalTextDocument;
+        private byte _last;
+
+        public void Append(ReadOnlySpan<byte> content)
+        {
+            if (_canonical)
+            {
+                AppendCanonical(_hash, content, ref _last);
+            }
+            else
+            {
+                _hash.AppendData(content);
+            }
+        }
+
+        public byte[] Finish(ReadOnlySpan<byte> trailer)
+        {
+            _hash.AppendData(trailer);
+            return _hash.GetHashAndReset();
+        }
+
+        public void Dispose() => _hash.Dispose();
     }
 }

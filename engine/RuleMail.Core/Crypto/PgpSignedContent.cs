@@ -57,7 +57,7 @@ internal sealed class PgpSignedContent
         else
         {
             // BouncyCastle keeps the canonical-text state (a CR at the end of one piece) between calls.
-            using var updating = new Sink((buffer, offset, count) => signature.Update(buffer, offset, count));
+            using var updating = new WriteSink(signature.Update);
             _write!(updating);
         }
 
@@ -72,51 +72,12 @@ internal sealed class PgpSignedContent
             return PgpRsaSignature.Digest(signatureType, name, Bytes, trailer);
         }
 
-        using var hash = IncrementalHash.CreateHash(name);
-        var canonical = signatureType == PgpSignature.CanonicalTextDocument;
-        byte last = 0;
-        using (var hashing = new Sink((buffer, offset, count) =>
-               {
-                   if (canonical)
-                   {
-                       PgpRsaSignature.AppendCanonical(hash, buffer.AsSpan(offset, count), ref last);
-                   }
-                   else
-                   {
-                       hash.AppendData(buffer, offset, count);
-                   }
-               }))
+        using var digest = new PgpRsaSignature.SignatureDigest(signatureType, name);
+        using (var hashing = new WriteSink((buffer, offset, count) => digest.Append(buffer.AsSpan(offset, count))))
         {
             _write!(hashing);
         }
 
-        hash.AppendData(trailer);
-        return hash.GetHashAndReset();
-    }
-
-    /// <summary>A write-only stream that hands each write to a callback.</summary>
-    private sealed class Sink(Action<byte[], int, int> write) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => write(buffer, offset, count);
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
+        return digest.Finish(trailer);
     }
 }

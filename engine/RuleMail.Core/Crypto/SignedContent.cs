@@ -40,9 +40,13 @@ internal static class SignedContent
         {
             if (!digests.TryGetValue(name, out var digest))
             {
-                using var hashing = new HashingStream(name);
-                entity.WriteTo(options, hashing);
-                digests[name] = digest = hashing.Digest();
+                using var hash = IncrementalHash.CreateHash(name);
+                using (var hashing = new WriteSink(hash.AppendData))
+                {
+                    entity.WriteTo(options, hashing);
+                }
+
+                digests[name] = digest = hash.GetHashAndReset();
             }
 
             return digest;
@@ -127,47 +131,5 @@ internal static class SignedContent
             .Select(h => h.Clone()));
         copy.Body = body;
         return copy;
-    }
-
-    /// <summary>A write-only stream that hashes what is written to it.</summary>
-    private sealed class HashingStream(HashAlgorithmName name) : Stream
-    {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(name);
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public byte[] Digest() => _hash.GetHashAndReset();
-
-        public override void Write(byte[] buffer, int offset, int count) => _hash.AppendData(buffer, offset, count);
-
-        public override void Write(ReadOnlySpan<byte> buffer) => _hash.AppendData(buffer);
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _hash.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }
