@@ -149,8 +149,7 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
         catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException)
         {
-            plaintext.SetLength(0);
-            return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), false);
+            return Unreadable(plaintext, e);
         }
     }
 
@@ -188,9 +187,15 @@ internal sealed class SmimeDecryption(KeyStore store, SecurityPolicy policy)
         }
         catch (Exception e) when (e is IOException or Asn1Exception or InvalidCastException)
         {
-            plaintext.SetLength(0);
-            return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), false);
+            return Unreadable(plaintext, e);
         }
+    }
+
+    /// <summary>A large encrypted part that broke while read: nothing of it is kept, and the reason is the read's.</summary>
+    private static (SecurityOutcome Outcome, bool Decrypted) Unreadable(Stream plaintext, Exception e)
+    {
+        plaintext.SetLength(0);
+        return (SecurityOutcome.Failed(SecurityComments.Malformed($"the S/MIME encrypted data cannot be read ({e.Message.TrimEnd('.')})")), false);
     }
 
     private static SymmetricAlgorithm StreamedCipher(CmsAlgorithms.Cipher cipher)
